@@ -1,0 +1,37 @@
+"""One settings object per deployable, read once from the environment (prefix ``CJSX_``).
+
+Defaults are safe for a laptop: loopback only, state under ``.cache/``. SDK clients never read
+the environment themselves; entry points build ``Settings`` and pass what each part needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration for the worker, the CLI, the demo and the test fixtures."""
+
+    model_config = SettingsConfigDict(env_prefix="CJSX_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers; when unset, the broker `cjsx broker up` started.",
+    )
+    cache_dir: Path = Field(default=Path(".cache"), description="Jars, broker data, run state.")
+    kafka_version: str = "4.4.0"
+    broker_heap: str = Field(default="512m", description="JVM heap cap for a local broker.")
+    worker_id: str = Field(default="cjsx-exchange", description="Faust application id.")
+    worker_web_port: int = Field(default=6066, description="Worker HTTP port (/metrics).")
+    worker_web_host: str = "127.0.0.1"
+    worker_store: str = Field(default="rocksdb://", description="Faust table store URL.")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def run_dir(self) -> Path:
+        """Where running processes keep pid files and state for the CLI to find."""
+        return self.cache_dir / "run"

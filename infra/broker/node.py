@@ -1,0 +1,373 @@
+"""Run real Apache Kafka 4.x nodes (KRaft, combined broker+controller) on loopback.
+
+A ``KafkaCluster`` of one node serves the demo and most tests; three nodes serve fault tests.
+Each node gets free ports, its own data directory and log file, a capped heap, and is stopped
+with SIGTERM then SIGKILL so no JVM outlives its owner. Nodes started for tests die with the
+process that started them (``PR_SET_PDEATHSIG``), even if that process is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.broker.provision import BrokerError
+
+_LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN">
+  <Appenders>
+    <File name="file" fileName="{log}"><PatternLayout pattern="[%d] %p %m (%c)%n"/></File>
+  </Appenders>
+  <Loggers>
+    <Logger name="kafka" level="INFO"/>
+    <Logger name="org.apache.kafka" level="INFO"/>
+    <Logger name="state.change.logger" level="WARN"/>
+    <Root level="WARN"><AppenderRef ref="file"/></Root>
+  </Loggers>
+</Configuration>
+"""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGKILL us when the parent process dies."""
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+@dataclass
+class KafkaNode:
+    """One combined broker+controller process."""
+
+    node_id: int
+    home: Path
+    lib: Path
+    client_port: int
+    controller_port: int
+    heap: str = "512m"
+    extra: Mapping[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "broker.log"
+
+    @property
+    def properties_file(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.client_port}"
+
+    def properties(self, voters: str, replication: int) -> dict[str, str]:
+        """The node's server.properties; ``extra`` overrides (security, for instance)."""
+        min_isr = str(min(2, replication))
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": voters,
+            "listeners": (
+                f"PLAINTEXT://127.0.0.1:{self.client_port},"
+                f"CONTROLLER://127.0.0.1:{self.controller_port}"
+            ),
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.client_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.data_dir.resolve()),
+            "auto.create.topics.enable": "false",
+            "num.partitions": "1",
+            "default.replication.factor": str(replication),
+            "min.insync.replicas": min_isr if replication > 1 else "1",
+            "offsets.topic.replication.factor": str(replication),
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": str(replication),
+            "transaction.state.log.min.isr": min_isr if replication > 1 else "1",
+            "share.coordinator.state.topic.replication.factor": str(replication),
+            "share.coordinator.state.topic.min.isr": min_isr if replication > 1 else "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "log.segment.bytes": str(64 * 1024 * 1024),
+        }
+        props.update(self.extra)
+        return props
+
+    def write_config(self, voters: str, replication: int) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        lines = [f"{k}={v}" for k, v in self.properties(voters, replication).items()]
+        self.properties_file.write_text("\n".join(lines) + "\n")
+        (self.home / "log4j2.xml").write_text(_LOG4J2.format(log=self.log_file.resolve()))
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        return [
+            "java",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            # One-shot tools start faster without the optimising compiler.
+            *(["-XX:TieredStopAtLevel=1"] if main != "kafka.Kafka" else []),
+            f"-Dlog4j2.configurationFile={(self.home / 'log4j2.xml').resolve()}",
+            "-cp",
+            f"{self.lib.resolve()}/*",
+            main,
+            *args,
+        ]
+
+    def format(self, cluster_id: str, extra_args: tuple[str, ...] = ()) -> None:
+        """Format the node's storage for ``cluster_id`` (KRaft needs this before first start)."""
+        command = self._java(
+            "kafka.tools.StorageTool",
+            "format",
+            "--cluster-id",
+            cluster_id,
+            "--config",
+            str(self.properties_file.resolve()),
+            "--ignore-formatted",
+            *extra_args,
+        )
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"formatting node {self.node_id} failed:\n{result.stdout[-3000:]}")
+
+    def start(self, *, die_with_parent: bool) -> None:
+        command = self._java("kafka.Kafka", str(self.properties_file.resolve()))
+        with open(self.home / "stdout.log", "ab") as out:
+            self.process = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if die_with_parent else None,
+            )
+        self.pid_file.write_text(str(self.process.pid))
+
+    def is_running(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        if self.process is not None:
+            return self.process.poll() is None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return _is_kafka_process(pid)
+
+    def pid(self) -> int | None:
+        if self.process is not None:
+            return self.process.pid
+        try:
+            return int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def signal(self, sig: signal.Signals) -> None:
+        pid = self.pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM, wait for a clean shutdown, then SIGKILL what is left."""
+        if not self.is_running():
+            self.pid_file.unlink(missing_ok=True)
+            return
+        self.signal(signal.SIGTERM)
+        if not _wait_for(lambda: not self.is_running(), timeout):
+            self.signal(signal.SIGKILL)
+            _wait_for(lambda: not self.is_running(), 10.0)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+        self.pid_file.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL, for fault tests: no clean shutdown."""
+        self.signal(signal.SIGKILL)
+        _wait_for(lambda: not self.is_running(), 10.0)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+
+
+def _is_kafka_process(pid: int) -> bool:
+    """Guard against a stale pid file naming some unrelated, reused pid."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"kafka.Kafka" in cmdline
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+@dataclass
+class KafkaCluster:
+    """One or three local nodes sharing a cluster id; the unit the CLI and fixtures manage."""
+
+    home: Path
+    nodes: list[KafkaNode]
+    cluster_id: str
+    client_config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        home: Path,
+        lib: Path,
+        *,
+        size: int = 1,
+        heap: str = "512m",
+        extra: Mapping[str, str] | None = None,
+    ) -> KafkaCluster:
+        """Lay out ``size`` nodes under ``home`` with fresh free ports (not started)."""
+        home.mkdir(parents=True, exist_ok=True)
+        nodes = [
+            KafkaNode(
+                node_id=i + 1,
+                home=home / f"node-{i + 1}",
+                lib=lib,
+                client_port=free_port(),
+                controller_port=free_port(),
+                heap=heap,
+                extra=dict(extra or {}),
+            )
+            for i in range(size)
+        ]
+        return cls(home=home, nodes=nodes, cluster_id=_cluster_id())
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    @property
+    def voters(self) -> str:
+        return ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "cluster.json"
+
+    def start(self, *, die_with_parent: bool = True, timeout: float = 90.0) -> None:
+        """Format every node, start them, and wait until the cluster answers metadata."""
+        replication = min(3, len(self.nodes))
+        for node in self.nodes:
+            node.write_config(self.voters, replication)
+            node.format(self.cluster_id)
+        for node in self.nodes:
+            node.start(die_with_parent=die_with_parent)
+        self._save()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        from kafka import KafkaAdminClient
+
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            for node in self.nodes:
+                if not node.is_running():
+                    self.stop()
+                    raise BrokerError(
+                        f"node {node.node_id} exited during start-up; see {node.log_file}"
+                    )
+            try:
+                admin = KafkaAdminClient(
+                    bootstrap_servers=self.bootstrap, request_timeout_ms=5000, **self.client_config
+                )
+                try:
+                    brokers = admin.describe_cluster()["brokers"]
+                finally:
+                    admin.close()
+                if len(brokers) == len(self.nodes):
+                    return
+            except Exception as error:  # noqa: BLE001 - any failure means "not ready yet"
+                last_error = error
+            time.sleep(0.5)
+        self.stop()
+        raise BrokerError(f"broker not ready after {timeout}s: {last_error!r}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        self.state_file.unlink(missing_ok=True)
+
+    def is_running(self) -> bool:
+        return all(node.is_running() for node in self.nodes)
+
+    def _save(self) -> None:
+        state = {
+            "cluster_id": self.cluster_id,
+            "bootstrap": self.bootstrap,
+            "nodes": [
+                {
+                    "node_id": n.node_id,
+                    "home": str(n.home),
+                    "client_port": n.client_port,
+                    "controller_port": n.controller_port,
+                    "pid": n.pid(),
+                }
+                for n in self.nodes
+            ],
+        }
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    @classmethod
+    def load(cls, home: Path, lib: Path) -> KafkaCluster | None:
+        """The cluster a previous ``cjsx broker up`` left running, if its state file exists."""
+        try:
+            state = json.loads((home / "cluster.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        nodes = [
+            KafkaNode(
+                node_id=n["node_id"],
+                home=Path(n["home"]),
+                lib=lib,
+                client_port=n["client_port"],
+                controller_port=n["controller_port"],
+            )
+            for n in state["nodes"]
+        ]
+        return cls(home=home, nodes=nodes, cluster_id=state["cluster_id"])
+
+
+def _cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

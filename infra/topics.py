@@ -1,0 +1,188 @@
+"""The declarative topic spec (``topics.toml``) made concrete for one registry.
+
+Every topic name used anywhere in the code comes from a ``TopicCatalog``; nothing spells a topic
+name as a literal. A namespace prefix gives each test (or demo run) a fresh, isolated topic set
+on a shared broker.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from cjsx.errors import CjsxError
+from infra.registry import Registry
+
+SPEC_FILE = Path(__file__).with_name("topics.toml")
+
+TopicId = Literal["ingest", "receipts", "deliver", "acks", "rejected", "audit"]
+_HOUR_MS = 3_600_000
+
+
+class TopicSpecError(CjsxError):
+    """The topic spec is inconsistent with itself or with the registry."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicTemplate:
+    """One ``[[topic]]`` entry of the spec, before it is instantiated per force or partner."""
+
+    id: TopicId
+    name: str
+    per: Literal["force", "partner"] | None
+    partitions: int
+    retention_hours: int
+    key: str
+    value: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A concrete topic: its name, its template, and whose it is (force code or partner id)."""
+
+    name: str
+    template: TopicTemplate
+    owner: str | None
+
+    @property
+    def partitions(self) -> int:
+        return self.template.partitions
+
+    @property
+    def config(self) -> dict[str, str]:
+        hours = self.template.retention_hours
+        return {
+            "retention.ms": str(hours * _HOUR_MS if hours >= 0 else -1),
+            "cleanup.policy": "delete",
+        }
+
+
+@cache
+def load_templates(path: Path = SPEC_FILE) -> tuple[TopicTemplate, ...]:
+    data = tomllib.loads(path.read_text())
+    templates = tuple(
+        TopicTemplate(
+            id=t["id"],
+            name=t["name"],
+            per=t.get("per"),
+            partitions=int(t["partitions"]),
+            retention_hours=int(t["retention_hours"]),
+            key=t["key"],
+            value=t["value"],
+            description=t["description"],
+        )
+        for t in data["topic"]
+    )
+    ids = [t.id for t in templates]
+    if len(set(ids)) != len(ids):
+        raise TopicSpecError(f"duplicate topic ids in {path}")
+    for t in templates:
+        placeholder = "{" + t.per + "}" if t.per else None
+        if placeholder and placeholder not in t.name:
+            raise TopicSpecError(f"topic {t.id} is per {t.per} but its name lacks {placeholder}")
+    return templates
+
+
+@dataclass(frozen=True)
+class TopicCatalog:
+    """All topic names for one registry, optionally under a namespace prefix."""
+
+    registry: Registry
+    namespace: str = ""
+    templates: tuple[TopicTemplate, ...] = field(default_factory=load_templates)
+
+    def _template(self, topic_id: TopicId) -> TopicTemplate:
+        for t in self.templates:
+            if t.id == topic_id:
+                return t
+        raise TopicSpecError(f"no topic {topic_id!r} in the spec")
+
+    def _name(self, topic_id: TopicId, **owner: str) -> str:
+        prefix = f"{self.namespace}." if self.namespace else ""
+        return prefix + self._template(topic_id).name.format(**owner)
+
+    def ingest(self, force: str) -> str:
+        return self._name("ingest", force=force)
+
+    def receipts(self, force: str) -> str:
+        return self._name("receipts", force=force)
+
+    def deliver(self, partner: str) -> str:
+        return self._name("deliver", partner=partner)
+
+    @property
+    def acks(self) -> str:
+        return self._name("acks")
+
+    @property
+    def rejected(self) -> str:
+        return self._name("rejected")
+
+    @property
+    def audit(self) -> str:
+        return self._name("audit")
+
+    @property
+    def ingest_partitions(self) -> int:
+        return self._template("ingest").partitions
+
+    def ingest_topics(self) -> list[str]:
+        return [self.ingest(f.code) for f in self.registry.forces]
+
+    def force_of_ingest(self, topic: str) -> str | None:
+        """The force code an ingest topic belongs to: the sender binding's ground truth."""
+        return self._ingest_owners.get(topic)
+
+    @cached_property
+    def _ingest_owners(self) -> dict[str, str]:
+        return {self.ingest(f.code): f.code for f in self.registry.forces}
+
+    def topics(self) -> list[Topic]:
+        """Every concrete topic the registry implies, in spec order."""
+        result: list[Topic] = []
+        for t in self.templates:
+            owners: Iterable[str | None]
+            if t.per == "force":
+                owners = [f.code for f in self.registry.forces]
+            elif t.per == "partner":
+                owners = [p.id for p in self.registry.partners]
+            else:
+                owners = [None]
+            for owner in owners:
+                kwargs = {t.per: owner} if t.per and owner else {}
+                result.append(Topic(name=self._name(t.id, **kwargs), template=t, owner=owner))
+        return result
+
+
+def apply_topics(
+    catalog: TopicCatalog, bootstrap: str, *, replication: int = 1, **client: Any
+) -> list[str]:
+    """Create the catalog's missing topics; return the names created. Safe to re-run."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in catalog.topics() if t.name not in existing]
+        if missing:
+            admin.create_topics(
+                [
+                    NewTopic(
+                        name=t.name,
+                        num_partitions=t.partitions,
+                        replication_factor=replication,
+                        topic_configs=t.config,
+                    )
+                    for t in missing
+                ],
+                timeout_ms=60_000,
+            )
+        return [t.name for t in missing]
+    finally:
+        admin.close()

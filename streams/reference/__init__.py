@@ -1,0 +1,32 @@
+"""CJS standing data (forces, organisation units, courts, offences) and CPS-area routing.
+
+Shipped as a snapshot of the Bichard 7 standing-data package so that no npm or network is
+needed at run time. The snapshot is refreshed by ``python -m streams.reference.snapshot``
+(a maintainer's tool, deliberately not imported here).
+"""
+
+from streams.reference.standing import (
+    QUALIFIERS,
+    Court,
+    CourtKind,
+    CpsArea,
+    Force,
+    ModeOfTrial,
+    Offence,
+    OrganisationUnit,
+    SourceInfo,
+    StandingData,
+)
+
+__all__ = [
+    "QUALIFIERS",
+    "Court",
+    "CourtKind",
+    "CpsArea",
+    "Force",
+    "ModeOfTrial",
+    "Offence",
+    "OrganisationUnit",
+    "SourceInfo",
+    "StandingData",
+]
