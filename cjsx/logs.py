@@ -6,21 +6,36 @@ names, dates of birth or addresses from a case file. Callers pass facts as ``ext
 
 from __future__ import annotations
 
-import logging
-import sys
+import logging.config
+from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def logging_config(level: str = "INFO", *, json: bool = True) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` document: one stderr handler, JSON lines by default.
+
+    Faust's worker takes the same document, so its own log lines are JSON too.
+    """
+    formatter: dict[str, Any] = (
+        {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": _FORMAT}
+        if json
+        else {"format": _FORMAT}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"main": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "main",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+    }
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    """Route the root logger to stderr, as JSON lines unless ``json`` is false."""
-    handler = logging.StreamHandler(sys.stderr)
-    if json:
-        handler.setFormatter(
-            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=False)
-        )
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    logging.config.dictConfig(logging_config(level, json=json))

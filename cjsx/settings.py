@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     worker_store: str = Field(default="rocksdb://", description="Faust table store URL.")
     log_level: str = "INFO"
     log_json: bool = True
+    topic_namespace: str = Field(
+        default="", description="Prefix for every topic name: isolates a test or demo run."
+    )
+    forces: str | None = Field(
+        default=None,
+        description="Comma-separated force codes to serve (default: every force in the registry).",
+    )
+    dedup_window_days: float = Field(default=30, description="How long resends are recognised.")
+    order_hold_seconds: float = Field(
+        default=10, description="How long an event waits for a gap in its case's sequence."
+    )
 
     @property
     def run_dir(self) -> Path:

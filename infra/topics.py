@@ -19,7 +19,7 @@ from infra.registry import Registry
 
 SPEC_FILE = Path(__file__).with_name("topics.toml")
 
-TopicId = Literal["ingest", "receipts", "deliver", "acks", "rejected", "audit"]
+TopicId = Literal["ingest", "receipts", "deliver", "acks", "rejected", "audit", "ticks"]
 _HOUR_MS = 3_600_000
 
 
@@ -85,6 +85,9 @@ def load_templates(path: Path = SPEC_FILE) -> tuple[TopicTemplate, ...]:
         placeholder = "{" + t.per + "}" if t.per else None
         if placeholder and placeholder not in t.name:
             raise TopicSpecError(f"topic {t.id} is per {t.per} but its name lacks {placeholder}")
+    by_id = {t.id: t for t in templates}
+    if "ticks" in by_id and by_id["ticks"].partitions != by_id["ingest"].partitions:
+        raise TopicSpecError("the ticks topic must have as many partitions as the ingest topics")
     return templates
 
 
@@ -126,6 +129,10 @@ class TopicCatalog:
     @property
     def audit(self) -> str:
         return self._name("audit")
+
+    @property
+    def ticks(self) -> str:
+        return self._name("ticks")
 
     @property
     def ingest_partitions(self) -> int:

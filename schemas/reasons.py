@@ -48,6 +48,8 @@ class ReasonCode(StrEnum):
     SEQUENCE_INVALID = "SEQUENCE_INVALID"
     # Sender binding: the event names another force than the topic it came on.
     SENDER_FORCE_MISMATCH = "SENDER_FORCE_MISMATCH"
+    # Routing: no partner is entitled to the event, so delivering it is impossible.
+    NO_RECIPIENT = "NO_RECIPIENT"
     # The exchange itself failed on this event; it is kept so an operator can replay it.
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
@@ -223,7 +225,8 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "Check dates of birth against the PNC record.",
     ),
     ReasonCode.OFFENCE_DUPLICATED: Guidance(
-        "The same offence (code, date and sequence) is listed more than once.",
+        "An offence repeats another on the same event: the same offence number, or the same "
+        "code, date and wording.",
         "A charge entered twice.",
         "Remove the repeated offence or give it its own sequence number.",
         "Number offences on the charge sheet in one place.",
@@ -253,6 +256,12 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "A system published another force's case, or the URN/ASN prefix is wrong.",
         "Publish the case through the owning force's topic, or correct the prefix.",
         "Publish only cases your force owns.",
+    ),
+    ReasonCode.NO_RECIPIENT: Guidance(
+        "No partner could be found for the event: its court and force map to no CPS area.",
+        "A court or force missing from the CPS routing table (cps_areas.toml).",
+        "No action for the force: operators add the routing row and replay the event.",
+        "Operators: keep the CPS routing table in step with the standing data.",
     ),
     ReasonCode.INTERNAL_ERROR: Guidance(
         "The exchange failed while processing this event; the event itself may be valid.",

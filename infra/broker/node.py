@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -153,7 +154,8 @@ class KafkaNode:
         )
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise BrokerError(f"formatting node {self.node_id} failed:\n{result.stdout[-3000:]}")
+            output = (result.stdout + result.stderr)[-3000:]
+            raise BrokerError(f"formatting node {self.node_id} failed:\n{output}")
 
     def start(self, *, die_with_parent: bool) -> None:
         command = self._java("kafka.Kafka", str(self.properties_file.resolve()))
@@ -254,8 +256,13 @@ class KafkaCluster:
         heap: str = "512m",
         extra: Mapping[str, str] | None = None,
     ) -> KafkaCluster:
-        """Lay out ``size`` nodes under ``home`` with fresh free ports (not started)."""
-        home.mkdir(parents=True, exist_ok=True)
+        """Lay out ``size`` fresh nodes under ``home`` with free ports (not started).
+
+        Anything an earlier cluster left in ``home`` is removed: each cluster starts empty.
+        """
+        if home.exists():
+            shutil.rmtree(home)
+        home.mkdir(parents=True)
         nodes = [
             KafkaNode(
                 node_id=i + 1,
@@ -321,10 +328,13 @@ class KafkaCluster:
         self.stop()
         raise BrokerError(f"broker not ready after {timeout}s: {last_error!r}")
 
-    def stop(self) -> None:
+    def stop(self, *, delete: bool = False) -> None:
+        """Stop every node; with ``delete``, remove their data too."""
         for node in self.nodes:
             node.stop()
         self.state_file.unlink(missing_ok=True)
+        if delete:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def is_running(self) -> bool:
         return all(node.is_running() for node in self.nodes)

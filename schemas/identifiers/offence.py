@@ -11,12 +11,13 @@ import re
 from schemas.identifiers.checkchar import IdCheck, IdKind, accepted, rejected, tidy
 from schemas.reasons import ReasonCode
 
-# ``[A-Z]{2}[0-9]{5}`` also covers the XX00nnn indictment forms; the optional final letter is a
-# qualifier (A attempt, B aid/abet, C conspiracy, I incite).
-_OFFENCE = re.compile(r"[A-Z]{2}[0-9]{5}[A-Z]?|COML[0-9]{3}[A-Z]?")
+# Act letters, the Act's 2-digit year, then 3 letters or digits: the standing data has codes
+# such as TH68A11 and SX03A01 beside the usual TH68010. ``XX00nnn`` indictment forms fit too.
+# The optional final letter is a qualifier (A attempt, B aid/abet, C conspiracy, I incite).
+_OFFENCE = re.compile(r"[A-Z]{2}[0-9]{2}[0-9A-Z]{3}[A-Z]?|COML[0-9]{3}[A-Z]?")
 _EXPECTED = (
-    "expected 2 letters and 5 digits (for example TH68010) or COML and 3 digits, either "
-    "optionally followed by a qualifier letter"
+    "expected 2 letters, 2 digits and 3 letters or digits (for example TH68010) or COML and "
+    "3 digits, either optionally followed by a qualifier letter"
 )
 
 
@@ -27,7 +28,7 @@ def _problem(cleaned: str) -> str:
         return "A common-law offence code must be COML, 3 digits and an optional qualifier letter."
     if not cleaned[:2].isalpha():
         return f"Offence code must start with 2 letters for the Act; {_EXPECTED}."
-    return f"Offence code must have 5 digits after the Act letters; {_EXPECTED}."
+    return f"Offence code must have the Act's 2-digit year and 3 more characters; {_EXPECTED}."
 
 
 def check_offence_code(text: str, field: str = "offence_code") -> IdCheck:

@@ -155,6 +155,7 @@ class StandingData:
     _offences: Mapping[str, Offence] = field(repr=False)
     _areas: tuple[CpsArea, ...] = field(repr=False)
     _court_areas: Mapping[str, CpsArea] = field(repr=False)
+    _force_areas: Mapping[str, CpsArea] = field(repr=False)
 
     @classmethod
     def load(cls, data_dir: Path | None = None, *, cps_areas: Path | None = None) -> StandingData:
@@ -183,6 +184,10 @@ class StandingData:
         if unit is None:
             unit = self._unit_fallback.get(key[:-2])
         return unit
+
+    def police_units(self, force: str) -> tuple[OrganisationUnit, ...]:
+        """Every police OU of a force (6-character codes whose second level is ``force``)."""
+        return tuple(u for u in self._units.values() if u.is_police and u.second_level == force)
 
     def is_police_unit(
         self, force: str, unit: str, system: str | None = None, *, exact: bool = False
@@ -226,7 +231,16 @@ class StandingData:
     def cps_areas(self) -> tuple[CpsArea, ...]:
         return self._areas
 
+    def cps_area_for_force(self, force_code: str) -> CpsArea | None:
+        """The CPS area for a case with no court yet (a pre-charge file): the force's own
+        area, or its ``[[pre_charge]]`` row where the force's courts split between areas.
+        """
+        return self._force_areas.get(force_code)
+
     # -- offences --------------------------------------------------------------------------
+
+    def offences(self) -> tuple[Offence, ...]:
+        return tuple(self._offences.values())
 
     def offence(self, code: str) -> Offence | None:
         """Exact code, else (as the real exchange does) the code without its qualifier
@@ -269,7 +283,7 @@ def _load_cached(data_dir: Path, cps_areas_path: Path) -> StandingData:
         for code, title, category, recordable in _read_json(data_dir / OFFENCES_FILE)
     }
 
-    version, areas, court_areas = _cps_routing(cps_areas_path, courts.values())
+    version, areas, court_areas, force_areas = _cps_routing(cps_areas_path, courts.values())
     return StandingData(
         source=source,
         cps_areas_version=version,
@@ -281,6 +295,7 @@ def _load_cached(data_dir: Path, cps_areas_path: Path) -> StandingData:
         _offences=MappingProxyType(offences),
         _areas=areas,
         _court_areas=MappingProxyType(court_areas),
+        _force_areas=MappingProxyType(force_areas),
     )
 
 
@@ -307,7 +322,7 @@ def _source(raw: Any) -> SourceInfo:
 
 def _cps_routing(
     path: Path, courts: Iterable[Court]
-) -> tuple[int, tuple[CpsArea, ...], dict[str, CpsArea]]:
+) -> tuple[int, tuple[CpsArea, ...], dict[str, CpsArea], dict[str, CpsArea]]:
     """Parse and check the routing TOML, then resolve every court to its area up front."""
     with path.open("rb") as fh:
         doc = tomllib.load(fh)
@@ -367,7 +382,12 @@ def _cps_routing(
         route = by_house.get(court.court_house) or by_force.get(court.force_area)
         if route is not None:
             court_areas[court.code] = instances[route]
-    return int(doc["version"]), tuple(areas), court_areas
+    force_areas = {code: instances[route] for code, route in by_force.items() if route}
+    for row in _rows(doc, "pre_charge", {"force", "cps_area", "confirmed"}, set(), where):
+        force_areas[_text(row, "force", where)] = instances[
+            area_of(row), _flag(row, "confirmed", where)
+        ]
+    return int(doc["version"]), tuple(areas), court_areas, force_areas
 
 
 def _rows(

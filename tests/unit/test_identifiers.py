@@ -556,6 +556,8 @@ def test_ou_parts_refuses_malformed_codes() -> None:
         ("RT88191", "RT88191"),  # retired but well formed: the offence-list lookup rejects it
         (" th68 010 ", "TH68010"),
         ("coml025", "COML025"),
+        ("TH68A11", "TH68A11"),  # the standing data has letters in the last three places
+        ("SX03A01A", "SX03A01A"),
     ],
 )
 def test_offence_codes_in_cjs_layout(text: str, normalized: str) -> None:
@@ -570,10 +572,11 @@ def test_offence_codes_in_cjs_layout(text: str, normalized: str) -> None:
         ("COML0255", "COML, 3 digits"),
         ("T68010", "2 letters"),
         ("1H68010", "2 letters"),
-        ("TH6801", "5 digits"),
-        ("TH680101", "5 digits"),
-        ("TH68010AB", "5 digits"),
-        ("TH-68010", "5 digits"),
+        ("TH6801", "2-digit year"),
+        ("TH680101", "2-digit year"),
+        ("TH68010AB", "2-digit year"),
+        ("TH-68010", "2-digit year"),
+        ("TH6A010", "2-digit year"),
         ("TH\u0666\u0668010", "ASCII"),
     ],
 )

@@ -1,0 +1,25 @@
+"""``cjsx``: the exchange's one command, for force staff, partners and operators."""
+
+from __future__ import annotations
+
+import click
+
+from cjsx.cli.broker import broker
+from cjsx.cli.demo import demo
+from cjsx.cli.topics import topics
+from cjsx.cli.worker import worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """cjs-exchange: case-file events from police forces to the CPS and the courts."""
+
+
+cli.add_command(broker)
+cli.add_command(topics)
+cli.add_command(worker)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli()

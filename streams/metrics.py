@@ -1,0 +1,126 @@
+"""The worker's Prometheus metrics, on an injected registry (docs/metrics.md).
+
+Names follow Prometheus conventions (``cjsx_<what>_<unit>``, ``_total`` for counters, base
+units); labels are low-cardinality only: force, recipient, reason code, outcome, stage. A
+case, an event id or a person never becomes a label.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from streams.pipeline import Outcome
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
+_PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1)
+
+
+class ExchangeMetrics:
+    """Every metric the stream worker exports."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.build = Info(
+            "cjsx_build", "Version of the exchange and its contract", registry=registry
+        )
+        self.received = Counter(
+            "cjsx_events_received_total",
+            "Records read from a force's ingest topic",
+            ["force"],
+            registry=registry,
+        )
+        self.outcomes = Counter(
+            "cjsx_events_total",
+            "Ingest records by final outcome (accepted, rejected, duplicate)",
+            ["force", "outcome"],
+            registry=registry,
+        )
+        self.rejections = Counter(
+            "cjsx_rejection_reasons_total",
+            "Reasons given for rejected events; an event with several reasons counts once each",
+            ["force", "reason"],
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "cjsx_duplicates_total",
+            "Duplicate events by kind (same event id, or same content under a new id)",
+            ["force", "kind"],
+            registry=registry,
+        )
+        self.held = Counter(
+            "cjsx_events_held_total",
+            "Events held by the ordering stage waiting for a gap to fill",
+            ["force"],
+            registry=registry,
+        )
+        self.held_now = Gauge(
+            "cjsx_cases_held",
+            "Cases with events held for ordering, per worker partition",
+            ["partition"],
+            registry=registry,
+        )
+        self.deliveries = Counter(
+            "cjsx_deliveries_total",
+            "Events delivered to a recipient's topic, by how they left the ordering stage",
+            ["recipient", "ordering"],
+            registry=registry,
+        )
+        self.undeliverable = Counter(
+            "cjsx_undeliverable_total",
+            "Accepted events no recipient was entitled to (kept on the rejected topic)",
+            ["force"],
+            registry=registry,
+        )
+        self.processing = Histogram(
+            "cjsx_processing_seconds",
+            "Worker time to process one ingest record, all stages",
+            buckets=_PROCESSING_BUCKETS,
+            registry=registry,
+        )
+        self.occurred_to_delivered = Histogram(
+            "cjsx_occurred_to_delivered_seconds",
+            "From the event occurring in the force system to its delivery to a recipient",
+            ["recipient"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.published_to_delivered = Histogram(
+            "cjsx_published_to_delivered_seconds",
+            "From the force publishing the event to its delivery to a recipient",
+            ["recipient"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.internal_errors = Counter(
+            "cjsx_internal_errors_total",
+            "Records the worker failed on (kept on the rejected topic for replay)",
+            ["stage"],
+            registry=registry,
+        )
+
+    def record(self, outcome: Outcome, now: datetime, seconds: float | None = None) -> None:
+        """Count one outcome; ``seconds`` is the processing time of an ingest record."""
+        force = outcome.force or "unknown"
+        if outcome.status is not None:
+            self.received.labels(force).inc()
+            self.outcomes.labels(force, outcome.status.value).inc()
+        for reason in outcome.reasons:
+            self.rejections.labels(force, reason.code.value).inc()
+        if outcome.duplicate is not None:
+            self.duplicates.labels(force, outcome.duplicate.value).inc()
+        if outcome.held:
+            self.held.labels(force).inc()
+        if outcome.undeliverable:
+            self.undeliverable.labels(force).inc(outcome.undeliverable)
+        for note in outcome.deliveries:
+            self.deliveries.labels(note.recipient, note.ordering).inc()
+            self.occurred_to_delivered.labels(note.recipient).observe(
+                max(0.0, (now - note.occurred_at).total_seconds())
+            )
+            self.published_to_delivered.labels(note.recipient).observe(
+                max(0.0, (now - note.published_at).total_seconds())
+            )
+        if seconds is not None:
+            self.processing.observe(seconds)

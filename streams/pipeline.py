@@ -1,0 +1,282 @@
+"""The exchange's stages composed for one ingest record, free of Kafka and Faust.
+
+decode → sender binding + validate → deduplicate → order → enrich → route and minimise.
+Every record ends in exactly one outcome (accepted, rejected, duplicate) with a receipt for
+the force; accepted events leave as deliveries (now or, if held for ordering, later) with a
+delivered receipt per recipient. The Faust agent only moves bytes in and out (streams/app.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from infra.registry import Registry
+from infra.topics import TopicCatalog
+from schemas.codec import Codec, CodecError
+from schemas.models import CaseEvent, ReceiptStatus
+from schemas.reasons import Reason, ReasonCode
+from streams.cases import CaseDirectory
+from streams.dedupe import Deduplicator, Duplicate, DuplicateKind, Sighting
+from streams.enrich import enrich, route_of
+from streams.order import Release, Sequencer
+from streams.outputs import Output, OutputFactory
+from streams.record import SourceRecord
+from streams.reference import StandingData
+from streams.route import Policy, project, recipients
+from streams.state import KeyValueStore
+from streams.validate import ValidationContext, check_sender, validate_event
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryNote:
+    """One delivery made, for metrics: to whom, and the event's times."""
+
+    recipient: str
+    force: str
+    occurred_at: datetime
+    published_at: datetime
+    ordering: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything that came of one input (a record, or a tick of the ordering clock)."""
+
+    force: str | None = None
+    status: Status | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    duplicate: DuplicateKind | None = None
+    held: bool = False
+    undeliverable: int = 0
+    deliveries: list[DeliveryNote] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    dedup_window: timedelta = timedelta(days=30)
+    order_hold: timedelta = timedelta(seconds=10)
+
+
+class Exchange:
+    """The pipeline over one partition-local store."""
+
+    def __init__(
+        self,
+        *,
+        codec: Codec,
+        catalog: TopicCatalog,
+        registry: Registry,
+        standing: StandingData,
+        policy: Policy,
+        seen_store: KeyValueStore,
+        case_store: KeyValueStore,
+        config: ExchangeConfig | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        config = config or ExchangeConfig()
+        self.codec = codec
+        self.catalog = catalog
+        self.registry = registry
+        self.standing = standing
+        self.policy = policy
+        self.outputs = OutputFactory(codec)
+        self.validation = ValidationContext(standing)
+        self.dedup = Deduplicator(seen_store, config.dedup_window)
+        self.sequencer = Sequencer(case_store, config.order_hold)
+        self.cases = CaseDirectory(case_store)
+        self.clock = clock
+
+    # -- one ingest record -----------------------------------------------------------------
+
+    def process(self, record: SourceRecord) -> Outcome:
+        now = self.clock()
+        force = self.catalog.force_of_ingest(record.topic)
+        outcome = Outcome(force=force)
+        if force is None:
+            raise ValueError(f"{record.topic} is not an ingest topic of this catalog")
+        try:
+            event = self.codec.decode_as(record.value, CaseEvent)
+        except CodecError as error:
+            self._reject(outcome, record, [Reason.of(error.code, error.field, error.message)], now)
+            return outcome
+        reasons = check_sender(event, force) + validate_event(event, self.validation)
+        if reasons:
+            self._reject(outcome, record, reasons, now, event)
+            return outcome
+        sighting = self.dedup.check(event, record.position, now)
+        if isinstance(sighting, Duplicate):
+            outcome.status = Status.DUPLICATE
+            outcome.duplicate = sighting.kind
+            outcome.outputs.append(
+                self._receipt(event, ReceiptStatus.DUPLICATE, now, original=sighting)
+            )
+            return outcome
+        offer = self.sequencer.offer(event, record, now, replay=sighting is Sighting.REPLAY)
+        if offer.reused_sequence:
+            reason = Reason.of(
+                ReasonCode.SEQUENCE_INVALID,
+                "envelope.sequence",
+                f"sequence {event.envelope.sequence} of this case was already used by "
+                "another event",
+            )
+            self._reject(outcome, record, [reason], now, event)
+            return outcome
+        outcome.status = Status.ACCEPTED
+        outcome.held = offer.held
+        outcome.outputs.append(self._receipt(event, ReceiptStatus.ACCEPTED, now))
+        self._deliver(outcome, offer.releases, now)
+        return outcome
+
+    def internal_error(self, record: SourceRecord, stage: str) -> Outcome:
+        """The exchange failed on ``record``: keep it on the rejected topic for replay.
+
+        The exception's text is not copied into the record: it could quote case data.
+        """
+        outcome = Outcome(force=self.catalog.force_of_ingest(record.topic))
+        reason = Reason.of(ReasonCode.INTERNAL_ERROR, "", f"the exchange failed in stage {stage}")
+        self._reject(outcome, record, [reason], self.clock())
+        return outcome
+
+    # -- the ordering clock ----------------------------------------------------------------
+
+    def tick(self, partition: int) -> Outcome:
+        """Release events held past their hold time in ``partition``."""
+        outcome = Outcome()
+        now = self.clock()
+        self._deliver(outcome, self.sequencer.expire(partition, now), now)
+        return outcome
+
+    def held_count(self, partition: int) -> int:
+        return self.sequencer.held_count(partition)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _receipt(
+        self,
+        event: CaseEvent,
+        status: ReceiptStatus,
+        now: datetime,
+        *,
+        reasons: list[Reason] | None = None,
+        original: Duplicate | None = None,
+        recipient: str | None = None,
+    ) -> Output:
+        env = event.envelope
+        return self.outputs.receipt(
+            self.catalog.receipts(env.force),
+            event_id=env.event_id,
+            case_urn=env.case_urn,
+            force=env.force,
+            status=status,
+            now=now,
+            reasons=reasons or [],
+            original_event_id=original.original_event_id if original else None,
+            recipient=recipient,
+        )
+
+    def _reject(
+        self,
+        outcome: Outcome,
+        record: SourceRecord,
+        reasons: list[Reason],
+        now: datetime,
+        event: CaseEvent | None = None,
+    ) -> None:
+        outcome.status = Status.REJECTED
+        outcome.reasons = reasons
+        outcome.outputs.append(
+            self.outputs.rejected(
+                self.catalog.rejected,
+                record,
+                force=outcome.force,
+                reasons=reasons,
+                now=now,
+                event=event,
+            )
+        )
+        if event is not None and outcome.force is not None:
+            env = event.envelope
+            # The receipt goes to the force that sent it, even if the event names another.
+            outcome.outputs.append(
+                self.outputs.receipt(
+                    self.catalog.receipts(outcome.force),
+                    event_id=env.event_id,
+                    case_urn=env.case_urn,
+                    force=outcome.force,
+                    status=ReceiptStatus.REJECTED,
+                    now=now,
+                    reasons=reasons,
+                )
+            )
+
+    def _deliver(self, outcome: Outcome, releases: list[Release], now: datetime) -> None:
+        for release in releases:
+            event = release.event or self.codec.decode_as(release.record.value, CaseEvent)
+            urn = event.envelope.case_urn
+            enrichment = enrich(event, self.standing, self.cases.get(urn))
+            self.cases.remember(urn, route_of(enrichment))
+            partners = recipients(enrichment, self.registry)
+            delivered = 0
+            for partner in partners:
+                projected = project(event, self.policy.for_kind(partner.kind))
+                if projected is None:
+                    continue
+                _, output = self.outputs.delivery(
+                    self.catalog.deliver(partner.id),
+                    recipient=partner.id,
+                    event=projected,
+                    enrichment=enrichment,
+                    ordering=release.flag,
+                    policy_version=self.policy.version,
+                    now=now,
+                )
+                outcome.outputs.append(output)
+                outcome.outputs.append(
+                    self._receipt(event, ReceiptStatus.DELIVERED, now, recipient=partner.id)
+                )
+                outcome.deliveries.append(
+                    DeliveryNote(
+                        recipient=partner.id,
+                        force=event.envelope.force,
+                        occurred_at=event.envelope.occurred_at,
+                        published_at=event.envelope.published_at,
+                        ordering=release.flag.value,
+                    )
+                )
+                delivered += 1
+            if delivered == 0:
+                # Accepted but undeliverable: kept on the rejected topic for an operator.
+                reason = Reason.of(
+                    ReasonCode.NO_RECIPIENT, "", "no partner is entitled to this event"
+                )
+                outcome.undeliverable += 1
+                outcome.reasons.append(reason)
+                outcome.outputs.append(
+                    self.outputs.rejected(
+                        self.catalog.rejected,
+                        release.record,
+                        force=event.envelope.force,
+                        reasons=[reason],
+                        now=now,
+                        event=event,
+                    )
+                )
+                outcome.outputs.append(
+                    self._receipt(event, ReceiptStatus.REJECTED, now, reasons=[reason])
+                )
