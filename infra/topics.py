@@ -118,9 +118,19 @@ class TopicCatalog:
     def deliver(self, partner: str) -> str:
         return self._name("deliver", partner=partner)
 
-    @property
-    def acks(self) -> str:
-        return self._name("acks")
+    def acks(self, partner: str) -> str:
+        return self._name("acks", partner=partner)
+
+    def acks_topics(self) -> list[str]:
+        return [self.acks(p.id) for p in self.registry.partners]
+
+    def partner_of_acks(self, topic: str) -> str | None:
+        """The partner an acknowledgements topic belongs to (who may write it)."""
+        return self._acks_owners.get(topic)
+
+    @cached_property
+    def _acks_owners(self) -> dict[str, str]:
+        return {self.acks(p.id): p.id for p in self.registry.partners}
 
     @property
     def rejected(self) -> str:

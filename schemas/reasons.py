@@ -48,6 +48,8 @@ class ReasonCode(StrEnum):
     SEQUENCE_INVALID = "SEQUENCE_INVALID"
     # Sender binding: the event names another force than the topic it came on.
     SENDER_FORCE_MISMATCH = "SENDER_FORCE_MISMATCH"
+    # Acknowledgements: a partner may only acknowledge its own deliveries.
+    ACK_INVALID = "ACK_INVALID"
     # Routing: no partner is entitled to the event, so delivering it is impossible.
     NO_RECIPIENT = "NO_RECIPIENT"
     # The exchange itself failed on this event; it is kept so an operator can replay it.
@@ -256,6 +258,13 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "A system published another force's case, or the URN/ASN prefix is wrong.",
         "Publish the case through the owning force's topic, or correct the prefix.",
         "Publish only cases your force owns.",
+    ),
+    ReasonCode.ACK_INVALID: Guidance(
+        "An acknowledgement is not an ACKNOWLEDGED receipt from the partner whose "
+        "acknowledgements topic carried it, or names an unknown force.",
+        "A partner system acknowledged another partner's delivery, or sent the wrong record.",
+        "Partners: acknowledge only your own deliveries, with the partner SDK.",
+        "Use the partner SDK (consumers.Subscriber), which acknowledges correctly.",
     ),
     ReasonCode.NO_RECIPIENT: Guidance(
         "No partner could be found for the event: its court and force map to no CPS area.",

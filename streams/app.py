@@ -148,15 +148,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     @app.agent(source, name="exchange")
     async def exchange_agent(stream: Any) -> None:
         async for event in stream.events():
-            message = event.message
-            record = SourceRecord(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key,
-                value=message.value if message.value is not None else b"",
-                headers=tuple(_headers(message.headers)),
-            )
+            record = _record(event.message)
             started = time.perf_counter()
             outcome: Outcome
             try:
@@ -175,6 +167,21 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             elapsed = time.perf_counter() - started if record.topic != ticks_name else None
             metrics.record(outcome, utc_now(), elapsed)
 
+    acks = app.topic(*catalog.acks_topics(), key_serializer="raw", value_serializer="raw")
+
+    @app.agent(acks, name="acknowledgements")
+    async def acks_agent(stream: Any) -> None:
+        async for event in stream.events():
+            record = _record(event.message)
+            try:
+                outcome = exchange.acknowledge(record)
+            except Exception:  # routed to the rejected topic, not swallowed
+                log.exception("acknowledgement failed", extra={"position": record.position})
+                metrics.internal_errors.labels("acknowledgements").inc()
+                outcome = exchange.internal_error(record, "acknowledgements")
+            await send_all(outcome.outputs)
+            metrics.record(outcome, utc_now())
+
     @app.timer(interval=config.tick_interval)  # type: ignore[untyped-decorator]
     async def clock() -> None:
         """Drive timed release of held events: one tick per partition."""
@@ -187,8 +194,19 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         content_type = CONTENT_TYPE_LATEST.split(";", 1)[0] + "; version=0.0.4"
         return web.bytes(generate_latest(registry), content_type=content_type)
 
-    _ = (exchange_agent, clock, metrics_page)
+    _ = (exchange_agent, acks_agent, clock, metrics_page)
     return app, registry
+
+
+def _record(message: Any) -> SourceRecord:
+    return SourceRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value if message.value is not None else b"",
+        headers=tuple(_headers(message.headers)),
+    )
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes | None]]:

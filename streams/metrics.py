@@ -93,6 +93,12 @@ class ExchangeMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
+        self.acknowledgements = Counter(
+            "cjsx_acknowledgements_total",
+            "Partners' acknowledgements relayed to forces as receipts",
+            ["recipient"],
+            registry=registry,
+        )
         self.internal_errors = Counter(
             "cjsx_internal_errors_total",
             "Records the worker failed on (kept on the rejected topic for replay)",
@@ -122,5 +128,7 @@ class ExchangeMetrics:
             self.published_to_delivered.labels(note.recipient).observe(
                 max(0.0, (now - note.published_at).total_seconds())
             )
+        if outcome.acknowledged_by is not None:
+            self.acknowledgements.labels(outcome.acknowledged_by).inc()
         if seconds is not None:
             self.processing.observe(seconds)

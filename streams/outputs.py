@@ -86,9 +86,12 @@ class OutputFactory:
         reasons: Sequence[Reason] = (),
         original_event_id: UUID | None = None,
         recipient: str | None = None,
+        occurrence: str = "",
     ) -> Output:
+        """``occurrence`` tells apart receipts about separate arrivals of the same event id
+        (each resend gets its own DUPLICATE receipt); a replay of one arrival reuses it."""
         receipt = Receipt(
-            receipt_id=derived_id(event_id, status.value, recipient or ""),
+            receipt_id=derived_id(event_id, status.value, recipient or "", occurrence),
             event_id=event_id,
             case_urn=case_urn,
             force=force,

@@ -16,7 +16,7 @@ from enum import StrEnum
 from infra.registry import Registry
 from infra.topics import TopicCatalog
 from schemas.codec import Codec, CodecError
-from schemas.models import CaseEvent, ReceiptStatus
+from schemas.models import CaseEvent, Receipt, ReceiptStatus
 from schemas.reasons import Reason, ReasonCode
 from streams.cases import CaseDirectory
 from streams.dedupe import Deduplicator, Duplicate, DuplicateKind, Sighting
@@ -63,6 +63,7 @@ class Outcome:
     duplicate: DuplicateKind | None = None
     held: bool = False
     undeliverable: int = 0
+    acknowledged_by: str | None = None
     deliveries: list[DeliveryNote] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
 
@@ -124,7 +125,13 @@ class Exchange:
             outcome.status = Status.DUPLICATE
             outcome.duplicate = sighting.kind
             outcome.outputs.append(
-                self._receipt(event, ReceiptStatus.DUPLICATE, now, original=sighting)
+                self._receipt(
+                    event,
+                    ReceiptStatus.DUPLICATE,
+                    now,
+                    original=sighting,
+                    occurrence=record.position,
+                )
             )
             return outcome
         offer = self.sequencer.offer(event, record, now, replay=sighting is Sighting.REPLAY)
@@ -153,6 +160,47 @@ class Exchange:
         self._reject(outcome, record, [reason], self.clock())
         return outcome
 
+    # -- partners' acknowledgements ----------------------------------------------------------
+
+    def acknowledge(self, record: SourceRecord) -> Outcome:
+        """Relay a partner's acknowledgement to the force's receipts topic.
+
+        Only the partner that owns the acknowledgements topic may acknowledge, and only its
+        own deliveries: the topic's ACL authenticates the partner, this check binds it.
+        """
+        partner = self.catalog.partner_of_acks(record.topic)
+        outcome = Outcome()
+        try:
+            receipt = self.codec.decode_as(record.value, Receipt)
+        except CodecError as error:
+            self._reject(
+                outcome, record, [Reason.of(error.code, error.field, error.message)], self.clock()
+            )
+            return outcome
+        if (
+            partner is None
+            or receipt.status is not ReceiptStatus.ACKNOWLEDGED
+            or receipt.recipient != partner
+            or self.registry.force(receipt.force) is None
+        ):
+            reason = Reason.of(
+                ReasonCode.ACK_INVALID,
+                "recipient",
+                f"acknowledgement on {partner}'s topic is not {partner}'s acknowledgement",
+            )
+            self._reject(outcome, record, [reason], self.clock())
+            return outcome
+        outcome.acknowledged_by = partner
+        outcome.outputs.append(
+            Output(
+                self.catalog.receipts(receipt.force),
+                record.key,
+                record.value,
+                [(k, v) for k, v in record.headers if v is not None],
+            )
+        )
+        return outcome
+
     # -- the ordering clock ----------------------------------------------------------------
 
     def tick(self, partition: int) -> Outcome:
@@ -176,6 +224,7 @@ class Exchange:
         reasons: list[Reason] | None = None,
         original: Duplicate | None = None,
         recipient: str | None = None,
+        occurrence: str = "",
     ) -> Output:
         env = event.envelope
         return self.outputs.receipt(
@@ -188,6 +237,7 @@ class Exchange:
             reasons=reasons or [],
             original_event_id=original.original_event_id if original else None,
             recipient=recipient,
+            occurrence=occurrence,
         )
 
     def _reject(
@@ -222,6 +272,7 @@ class Exchange:
                     status=ReceiptStatus.REJECTED,
                     now=now,
                     reasons=reasons,
+                    occurrence=record.position,
                 )
             )
 

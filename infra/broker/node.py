@@ -9,7 +9,6 @@ process that started them (``PR_SET_PDEATHSIG``), even if that process is killed
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import shutil
@@ -18,11 +17,12 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cjsx import processes
 from infra.broker.provision import BrokerError
 
 _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
@@ -45,13 +45,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGKILL us when the parent process dies."""
-    pr_set_pdeathsig = 1
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 @dataclass
@@ -145,8 +138,8 @@ class KafkaNode:
         command = self._java(
             "kafka.tools.StorageTool",
             "format",
-            "--cluster-id",
-            cluster_id,
+            # One argument: a cluster id may begin with "-", which argparse takes for a flag.
+            f"--cluster-id={cluster_id}",
             "--config",
             str(self.properties_file.resolve()),
             "--ignore-formatted",
@@ -166,7 +159,7 @@ class KafkaNode:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if die_with_parent else None,
+                preexec_fn=processes.die_with_parent if die_with_parent else None,
             )
         self.pid_file.write_text(str(self.process.pid))
 
@@ -202,9 +195,9 @@ class KafkaNode:
             self.pid_file.unlink(missing_ok=True)
             return
         self.signal(signal.SIGTERM)
-        if not _wait_for(lambda: not self.is_running(), timeout):
+        if not processes.wait_for(lambda: not self.is_running(), timeout):
             self.signal(signal.SIGKILL)
-            _wait_for(lambda: not self.is_running(), 10.0)
+            processes.wait_for(lambda: not self.is_running(), 10.0)
         if self.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=5)
@@ -213,7 +206,7 @@ class KafkaNode:
     def kill(self) -> None:
         """SIGKILL, for fault tests: no clean shutdown."""
         self.signal(signal.SIGKILL)
-        _wait_for(lambda: not self.is_running(), 10.0)
+        processes.wait_for(lambda: not self.is_running(), 10.0)
         if self.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=5)
@@ -226,15 +219,6 @@ def _is_kafka_process(pid: int) -> bool:
     except OSError:
         return False
     return b"kafka.Kafka" in cmdline
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 @dataclass

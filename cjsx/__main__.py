@@ -1,0 +1,5 @@
+"""Run the cjsx command as ``python -m cjsx``."""
+
+from cjsx.cli import main
+
+main()

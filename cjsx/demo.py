@@ -1,0 +1,383 @@
+"""``make demo``: the whole exchange on a fresh local broker, end to end, with a summary.
+
+Starts a real Kafka 4.x node and a stream worker process, has synthetic forces publish a few
+hundred case-file events (some invalid on purpose, some resent, some out of order), runs each
+partner's subscriber into its own SQLite store, follows every event's receipts, and prints
+totals that must add up: published = accepted + rejected + duplicate, every accepted event
+delivered, every delivery acknowledged. Everything it starts is stopped on exit or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+
+from cjsx import processes
+from cjsx.settings import Settings
+from consumers.store import PartnerStore, StoreCounts
+from consumers.subscriber import Subscriber, SubscriberStats
+from infra.broker.node import KafkaCluster, free_port
+from infra.broker.provision import ensure_jars
+from infra.registry import load_registry
+from infra.topics import TopicCatalog, apply_topics
+from producers.profiles import force_profile
+from producers.publisher import Publisher
+from producers.receipts import ReceiptWatcher
+from producers.simulator import Fault, SyntheticForce
+from schemas.models import CaseEvent, ReceiptStatus
+from streams.reference import StandingData
+
+DEMO_FORCES = ("01", "05", "93")
+
+
+@dataclass
+class Published:
+    """What one force published, by intent, so the summary can check the exchange."""
+
+    event_ids: list[str] = field(default_factory=list)
+    count: int = 0
+
+
+@dataclass
+class DemoPlan:
+    cases_per_force: int = 40
+    resends: int = 4
+    content_duplicates: int = 4
+    out_of_order_cases: int = 3
+    gap_cases: int = 1
+
+
+class Demo:
+    def __init__(self, settings: Settings, console: Console, plan: DemoPlan | None = None) -> None:
+        self.settings = settings
+        self.console = console
+        self.plan = plan or DemoPlan()
+        self.home = (settings.cache_dir / "demo").resolve()
+        self.registry = load_registry().limited_to(list(DEMO_FORCES))
+        self.catalog = TopicCatalog(self.registry)
+        self.cluster: KafkaCluster | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.web_port = free_port()
+        self.published: dict[str, Published] = {f: Published() for f in DEMO_FORCES}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def run(self) -> bool:
+        try:
+            self._start()
+            self._publish()
+            watcher = self._await_outcomes()
+            stores = self._run_partners()
+            self._await_acknowledgements(watcher)
+            return self._summary(watcher, stores)
+        finally:
+            self._stop()
+
+    def _step(self, text: str) -> None:
+        self.console.print(f"[bold cyan]>[/] {text}")
+
+    def _start(self) -> None:
+        # A fresh world each run: the broker, the worker's state and the partners' stores.
+        shutil.rmtree(self.home, ignore_errors=True)
+        lib = ensure_jars(self.settings.cache_dir, self.settings.kafka_version)
+        self._step(f"Starting Apache Kafka {self.settings.kafka_version} (KRaft, one node)")
+        self.cluster = KafkaCluster.create(
+            self.home / "broker", lib, heap=self.settings.broker_heap
+        )
+        self.cluster.start()
+        self._step(f"Broker up at {self.cluster.bootstrap}; creating topics from infra/topics.toml")
+        created = apply_topics(self.catalog, self.cluster.bootstrap)
+        self._step(f"{len(created)} topics; starting the stream worker (Faust)")
+        env = {
+            "CJSX_BOOTSTRAP_SERVERS": self.cluster.bootstrap,
+            "CJSX_FORCES": ",".join(DEMO_FORCES),
+            "CJSX_CACHE_DIR": str(self.home),
+            "CJSX_WORKER_WEB_PORT": str(self.web_port),
+            "CJSX_ORDER_HOLD_SECONDS": "3",
+        }
+        self.worker = processes.spawn(
+            [sys.executable, "-m", "cjsx", "worker"], log=self.home / "worker.log", env=env
+        )
+        if not processes.wait_for(self._metrics_up, 60):
+            raise RuntimeError(f"worker did not start; see {self.home / 'worker.log'}")
+
+    def _stop(self) -> None:
+        if self.worker is not None:
+            processes.stop(self.worker)
+        if self.cluster is not None:
+            self.cluster.stop()
+
+    def _metrics_up(self) -> bool:
+        return self._metrics() is not None
+
+    def _metrics(self) -> str | None:
+        url = f"http://127.0.0.1:{self.web_port}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return str(response.read().decode())
+        except OSError:
+            return None
+
+    # -- traffic -----------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        assert self.cluster is not None
+        standing = StandingData.load()
+        plan = self.plan
+        for force in DEMO_FORCES:
+            sim = SyntheticForce(force_profile(standing, force), seed=int(force))
+            shuffle = random.Random(int(force))  # noqa: S311 - demo traffic, not security
+            record = self.published[force]
+            with Publisher(
+                bootstrap_servers=self.cluster.bootstrap, topic=self.catalog.ingest(force)
+            ) as publisher:
+
+                def send(event: CaseEvent | bytes, record: Published = record) -> None:
+                    if isinstance(event, bytes):
+                        publisher.send_raw(b"garbage", event)
+                    else:
+                        publisher.publish(event)
+                        record.event_ids.append(str(event.envelope.event_id))
+                    record.count += 1
+
+                stories = [sim.case_story() for _ in range(plan.cases_per_force)]
+                for story in stories:
+                    for event in story:
+                        send(event)
+                # Out of order: a case's events published in reverse; the exchange reorders.
+                for _ in range(plan.out_of_order_cases):
+                    story = sim.case_story()
+                    while len(story) < 2:
+                        story = sim.case_story()
+                    for event in reversed(story):
+                        send(event)
+                # A gap that never fills: the first event is never sent.
+                for _ in range(plan.gap_cases):
+                    story = sim.case_story()
+                    while len(story) < 2:
+                        story = sim.case_story()
+                    for event in story[1:]:
+                        send(event)
+                flat = [e for story in stories for e in story]
+                for event in shuffle.sample(flat, plan.resends):
+                    send(event)  # exact resend: same event id
+                for event in shuffle.sample(flat, plan.content_duplicates):
+                    send(sim.content_duplicate(event))
+                for fault in Fault:
+                    send(sim.faulty(fault))
+                publisher.flush()
+        total = sum(p.count for p in self.published.values())
+        self._step(f"Published {total} events from forces {', '.join(DEMO_FORCES)}")
+
+    def _await_outcomes(self) -> ReceiptWatcher:
+        assert self.cluster is not None
+        expected = {e for p in self.published.values() for e in p.event_ids}
+        watcher = ReceiptWatcher(
+            bootstrap_servers=self.cluster.bootstrap,
+            topics=[self.catalog.receipts(f) for f in DEMO_FORCES],
+        )
+        self._step("Waiting for every event's receipt (held events wait out their gap)")
+
+        def all_settled(w: ReceiptWatcher) -> bool:
+            seen = {str(k) for k, s in w.statuses.items() if s.outcome is not None}
+            accepted = [s for s in w.statuses.values() if s.outcome is ReceiptStatus.ACCEPTED]
+            return expected <= seen and all(s.delivered_to for s in accepted)
+
+        if not watcher.wait_until(all_settled, timeout=120):
+            self.console.print("[red]timed out waiting for receipts[/]")
+        return watcher
+
+    def _run_partners(self) -> dict[str, tuple[SubscriberStats, StoreCounts]]:
+        assert self.cluster is not None
+
+        self._step("Running each partner's subscriber into its own store (SQLite)")
+        results: dict[str, tuple[SubscriberStats, StoreCounts]] = {}
+        for partner in self.registry.partners:
+            path = self.home / "partners" / f"{partner.id}.sqlite"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store = PartnerStore.sqlite(str(path))
+            subscriber = Subscriber(
+                bootstrap_servers=self.cluster.bootstrap,
+                topic=self.catalog.deliver(partner.id),
+                group_id=f"partner-{partner.id}",
+                store=store,
+                acks_topic=self.catalog.acks(partner.id),
+            )
+            try:
+                stats = subscriber.run(idle_timeout=1.5)
+            finally:
+                subscriber.close()
+            counts = store.counts()
+            store.close()
+            if stats.received or counts.deliveries:
+                results[partner.id] = (stats, counts)
+        return results
+
+    def _rejected_without_event(self) -> Counter[str]:
+        """Rejected records that never became an event (undecodable bytes), per force: they
+        have no event id, so no receipt; the rejected topic is where they are kept."""
+        assert self.cluster is not None
+        from kafka import KafkaConsumer
+
+        from schemas.codec import Codec
+        from schemas.models import RejectedEvent
+
+        codec = Codec()
+        consumer = KafkaConsumer(
+            self.catalog.rejected,
+            bootstrap_servers=self.cluster.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=3000,
+        )
+        found: Counter[str] = Counter()
+        try:
+            for record in consumer:
+                rejected = codec.decode_as(record.value, RejectedEvent)
+                if rejected.event_id is None:
+                    found[rejected.force or "unknown"] += 1
+        finally:
+            consumer.close()
+        return found
+
+    def _await_acknowledgements(self, watcher: ReceiptWatcher) -> None:
+        self._step("Waiting for partners' acknowledgements to come back as receipts")
+        watcher.wait_until(
+            lambda w: all(s.delivered_to <= s.acknowledged_by for s in w.statuses.values()),
+            timeout=60,
+        )
+
+    # -- summary -----------------------------------------------------------------------------
+
+    def _summary(
+        self, watcher: ReceiptWatcher, stores: dict[str, tuple[SubscriberStats, StoreCounts]]
+    ) -> bool:
+        undecodable = self._rejected_without_event()
+        by_force: dict[str, Counter[str]] = {f: Counter() for f in DEMO_FORCES}
+        for (force, status), n in watcher.outcomes.items():
+            if force in by_force:
+                by_force[force][status.value] += n
+        for event in watcher.statuses.values():
+            if event.case_urn[:2] not in by_force:
+                continue
+            c = by_force[event.case_urn[:2]]
+            if event.delivered_to:
+                c["DELIVERED_EVENTS"] += 1
+            c["DELIVERIES"] += len(event.delivered_to)
+            c["ACKNOWLEDGED"] += len(event.acknowledged_by & event.delivered_to)
+        reasons: Counter[str] = Counter()
+        for (_, code), n in watcher.reasons.items():
+            reasons[code] += n
+        ordering_flags: Counter[str] = Counter()
+        ok = True
+        table = Table(title="Events by force (from receipts)")
+        for column in (
+            "force",
+            "published",
+            "accepted",
+            "rejected",
+            "duplicate",
+            "adds up",
+            "delivered",
+            "deliveries",
+            "acked",
+        ):
+            table.add_column(column, justify="right")
+        totals: Counter[str] = Counter()
+        for force, c in by_force.items():
+            published = self.published[force]
+            c["UNDECODABLE"] = undecodable[force]
+            known = c["ACCEPTED"] + c["REJECTED"] + c["UNDECODABLE"] + c["DUPLICATE"]
+            adds_up = known == published.count
+            ok &= adds_up and c["DELIVERED_EVENTS"] == c["ACCEPTED"]
+            ok &= c["ACKNOWLEDGED"] == c["DELIVERIES"]
+            table.add_row(
+                force,
+                str(published.count),
+                str(c["ACCEPTED"]),
+                f"{c['REJECTED'] + c['UNDECODABLE']}",
+                str(c["DUPLICATE"]),
+                "[green]yes[/]" if adds_up else "[red]NO[/]",
+                str(c["DELIVERED_EVENTS"]),
+                str(c["DELIVERIES"]),
+                str(c["ACKNOWLEDGED"]),
+            )
+            totals.update(c)
+            totals["published"] += published.count
+        table.add_row(
+            "all",
+            str(totals["published"]),
+            str(totals["ACCEPTED"]),
+            str(totals["REJECTED"] + totals["UNDECODABLE"]),
+            str(totals["DUPLICATE"]),
+            "",
+            str(totals["DELIVERED_EVENTS"]),
+            str(totals["DELIVERIES"]),
+            str(totals["ACKNOWLEDGED"]),
+            style="bold",
+        )
+        self.console.print(table)
+
+        if totals["UNDECODABLE"]:
+            reasons["UNDECODABLE"] += totals["UNDECODABLE"]
+        reason_table = Table(title="Rejections by reason code (an event may have several)")
+        reason_table.add_column("reason")
+        reason_table.add_column("count", justify="right")
+        for code, count in sorted(reasons.items()):
+            reason_table.add_row(code, str(count))
+        self.console.print(reason_table)
+
+        partner_table = Table(title="Partner stores (exactly once: stored = deliveries)")
+        for column in ("partner", "received", "stored", "redelivered", "cases", "quarantined"):
+            partner_table.add_column(column, justify="right")
+        for partner, (stats, counts) in sorted(stores.items()):
+            partner_table.add_row(
+                partner,
+                str(stats.received),
+                str(counts.deliveries),
+                str(stats.redelivered),
+                str(counts.cases),
+                str(counts.quarantined),
+            )
+        self.console.print(partner_table)
+        stored = sum(counts.deliveries for _, counts in stores.values())
+        ok &= stored == totals["DELIVERIES"]
+
+        metrics = self._metrics() or ""
+        metric_total = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("cjsx_events_total{")
+        )
+        for line in metrics.splitlines():
+            if line.startswith("cjsx_deliveries_total{"):
+                flag = line.split('ordering="', 1)[1].split('"', 1)[0]
+                ordering_flags[flag] += int(float(line.rsplit(" ", 1)[1]))
+        self.console.print(
+            f"Worker metrics (http://127.0.0.1:{self.web_port}/metrics): "
+            f"cjsx_events_total = {metric_total:.0f} (published {totals['published']}); "
+            "deliveries by ordering: "
+            + ", ".join(f"{flag} {n}" for flag, n in sorted(ordering_flags.items()))
+        )
+        ok &= int(metric_total) == totals["published"]
+        self.console.print(
+            "[bold green]All numbers add up.[/]" if ok else "[bold red]Numbers do NOT add up.[/]"
+        )
+        return ok
+
+
+def run_demo(settings: Settings) -> bool:
+    console = Console(width=110)
+    started = time.monotonic()
+    ok: bool = Demo(settings, console).run()
+    console.print(f"Demo finished in {time.monotonic() - started:.0f}s; everything stopped.")
+    return ok

@@ -1,0 +1,151 @@
+"""What a CJS partner runs to receive its deliveries: exactly once in its own store.
+
+At-least-once from Kafka plus an idempotent store gives exactly-once at the store: each
+record is written (or recognised as already written) before its offset is committed, so a
+crash at any point leads to redelivery, never loss, and a redelivery is dropped by its id.
+After each write the subscriber acknowledges the delivery; the exchange turns that into an
+"acknowledged by partner" receipt for the force.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from consumers.store import PartnerStore
+from schemas.cloudevents import ce_headers
+from schemas.codec import Codec, CodecError
+from schemas.models import Delivery, Receipt, ReceiptStatus
+
+log = logging.getLogger("cjsx.partner")
+
+_ACK_IDS = uuid.UUID("b1d7e0a4-5c1e-4f8e-9a57-3f1d0c2a6b90")
+
+
+@dataclass
+class SubscriberStats:
+    received: int = 0
+    stored: int = 0
+    redelivered: int = 0
+    quarantined: int = 0
+
+
+class Subscriber:
+    """Consumes one partner's delivery topic into a ``PartnerStore``."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        topic: str,
+        group_id: str,
+        store: PartnerStore,
+        acks_topic: str | None = None,
+        codec: Codec | None = None,
+        **client: Any,
+    ) -> None:
+        self.topic = topic
+        self.store = store
+        self.acks_topic = acks_topic
+        self.codec = codec or Codec()
+        self.stats = SubscriberStats()
+        self.consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            **client,
+        )
+        self.producer = (
+            KafkaProducer(
+                bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True, **client
+            )
+            if acks_topic
+            else None
+        )
+
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        """Handle one batch; returns how many records it held."""
+        batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=500)
+        count = 0
+        for records in batches.values():
+            for record in records:
+                self._handle(record.topic, record.partition, record.offset, record.value)
+                count += 1
+        if count:
+            if self.producer is not None:
+                self.producer.flush()
+            self.consumer.commit()
+        return count
+
+    def run(
+        self, *, until: Callable[[], bool] = lambda: False, idle_timeout: float | None = None
+    ) -> SubscriberStats:
+        """Poll until ``until()`` is true, or nothing has arrived for ``idle_timeout`` s."""
+        last = time.monotonic()
+        while not until():
+            if self.poll_once():
+                last = time.monotonic()
+            elif idle_timeout is not None and time.monotonic() - last > idle_timeout:
+                break
+        return self.stats
+
+    def _handle(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
+        self.stats.received += 1
+        position = f"{topic}/{partition}/{offset}"
+        try:
+            delivery = self.codec.decode_as(value or b"", Delivery)
+        except CodecError as error:
+            self.store.quarantine(position, f"{error.code}: {error.message}", value or b"")
+            self.stats.quarantined += 1
+            log.warning("quarantined", extra={"position": position, "code": error.code.value})
+            return
+        if self.store.store(delivery):
+            self.stats.stored += 1
+        else:
+            self.stats.redelivered += 1
+        self._acknowledge(delivery)
+
+    def _acknowledge(self, delivery: Delivery) -> None:
+        """Tell the exchange the delivery is safely stored (again, harmlessly, on redelivery)."""
+        if self.producer is None or self.acks_topic is None:
+            return
+        env = delivery.event.envelope
+        now = datetime.now(UTC)
+        receipt = Receipt(
+            receipt_id=uuid.uuid5(_ACK_IDS, f"{delivery.delivery_id}"),
+            event_id=env.event_id,
+            case_urn=env.case_urn,
+            force=env.force,
+            status=ReceiptStatus.ACKNOWLEDGED,
+            recipient=delivery.recipient,
+            issued_at=now,
+        )
+        headers = ce_headers(
+            id=str(receipt.receipt_id),
+            source=f"/cjs/partners/{delivery.recipient}",
+            type=receipt.avro_name,
+            subject=env.case_urn,
+            time=now,
+            dataschema=self.codec.writer_schema(receipt).dataschema,
+        )
+        self.producer.send(
+            self.acks_topic,
+            key=env.case_urn.encode(),
+            value=self.codec.encode(receipt),
+            headers=headers,
+        )
+
+    def close(self) -> None:
+        self.consumer.close()
+        if self.producer is not None:
+            self.producer.close()
