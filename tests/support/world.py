@@ -73,7 +73,7 @@ class WorkerProcess:
             raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log}")
         try:
             url = f"http://127.0.0.1:{self.web_port}/metrics"
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=2) as response:
                 return str(response.read().decode())
         except OSError:
             return None
