@@ -3,16 +3,18 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit integration e2e broker-jars clean docs
+.PHONY: demo test lint typecheck unit integration e2e broker-jars tools docs release-schemas clean
 
+# The virtualenv and the project with its dev tools (re-done when pyproject.toml changes).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Apache Kafka's jars from Maven Central into .cache/ (once).
 broker-jars: $(STAMP)
 	$(BIN)/cjsx broker provision
 
@@ -26,8 +28,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) broker-jars lint typecheck
+test: $(STAMP) broker-jars tools lint typecheck
 	$(BIN)/pytest
 
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP) broker-jars
+	$(BIN)/pytest tests/integration
+
+e2e: $(STAMP) broker-jars
+	$(BIN)/pytest tests/e2e
+
+release-schemas: $(STAMP)
+	$(BIN)/cjsx schema release
+
 clean:
-	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis
+tools:
+	@true
