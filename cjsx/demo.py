@@ -9,7 +9,6 @@ delivered, every delivery acknowledged. Everything it starts is stopped on exit 
 
 from __future__ import annotations
 
-import random
 import shutil
 import subprocess
 import sys
@@ -32,8 +31,9 @@ from infra.topics import TopicCatalog, apply_topics
 from producers.profiles import force_profile
 from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
-from producers.simulator import Fault, SyntheticForce
-from schemas.models import CaseEvent, ReceiptStatus
+from producers.simulator import SyntheticForce
+from producers.traffic import Traffic, TrafficMix, plan, publish
+from schemas.models import ReceiptStatus
 from streams.reference import StandingData
 
 DEMO_FORCES = ("01", "05", "93")
@@ -47,20 +47,12 @@ class Published:
     count: int = 0
 
 
-@dataclass
-class DemoPlan:
-    cases_per_force: int = 40
-    resends: int = 4
-    content_duplicates: int = 4
-    out_of_order_cases: int = 3
-    gap_cases: int = 1
-
-
 class Demo:
-    def __init__(self, settings: Settings, console: Console, plan: DemoPlan | None = None) -> None:
+    def __init__(self, settings: Settings, console: Console, mix: TrafficMix | None = None) -> None:
         self.settings = settings
         self.console = console
-        self.plan = plan or DemoPlan()
+        self.mix = mix or TrafficMix()
+        self.traffic = Traffic()
         self.home = (settings.cache_dir / "demo").resolve()
         self.registry = load_registry().limited_to(list(DEMO_FORCES))
         self.catalog = TopicCatalog(self.registry)
@@ -132,51 +124,28 @@ class Demo:
     def _publish(self) -> None:
         assert self.cluster is not None
         standing = StandingData.load()
-        plan = self.plan
-        for force in DEMO_FORCES:
-            sim = SyntheticForce(force_profile(standing, force), seed=int(force))
-            shuffle = random.Random(int(force))  # noqa: S311 - demo traffic, not security
-            record = self.published[force]
-            with Publisher(
-                bootstrap_servers=self.cluster.bootstrap, topic=self.catalog.ingest(force)
-            ) as publisher:
-
-                def send(event: CaseEvent | bytes, record: Published = record) -> None:
-                    if isinstance(event, bytes):
-                        publisher.send_raw(b"garbage", event)
-                    else:
-                        publisher.publish(event)
-                        record.event_ids.append(str(event.envelope.event_id))
-                    record.count += 1
-
-                stories = [sim.case_story() for _ in range(plan.cases_per_force)]
-                for story in stories:
-                    for event in story:
-                        send(event)
-                # Out of order: a case's events published in reverse; the exchange reorders.
-                for _ in range(plan.out_of_order_cases):
-                    story = sim.case_story()
-                    while len(story) < 2:
-                        story = sim.case_story()
-                    for event in reversed(story):
-                        send(event)
-                # A gap that never fills: the first event is never sent.
-                for _ in range(plan.gap_cases):
-                    story = sim.case_story()
-                    while len(story) < 2:
-                        story = sim.case_story()
-                    for event in story[1:]:
-                        send(event)
-                flat = [e for story in stories for e in story]
-                for event in shuffle.sample(flat, plan.resends):
-                    send(event)  # exact resend: same event id
-                for event in shuffle.sample(flat, plan.content_duplicates):
-                    send(sim.content_duplicate(event))
-                for fault in Fault:
-                    send(sim.faulty(fault))
+        sims = [SyntheticForce(force_profile(standing, f), seed=int(f)) for f in DEMO_FORCES]
+        self.traffic = plan(sims, self.mix)
+        publishers = {
+            f: Publisher(bootstrap_servers=self.cluster.bootstrap, topic=self.catalog.ingest(f))
+            for f in DEMO_FORCES
+        }
+        try:
+            for item in publish(self.traffic.planned, publishers):
+                record = self.published[item.force]
+                record.count += 1
+                if item.event is not None:
+                    record.event_ids.append(str(item.event.envelope.event_id))
+        finally:
+            for publisher in publishers.values():
                 publisher.flush()
+                publisher.close()
         total = sum(p.count for p in self.published.values())
-        self._step(f"Published {total} events from forces {', '.join(DEMO_FORCES)}")
+        self._step(
+            f"Published {total} events from forces {', '.join(DEMO_FORCES)}: valid case "
+            "stories, one per fault family, resends, content duplicates, out-of-order cases "
+            "and a case whose first event never comes"
+        )
 
     def _await_outcomes(self) -> ReceiptWatcher:
         assert self.cluster is not None
