@@ -104,3 +104,16 @@ class Deduplicator:
         self.store.put(f"id:{event_id}", sighting)
         self.store.put(fp_key, sighting)
         return Sighting.NEW
+
+    def forget(self, event: CaseEvent, position: str) -> None:
+        """Undo what ``check`` remembered of this record, for an event refused after it.
+
+        An event rejected later in the pipeline (a reused sequence number) was never accepted:
+        a corrected resend of it must be new, not its duplicate, and a replay of the refused
+        record must be refused again, not taken for a replay of an accepted one. Only the
+        entries this very record made are removed.
+        """
+        for key in (f"id:{event.envelope.event_id}", f"fp:{content_fingerprint(event)}"):
+            raw = self.store.get(key)
+            if raw is not None and _Sighting.decode(raw).position == position:
+                self.store.delete(key)

@@ -2,13 +2,14 @@
 
 Force and court names, the CPS area (by the court's area; before charge, by the force's),
 offence titles, categories, mode of trial and recordability, and the derived venue: a case
-with any indictable-only offence goes to the Crown Court.
+with any indictable-only offence, or with a hearing at a Crown Court, goes to the Crown Court.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from schemas.identifiers import IdCheck, check_offence_code, check_ou
 from schemas.models import (
     CaseEvent,
     CaseFileSubmitted,
@@ -21,7 +22,7 @@ from schemas.models import (
     Venue,
 )
 from streams.cases import CaseRoute
-from streams.reference import StandingData
+from streams.reference import CourtKind, StandingData
 
 
 def _offences(event: CaseEvent) -> Sequence[Offence]:
@@ -33,13 +34,21 @@ def _offences(event: CaseEvent) -> Sequence[Offence]:
     return ()
 
 
+def _normalised(check: IdCheck, text: str) -> str:
+    """The form standing data is keyed by: validation accepts codes as typed (spaces, lower
+    case), so lookups here must tidy them the same way or miss them."""
+    return check.normalized or text.strip().upper()
+
+
 def _court_named(event: CaseEvent) -> str | None:
     match event:
         case DefendantCharged():
-            return event.first_hearing.court_ou.upper()
+            court = event.first_hearing.court_ou
         case RemandStatusChanged() if event.next_hearing is not None:
-            return event.next_hearing.court_ou.upper()
-    return None
+            court = event.next_hearing.court_ou
+        case _:
+            return None
+    return _normalised(check_ou(court), court)
 
 
 def enrich(event: CaseEvent, standing: StandingData, known: CaseRoute | None) -> Enrichment:
@@ -47,7 +56,7 @@ def enrich(event: CaseEvent, standing: StandingData, known: CaseRoute | None) ->
     force = standing.force(event.envelope.force)
     enriched: list[EnrichedOffence] = []
     for offence in _offences(event):
-        found = standing.offence(offence.code.upper())
+        found = standing.offence(_normalised(check_offence_code(offence.code), offence.code))
         if found is None:
             continue
         mode = found.mode_of_trial
@@ -70,10 +79,14 @@ def enrich(event: CaseEvent, standing: StandingData, known: CaseRoute | None) ->
     if area is None and known is not None and known.cps_area is not None:
         area = next((a for a in standing.cps_areas() if a.id == known.cps_area), None)
     venue: Venue | None = None
+    crown_court = court is not None and court.kind == CourtKind.CROWN
     if enriched:
         indictable = any(o.mode_of_trial == ModeOfTrial.INDICTABLE_ONLY for o in enriched)
-        crown_court = court is not None and court.kind == "CROWN"
         venue = Venue.CROWN if indictable or crown_court else Venue.MAGISTRATES
+    elif crown_court:
+        # A case sent or committed to the Crown Court: its hearings are there now, whatever
+        # the charge at the magistrates' court established.
+        venue = Venue.CROWN
     elif known is not None and known.venue is not None:
         venue = Venue(known.venue)
     return Enrichment(

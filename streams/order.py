@@ -120,7 +120,8 @@ class Sequencer:
         return offer
 
     def expire(self, partition: int, now: datetime) -> list[Release]:
-        """Release what has waited past its hold time in one partition."""
+        """Release what has waited past its hold time in one partition, together with the
+        events of its case held with lower numbers (it may not overtake them)."""
         now_ms = int(now.timestamp() * 1000)
         index = self._index(partition)
         releases: list[Release] = []
@@ -128,12 +129,15 @@ class Sequencer:
             if earliest > now_ms:
                 continue
             state = _CaseState.decode(self.store.get(f"case:{urn}"))
-            while state.held:
+            # Held events arrive in any order, so a later number may be due before an earlier
+            # one: it has waited its hold time and may not overtake, so both go now.
+            due = max((seq for seq, h in state.held.items() if h["d"] <= now_ms), default=0)
+            while state.held and min(state.held) <= due:
                 first = min(state.held)
-                if state.held[first]["d"] > now_ms:
-                    break
-                missing = list(range(state.next, first))
-                state.skipped = (state.skipped + missing)[-_MAX_SKIPPED:]
+                # Only the last _MAX_SKIPPED are kept, so only those are listed: a sequence
+                # number near 2**63 (an Avro long) must not list every number below it.
+                missing = range(max(state.next, first - _MAX_SKIPPED), first)
+                state.skipped = (state.skipped + list(missing))[-_MAX_SKIPPED:]
                 record = _unhold(state.held.pop(first))
                 releases.append(Release(record, OrderingFlag.RELEASED_AFTER_GAP))
                 state.next = first + 1

@@ -7,9 +7,11 @@ the whole event in one go. Identifier format and check letters come from
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
+from zoneinfo import ZoneInfo
 
 from schemas.identifiers import (
     IdCheck,
@@ -42,11 +44,21 @@ AGE_OF_CRIMINAL_RESPONSIBILITY = 10
 _HEX = frozenset("0123456789abcdef")
 
 
+def _england_and_wales() -> tzinfo:
+    return ZoneInfo("Europe/London")
+
+
 @dataclass(frozen=True, slots=True)
 class ValidationContext:
-    """What the rules need besides the event."""
+    """What the rules need besides the event.
+
+    ``zone`` is where the case file's calendar dates (offence, birth, charge, hearing) are
+    dates: ``occurred_at`` is a UTC instant, and 00:30 in London in summer is still the day
+    before in UTC, so comparing UTC dates would reject a valid overnight charge.
+    """
 
     standing: StandingData
+    zone: tzinfo = dataclasses.field(default_factory=_england_and_wales)
 
 
 def _reason(check: IdCheck) -> list[Reason]:
@@ -63,7 +75,7 @@ class _Rules:
     def __init__(self, ctx: ValidationContext, event: CaseEvent) -> None:
         self.standing = ctx.standing
         self.event = event
-        self.occurred_on = event.envelope.occurred_at.date()
+        self.occurred_on = event.envelope.occurred_at.astimezone(ctx.zone).date()
         self.reasons: list[Reason] = []
 
     def add(self, code: ReasonCode, field: str, message: str) -> None:
@@ -160,7 +172,9 @@ class _Rules:
                     f"{field}.offence_date",
                     "offence date is after the date the event occurred",
                 )
-            content = (offence.code.upper(), offence.offence_date, offence.wording.strip())
+            # Compare codes in their normalised form: "th68 010" is TH68010 listed twice.
+            code = checked.normalized or offence.code.upper()
+            content = (code, offence.offence_date, offence.wording.strip())
             if offence.sequence in seen_sequences or content in seen_content:
                 self.add(
                     ReasonCode.OFFENCE_DUPLICATED,

@@ -1,0 +1,649 @@
+"""The stages composed (streams/pipeline.py): Exchange.process, tick and acknowledge over dicts."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+from itertools import count
+
+import pytest
+
+from producers.simulator import Fault, SyntheticForce
+from schemas.models import (
+    AvroRecord,
+    CaseEvent,
+    CaseFileSubmitted,
+    DefendantCharged,
+    Delivery,
+    Header,
+    MgForm,
+    OrderingFlag,
+    Receipt,
+    ReceiptStatus,
+    RejectedEvent,
+)
+from schemas.reasons import ReasonCode
+from streams.dedupe import DuplicateKind
+from streams.outputs import Output
+from streams.pipeline import Outcome, Status
+from streams.record import SourceRecord
+from streams.state import DictStore
+from tests.support.builders import (
+    HOLD,
+    MAGISTRATES,
+    NOW,
+    FixedClock,
+    case,
+    catalog,
+    codec,
+    decoded,
+    exchange,
+    record,
+    registry,
+    synthetic_force,
+    valid_charge,
+    with_defendant,
+    with_envelope,
+    with_hearing,
+)
+
+RECEIPTS = catalog().receipts("05")
+REJECTED = catalog().rejected
+TO_CPS = catalog().deliver("cps-mersey-cheshire")
+TO_COURT = catalog().deliver("court-magistrates")
+MS = timedelta(milliseconds=1)
+
+
+def summary(outputs: Sequence[Output]) -> list[tuple[str, str]]:
+    """(topic, what) of each output: receipt status and recipient, delivery recipient and
+    ordering flag, or the rejection's reason codes."""
+    found: list[tuple[str, str]] = []
+    for out in outputs:
+        value = codec().decode(out.value)
+        match value:
+            case Receipt():
+                what = f"{value.status.value} {value.recipient or ''}".strip()
+            case Delivery():
+                what = f"{value.recipient} {value.ordering.value}"
+            case RejectedEvent():
+                what = " ".join(r.code for r in value.reasons)
+            case _:
+                raise AssertionError(value)
+        found.append((out.topic, what))
+    return found
+
+
+def record_ids(outputs: Sequence[Output]) -> list[tuple[str, uuid.UUID]]:
+    """(topic, id) of each output: what a sink deduplicates by."""
+    ids: list[tuple[str, uuid.UUID]] = []
+    for out in outputs:
+        value: AvroRecord = codec().decode(out.value)
+        match value:
+            case Receipt():
+                ids.append((out.topic, value.receipt_id))
+            case Delivery():
+                ids.append((out.topic, value.delivery_id))
+            case RejectedEvent():
+                ids.append((out.topic, value.rejection_id))
+        assert dict(out.headers)["ce_id"] == str(ids[-1][1]).encode()
+    return ids
+
+
+@pytest.fixture
+def sim() -> SyntheticForce:
+    return synthetic_force()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+# -- accepted ------------------------------------------------------------------------------------
+
+
+def test_an_accepted_charge_is_receipted_delivered_and_receipted_per_recipient(
+    sim: SyntheticForce,
+) -> None:
+    event = sim.charge(case(sim, court=MAGISTRATES), advised=True)
+    outcome = exchange().process(record(event, 7))
+    assert (outcome.status, outcome.force, outcome.held, outcome.reasons) == (
+        Status.ACCEPTED,
+        "05",
+        False,
+        [],
+    )
+    assert summary(outcome.outputs) == [
+        (RECEIPTS, "ACCEPTED"),
+        (TO_CPS, "cps-mersey-cheshire IN_ORDER"),
+        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
+        (TO_COURT, "court-magistrates IN_ORDER"),
+        (RECEIPTS, "DELIVERED court-magistrates"),
+    ]
+    receipts = decoded(outcome.outputs, Receipt)
+    assert {r.event_id for r in receipts} == {event.envelope.event_id}
+    assert {(r.force, r.case_urn) for r in receipts} == {("05", event.envelope.case_urn)}
+    cps, court = decoded(outcome.outputs, Delivery)
+    assert cps.event == event
+    assert court.event == event.model_copy(update={"charging_advice": None})
+    assert isinstance(court.event, DefendantCharged)
+    assert court.event.charging_advice is None
+    assert (cps.policy_version, cps.enrichment.court_ou, cps.enrichment.cps_area) == (
+        1,
+        MAGISTRATES,
+        "mersey-cheshire",
+    )
+    assert [(n.recipient, n.force, n.ordering) for n in outcome.deliveries] == [
+        ("cps-mersey-cheshire", "05", "IN_ORDER"),
+        ("court-magistrates", "05", "IN_ORDER"),
+    ]
+    # Every output is keyed by the case URN.
+    assert {out.key for out in outcome.outputs} == {event.envelope.case_urn.encode()}
+
+
+def test_a_charging_request_goes_to_the_cps_only(sim: SyntheticForce) -> None:
+    event = sim.pre_charge(case(sim))
+    outcome = exchange().process(record(event))
+    assert summary(outcome.outputs) == [
+        (RECEIPTS, "ACCEPTED"),
+        (TO_CPS, "cps-mersey-cheshire IN_ORDER"),
+        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
+    ]
+    [delivery] = decoded(outcome.outputs, Delivery)
+    assert isinstance(delivery.event, CaseFileSubmitted)
+
+
+def test_later_events_follow_the_case_to_its_court(sim: SyntheticForce) -> None:
+    met = synthetic_force("01")
+    story = case(met, court="B01EF00")  # Croydon: CPS London South
+    x = exchange()
+    x.process(record(met.charge(story), 1, force="01"))
+    later = met.documents(story, [MgForm.MG5, MgForm.MG6D])
+    outcome = x.process(record(later, 2, force="01"))
+    assert summary(outcome.outputs) == [
+        (catalog().receipts("01"), "ACCEPTED"),
+        (catalog().deliver("cps-london-south"), "cps-london-south IN_ORDER"),
+        (catalog().receipts("01"), "DELIVERED cps-london-south"),
+        (TO_COURT, "court-magistrates IN_ORDER"),
+        (catalog().receipts("01"), "DELIVERED court-magistrates"),
+    ]
+    cps, court = decoded(outcome.outputs, Delivery)
+    assert [d.form for d in getattr(cps.event, "documents", [])] == [MgForm.MG5, MgForm.MG6D]
+    assert [d.form for d in getattr(court.event, "documents", [])] == [MgForm.MG5]
+
+
+def test_an_indictable_offence_typed_loosely_still_reaches_the_crown_court(
+    sim: SyntheticForce,
+) -> None:
+    event = sim.charge(case(sim, court=MAGISTRATES, offences=(" coml 025",)))
+    outcome = exchange().process(record(event))
+    assert outcome.status is Status.ACCEPTED
+    assert [d.recipient for d in outcome.deliveries] == [
+        "cps-mersey-cheshire",
+        "court-magistrates",
+        "court-crown",
+    ]
+
+
+def test_an_event_nobody_may_receive_is_accepted_but_kept_as_undeliverable(
+    sim: SyntheticForce,
+) -> None:
+    courts_only = dataclasses.replace(
+        registry(), partners=tuple(p for p in registry().partners if p.kind == "court")
+    )
+    event = sim.pre_charge(case(sim))
+    outcome = exchange(partners=courts_only).process(record(event))
+    assert (outcome.status, outcome.undeliverable) == (Status.ACCEPTED, 1)
+    assert [r.code for r in outcome.reasons] == [ReasonCode.NO_RECIPIENT]
+    assert summary(outcome.outputs) == [
+        (RECEIPTS, "ACCEPTED"),
+        (REJECTED, "NO_RECIPIENT"),
+        (RECEIPTS, "REJECTED"),
+    ]
+
+
+# -- rejected --------------------------------------------------------------------------------------
+
+
+def test_a_rejected_event_keeps_its_bytes_and_every_reason(sim: SyntheticForce) -> None:
+    event = sim.charge(case(sim))
+    event = with_envelope(event, force="01")  # the sender binding
+    event = with_defendant(event, pnc_id="2001/0171310X")
+    event = with_hearing(event, court_ou="B99ZZ00", date=event.charge_date - timedelta(days=1))
+    source = record(event, 42, partition=2)
+    outcome = exchange().process(source)
+    expected = [
+        ("SENDER_FORCE_MISMATCH", "envelope.force"),
+        ("PNC_ID_CHECK_CHARACTER", "defendant.pnc_id"),
+        ("COURT_UNKNOWN", "first_hearing.court_ou"),
+        ("HEARING_BEFORE_CHARGE", "first_hearing.date"),
+    ]
+    assert outcome.status is Status.REJECTED
+    assert [(r.code.value, r.field) for r in outcome.reasons] == expected
+    assert summary(outcome.outputs) == [
+        (REJECTED, " ".join(c for c, _ in expected)),
+        (RECEIPTS, "REJECTED"),
+    ]
+    [rejection] = decoded(outcome.outputs, RejectedEvent)
+    assert (rejection.source_topic, rejection.source_partition, rejection.source_offset) == (
+        catalog().ingest("05"),
+        2,
+        42,
+    )
+    assert (rejection.key, rejection.value) == (source.key, source.value)
+    assert rejection.headers == [Header(key="x-test", value=b"1")]
+    assert (rejection.force, rejection.event_id, rejection.case_urn, rejection.event_type) == (
+        "05",
+        event.envelope.event_id,
+        event.envelope.case_urn,
+        "uk.gov.cjsx.DefendantCharged",
+    )
+    assert [(r.code, r.field) for r in rejection.reasons] == expected
+    assert all(r.hint for r in rejection.reasons)
+    [receipt] = decoded(outcome.outputs, Receipt)
+    # The receipt goes to the force whose topic carried the event, not the one it named.
+    assert (receipt.force, receipt.event_id) == ("05", event.envelope.event_id)
+    assert [(r.code, r.field) for r in receipt.reasons] == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (b"not an Avro record", "UNDECODABLE"),
+        (b"\xc3\x01" + b"\x00" * 8 + b"body", "UNKNOWN_SCHEMA"),
+    ],
+)
+def test_undecodable_bytes_yield_a_rejected_event_only(value: bytes, code: str) -> None:
+    outcome = exchange().process(record(value, 3))
+    assert (outcome.status, outcome.force) == (Status.REJECTED, "05")
+    assert [r.code.value for r in outcome.reasons] == [code]
+    assert summary(outcome.outputs) == [(REJECTED, code)]
+    [rejection] = decoded(outcome.outputs, RejectedEvent)
+    assert (rejection.value, rejection.key, rejection.event_id) == (value, None, None)
+    assert outcome.outputs[0].key == b"05"
+
+
+def test_a_record_that_is_not_an_event_is_rejected(sim: SyntheticForce) -> None:
+    receipt = Receipt(
+        receipt_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        case_urn="05AM1234524",
+        force="05",
+        status=ReceiptStatus.ACCEPTED,
+        issued_at=NOW,
+    )
+    source = dataclasses.replace(record(b""), value=codec().encode(receipt))
+    outcome = exchange().process(source)
+    assert summary(outcome.outputs) == [(REJECTED, "NOT_AN_EVENT")]
+
+
+def test_a_record_from_a_topic_that_is_not_an_ingest_topic_is_a_fault() -> None:
+    with pytest.raises(ValueError, match="not an ingest topic"):
+        exchange().process(record(valid_charge(), topic=REJECTED))
+
+
+def test_a_reused_sequence_number_is_rejected(sim: SyntheticForce) -> None:
+    story = case(sim)
+    x = exchange()
+    x.process(record(sim.charge(story), 1))
+    reuse = with_envelope(sim.remand_change(story), sequence=1)
+    outcome = x.process(record(reuse, 2))
+    assert outcome.status is Status.REJECTED
+    assert [(r.code.value, r.field) for r in outcome.reasons] == [
+        ("SEQUENCE_INVALID", "envelope.sequence")
+    ]
+    assert summary(outcome.outputs) == [(REJECTED, "SEQUENCE_INVALID"), (RECEIPTS, "REJECTED")]
+
+
+_FORGET = (
+    "pipeline.py records the dedup sighting before the sequencer refuses a reused sequence "
+    "and never undoes it (Deduplicator.forget exists for this)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_FORGET)
+def test_a_corrected_resend_of_an_event_refused_for_its_sequence_is_accepted(
+    sim: SyntheticForce,
+) -> None:
+    story = case(sim)
+    x = exchange()
+    x.process(record(sim.charge(story), 1))
+    change = sim.remand_change(story)  # sequence 2
+    refused = x.process(record(with_envelope(change, sequence=1), 2))
+    assert refused.status is Status.REJECTED
+    # The force does what the receipt's hint says: resend with the case's next number.
+    corrected = with_envelope(change, event_id=uuid.uuid4())
+    assert x.process(record(corrected, 3)).status is Status.ACCEPTED
+
+
+@pytest.mark.xfail(strict=True, reason=_FORGET)
+def test_a_replay_of_an_event_refused_for_its_sequence_is_refused_again(
+    sim: SyntheticForce,
+) -> None:
+    seen, cases = DictStore(), DictStore()
+    story = case(sim)
+    exchange(seen=seen, cases=cases).process(record(sim.charge(story), 1))
+    refused = record(with_envelope(sim.remand_change(story), sequence=1), 2)
+    first = exchange(seen=seen, cases=cases).process(refused)
+    assert first.status is Status.REJECTED
+    again = exchange(seen=seen, cases=cases).process(refused)
+    assert again.status is Status.REJECTED
+    assert record_ids(again.outputs) == record_ids(first.outputs)
+
+
+# -- duplicates ----------------------------------------------------------------------------------
+
+
+def test_an_exact_resend_gets_a_duplicate_receipt_naming_the_original(
+    sim: SyntheticForce,
+) -> None:
+    event = valid_charge(sim)
+    x = exchange()
+    x.process(record(event, 1))
+    first = x.process(record(event, 2))
+    second = x.process(record(event, 3))
+    for outcome in (first, second):
+        assert (outcome.status, outcome.duplicate) == (Status.DUPLICATE, DuplicateKind.EVENT_ID)
+        assert summary(outcome.outputs) == [(RECEIPTS, "DUPLICATE")]
+        [receipt] = decoded(outcome.outputs, Receipt)
+        assert receipt.original_event_id == event.envelope.event_id
+    # Each resend is a separate arrival with its own receipt.
+    assert record_ids(first.outputs) != record_ids(second.outputs)
+
+
+def test_a_content_resend_gets_a_duplicate_receipt_naming_the_original(
+    sim: SyntheticForce,
+) -> None:
+    event = valid_charge(sim)
+    x = exchange()
+    x.process(record(event, 1))
+    resend = sim.content_duplicate(event)
+    outcome = x.process(record(resend, 2))
+    assert (outcome.status, outcome.duplicate) == (Status.DUPLICATE, DuplicateKind.CONTENT)
+    [receipt] = decoded(outcome.outputs, Receipt)
+    assert (receipt.event_id, receipt.original_event_id) == (
+        resend.envelope.event_id,
+        event.envelope.event_id,
+    )
+    assert decoded(outcome.outputs, Delivery) == []
+
+
+# -- restart replays -------------------------------------------------------------------------------
+
+
+def test_a_restart_replay_re_emits_every_output_with_the_same_ids(
+    sim: SyntheticForce, clock: FixedClock
+) -> None:
+    seen, cases = DictStore(), DictStore()
+    story = case(sim)
+    charge, docs = sim.charge(story, advised=True), sim.documents(story, [MgForm.MG11])
+    other = case(sim)
+    held = with_envelope(sim.remand_change(other), sequence=2)
+    records = [
+        record(charge, 1),
+        record(docs, 2),
+        record(charge, 3),  # an exact resend: a duplicate
+        record(with_defendant(valid_charge(sim), asn="nonsense"), 4),  # rejected
+        record(b"garbage", 5),  # undecodable
+        record(held, 6),  # held for ordering
+    ]
+    before = [exchange(clock, seen=seen, cases=cases).process(r) for r in records]
+    clock.advance(timedelta(seconds=3))
+    restarted = exchange(clock, seen=seen, cases=cases)
+    after = [restarted.process(r) for r in records]
+    assert [o.status for o in after] == [o.status for o in before]
+    assert [record_ids(o.outputs) for o in after] == [record_ids(o.outputs) for o in before]
+    assert [summary(o.outputs) for o in after] == [summary(o.outputs) for o in before]
+    assert [len(o.outputs) for o in before] == [5, 5, 1, 2, 1, 1]
+    # The held event was not held twice: one tick releases it once.
+    assert restarted.held_count(0) == 1
+    clock.advance(HOLD)
+    assert summary(restarted.tick(0).outputs) == [
+        (TO_CPS, "cps-mersey-cheshire RELEASED_AFTER_GAP"),
+        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
+        (TO_COURT, "court-magistrates RELEASED_AFTER_GAP"),
+        (RECEIPTS, "DELIVERED court-magistrates"),
+    ]
+    assert restarted.tick(0).outputs == []
+
+
+# -- the ordering clock ----------------------------------------------------------------------------
+
+
+def test_tick_releases_held_events_after_the_hold_time(
+    sim: SyntheticForce, clock: FixedClock
+) -> None:
+    story = case(sim)
+    charge, docs, change = (
+        sim.charge(story),
+        sim.documents(story, [MgForm.MG5]),
+        sim.remand_change(story),
+    )
+    x = exchange(clock)
+    held = x.process(record(change, 1, partition=1))
+    assert (held.status, held.held) == (Status.ACCEPTED, True)
+    assert summary(held.outputs) == [(RECEIPTS, "ACCEPTED")]
+    assert x.held_count(1) == 1
+    clock.advance(HOLD - MS)
+    assert x.tick(1).outputs == []
+    clock.advance(MS)
+    assert x.tick(0).outputs == []  # another partition
+    released = x.tick(1)
+    assert released.status is None
+    assert summary(released.outputs) == [
+        (TO_CPS, "cps-mersey-cheshire RELEASED_AFTER_GAP"),
+        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
+        (TO_COURT, "court-magistrates RELEASED_AFTER_GAP"),
+        (RECEIPTS, "DELIVERED court-magistrates"),
+    ]
+    assert [d.event for d in decoded(released.outputs, Delivery)] == [change, change]
+    assert x.held_count(1) == 0
+    # The skipped events turn up late: accepted and delivered, flagged LATE.
+    late = x.process(record(charge, 2, partition=1))
+    assert (late.status, late.held) == (Status.ACCEPTED, False)
+    assert summary(late.outputs)[1] == (TO_CPS, "cps-mersey-cheshire LATE")
+    assert summary(x.process(record(docs, 3, partition=1)).outputs)[1] == (
+        TO_CPS,
+        "cps-mersey-cheshire LATE",
+    )
+
+
+def test_a_gap_filled_in_time_releases_the_held_events_in_order(
+    sim: SyntheticForce, clock: FixedClock
+) -> None:
+    story = case(sim)
+    charge, docs = sim.charge(story), sim.documents(story, [MgForm.MG5])
+    x = exchange(clock)
+    assert x.process(record(docs, 1)).held
+    clock.advance(HOLD - MS)
+    filled = x.process(record(charge, 2))
+    deliveries = decoded(filled.outputs, Delivery)
+    assert [(d.recipient, d.event.envelope.sequence, d.ordering) for d in deliveries] == [
+        ("cps-mersey-cheshire", 1, OrderingFlag.IN_ORDER),
+        ("court-magistrates", 1, OrderingFlag.IN_ORDER),
+        ("cps-mersey-cheshire", 2, OrderingFlag.IN_ORDER),
+        ("court-magistrates", 2, OrderingFlag.IN_ORDER),
+    ]
+    assert x.held_count(0) == 0
+
+
+# -- acknowledgements ----------------------------------------------------------------------------
+
+
+def _ack(
+    recipient: str = "court-magistrates",
+    *,
+    status: ReceiptStatus = ReceiptStatus.ACKNOWLEDGED,
+    force: str = "05",
+    topic_of: str = "court-magistrates",
+) -> SourceRecord:
+    receipt = Receipt(
+        receipt_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        case_urn="05AM1234524",
+        force=force,
+        status=status,
+        recipient=recipient,
+        issued_at=NOW,
+    )
+    return SourceRecord(
+        topic=catalog().acks(topic_of),
+        partition=0,
+        offset=9,
+        key=b"05AM1234524",
+        value=codec().encode(receipt),
+        headers=(("ce_id", str(receipt.receipt_id).encode()), ("empty", None)),
+    )
+
+
+def test_a_partners_acknowledgement_is_relayed_to_the_forces_receipts() -> None:
+    ack = _ack()
+    outcome = exchange().acknowledge(ack)
+    assert outcome.acknowledged_by == "court-magistrates"
+    assert outcome.status is None
+    ce_id = dict(ack.headers)["ce_id"]
+    assert ce_id is not None
+    # The partner's bytes and headers go on unchanged (a header without a value is dropped).
+    assert outcome.outputs == [Output(RECEIPTS, ack.key, ack.value, [("ce_id", ce_id)])]
+
+
+@pytest.mark.parametrize(
+    "ack",
+    [
+        _ack("cps-mersey-cheshire"),  # claims another recipient
+        _ack(status=ReceiptStatus.DELIVERED),  # not an acknowledgement
+        _ack(force="99"),  # no such force
+        dataclasses.replace(_ack(), topic=catalog().ingest("05")),  # not an acks topic
+    ],
+    ids=["other-recipient", "not-acknowledged", "unknown-force", "not-an-acks-topic"],
+)
+def test_an_invalid_acknowledgement_is_rejected(ack: SourceRecord) -> None:
+    outcome = exchange().acknowledge(ack)
+    assert (outcome.status, outcome.acknowledged_by) == (Status.REJECTED, None)
+    assert [(r.code, r.field) for r in outcome.reasons] == [(ReasonCode.ACK_INVALID, "recipient")]
+    assert summary(outcome.outputs) == [(REJECTED, "ACK_INVALID")]
+    [rejection] = decoded(outcome.outputs, RejectedEvent)
+    assert rejection.value == ack.value
+
+
+def test_an_undecodable_acknowledgement_is_rejected() -> None:
+    ack = dataclasses.replace(_ack(), value=b"garbage")
+    outcome = exchange().acknowledge(ack)
+    assert summary(outcome.outputs) == [(REJECTED, "UNDECODABLE")]
+
+
+# -- conservation over simulated traffic -------------------------------------------------------
+
+FAULT_CODES = {
+    Fault.BAD_ASN_CHECK: ReasonCode.ASN_CHECK_CHARACTER,
+    Fault.UNKNOWN_OFFENCE: ReasonCode.OFFENCE_UNKNOWN,
+    Fault.UNKNOWN_COURT: ReasonCode.COURT_UNKNOWN,
+    Fault.HEARING_BEFORE_CHARGE: ReasonCode.HEARING_BEFORE_CHARGE,
+    Fault.UNDER_AGE: ReasonCode.DEFENDANT_UNDER_AGE,
+    Fault.OTHER_FORCE: ReasonCode.SENDER_FORCE_MISMATCH,
+    Fault.SENSITIVITY: ReasonCode.DOCUMENT_SENSITIVITY_TOO_LOW,
+    Fault.GARBAGE: ReasonCode.UNDECODABLE,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Input:
+    record: SourceRecord
+    expected: Status
+    event: CaseEvent | None = None
+    code: ReasonCode | None = None
+    duplicate: DuplicateKind | None = None
+
+
+def _traffic(clock: FixedClock) -> list[Input]:
+    offsets = count()
+    inputs: list[Input] = []
+
+    def add(
+        event: CaseEvent | bytes,
+        force: str,
+        expected: Status,
+        *,
+        code: ReasonCode | None = None,
+        duplicate: DuplicateKind | None = None,
+    ) -> None:
+        decodable = event if isinstance(event, CaseEvent) else None
+        urn = decodable.envelope.case_urn if decodable else force
+        src = record(event, next(offsets), force=force, partition=zlib.crc32(urn.encode()) % 3)
+        inputs.append(Input(src, expected, decodable, code, duplicate))
+
+    for force in ("05", "01", "93"):
+        sim = synthetic_force(force, seed=int(force), clock=clock)
+        for i in range(40):
+            story = sim.case_story()
+            if i % 4 == 0:
+                story = story[::-1]  # published out of order: held, then released in order
+            for event in story:
+                add(event, force, Status.ACCEPTED)
+            if i % 6 == 0:
+                add(story[0], force, Status.DUPLICATE, duplicate=DuplicateKind.EVENT_ID)
+            if i % 7 == 0:
+                resend = sim.content_duplicate(story[-1])
+                add(resend, force, Status.DUPLICATE, duplicate=DuplicateKind.CONTENT)
+        for fault in Fault:
+            for _ in range(2):
+                add(sim.faulty(fault), force, Status.REJECTED, code=FAULT_CODES[fault])
+    return inputs
+
+
+def test_conservation_every_input_has_exactly_its_one_outcome(clock: FixedClock) -> None:
+    inputs = _traffic(clock)
+    assert len(inputs) > 300
+    x = exchange(clock)
+    outcomes: list[Outcome] = []
+    for item in inputs:
+        clock.advance(MS)
+        outcomes.append(x.process(item.record))
+    clock.advance(HOLD)
+    ticks = [x.tick(p) for p in range(3)]
+    assert [x.held_count(p) for p in range(3)] == [0, 0, 0]
+    assert sum(o.held for o in outcomes) > 10  # ordering was exercised
+
+    for item, outcome in zip(inputs, outcomes, strict=True):
+        assert outcome.status is item.expected, item
+        if item.expected is Status.REJECTED:
+            assert [r.code for r in outcome.reasons] == [item.code]
+        assert outcome.duplicate is item.duplicate
+        assert outcome.undeliverable == 0
+
+    outputs = [out for o in outcomes + ticks for out in o.outputs]
+    receipts = [r for r in decoded(outputs, Receipt) if r.status is not ReceiptStatus.DELIVERED]
+    events = [(i.event, i.expected) for i in inputs if i.event is not None]
+    # One ACCEPTED, REJECTED or DUPLICATE receipt per input that decoded, in input order.
+    assert [(r.event_id, r.status.value) for r in receipts] == [
+        (event.envelope.event_id, expected.value.upper()) for event, expected in events
+    ]
+    # One rejected record per rejected input (garbage included), nothing else rejected.
+    rejections = decoded(outputs, RejectedEvent)
+    assert [(r.source_offset) for r in rejections] == [
+        i.record.offset for i in inputs if i.expected is Status.REJECTED
+    ]
+    # Every accepted event is delivered exactly once to each recipient, the CPS always among
+    # them, each with its DELIVERED receipt; nothing else is delivered.
+    accepted = {e.envelope.event_id for e, expected in events if expected is Status.ACCEPTED}
+    deliveries = Counter(
+        (d.event.envelope.event_id, d.recipient) for d in decoded(outputs, Delivery)
+    )
+    assert set(deliveries.values()) == {1}
+    assert {event_id for event_id, _ in deliveries} == accepted
+    assert all(
+        any(r.startswith("cps-") for e, r in deliveries if e == event_id) for event_id in accepted
+    )
+    delivered_receipts = Counter(
+        (r.event_id, r.recipient)
+        for r in decoded(outputs, Receipt)
+        if r.status is ReceiptStatus.DELIVERED
+    )
+    assert delivered_receipts == deliveries
+    # Per case, deliveries to each recipient are in sequence order unless flagged.
+    flags = Counter(d.ordering for d in decoded(outputs, Delivery))
+    assert set(flags) == {OrderingFlag.IN_ORDER}
