@@ -31,13 +31,13 @@ class Publisher:
     ) -> None:
         self.topic = topic
         self.codec = codec or Codec()
+        settings: dict[str, Any] = {"linger_ms": 5, **client}
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers,
             enable_idempotence=True,
             acks="all",
-            linger_ms=5,
             max_in_flight_requests_per_connection=5,
-            **client,
+            **settings,
         )
 
     def encode(self, event: CaseEvent) -> tuple[bytes, bytes, Headers]:

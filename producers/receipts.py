@@ -31,6 +31,8 @@ class EventStatus:
     outcome: ReceiptStatus | None = None
     reasons: list[Reason] = field(default_factory=list)
     original_event_id: UUID | None = None
+    """For a resent event: the event it repeats (from its DUPLICATE receipt)."""
+    duplicates: int = 0
     delivered_to: set[str] = field(default_factory=set)
     acknowledged_by: set[str] = field(default_factory=set)
     receipts: set[UUID] = field(default_factory=set)
@@ -39,6 +41,12 @@ class EventStatus:
     def settled(self) -> bool:
         """Has an outcome, and every delivery made so far has been acknowledged."""
         return self.outcome is not None and self.delivered_to <= self.acknowledged_by
+
+
+def _undeliverable(receipt: Receipt) -> bool:
+    return receipt.status is ReceiptStatus.REJECTED and any(
+        r.code == "NO_RECIPIENT" for r in receipt.reasons
+    )
 
 
 class ReceiptWatcher:
@@ -91,24 +99,24 @@ class ReceiptWatcher:
             self.outcomes[receipt.force, receipt.status] += 1
             for reason in receipt.reasons:
                 self.reasons[receipt.force, reason.code] += 1
-            if (
-                receipt.status is ReceiptStatus.REJECTED
-                and status.outcome is ReceiptStatus.ACCEPTED
-            ):
+            if _undeliverable(receipt) and status.outcome is ReceiptStatus.ACCEPTED:
+                # accepted, then found to have no recipient: the rejection is the final word
                 self.outcomes[receipt.force, ReceiptStatus.ACCEPTED] -= 1
         match receipt.status:
             case ReceiptStatus.DELIVERED:
                 status.delivered_to.add(receipt.recipient or "")
             case ReceiptStatus.ACKNOWLEDGED:
                 status.acknowledged_by.add(receipt.recipient or "")
-            case ReceiptStatus.REJECTED if status.outcome is ReceiptStatus.ACCEPTED:
-                # accepted, then found undeliverable: the rejection is the final word
+            case ReceiptStatus.DUPLICATE:
+                status.duplicates += 1
+                status.original_event_id = receipt.original_event_id
+                status.outcome = status.outcome or ReceiptStatus.DUPLICATE
+            case ReceiptStatus.REJECTED if _undeliverable(receipt):
                 status.outcome = ReceiptStatus.REJECTED
                 status.reasons = list(receipt.reasons)
             case _ if receipt.status in OUTCOMES and status.outcome is None:
                 status.outcome = receipt.status
                 status.reasons = list(receipt.reasons)
-                status.original_event_id = receipt.original_event_id
 
     def wait_until(self, condition: Callable[[ReceiptWatcher], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -45,9 +45,7 @@ def catalog(kafka: KafkaCluster) -> TopicCatalog:
 
 
 @pytest.fixture
-def worker(
-    kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path
-) -> Iterator[WorkerProcess]:
+def worker(kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path) -> Iterator[WorkerProcess]:
     """A running ``cjsx worker`` process serving the test's topics."""
     process = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
     yield process

@@ -1,0 +1,295 @@
+"""Benchmark: the full pipeline on one worker against a plain forward, and latency at 1k/s.
+
+Run: ``.venv/bin/python -m bench.pipeline [--events N] [--rate R] [--seconds S]``.
+One broker, one run: both measurements see the same machine load. Prints one JSON object.
+
+- Throughput: N events are published first, then a worker (or the forwarder) is started;
+  events per second are taken from the Kafka timestamps of its first and last outputs, so
+  start-up and rebalancing are not counted.
+- Latency: with the worker caught up, a publisher offers R events/s for S seconds; latency
+  is from each event's ``published_at`` to the broker timestamp of its delivery record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.admin import NewTopic
+
+from cjsx import processes
+from infra.broker.node import KafkaCluster, free_port
+from infra.broker.provision import ensure_jars
+from infra.registry import load_registry
+from infra.topics import TopicCatalog, apply_topics
+from producers.profiles import force_profile
+from producers.publisher import Publisher
+from producers.simulator import SyntheticForce
+from schemas.codec import Codec
+from schemas.models import CaseEvent, Delivery, Receipt, ReceiptStatus
+from streams.reference import StandingData
+
+FORCES = ("01", "05", "93")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def valid_events(count: int, seed: int) -> list[CaseEvent]:
+    standing = StandingData.load()
+    sims = [SyntheticForce(force_profile(standing, f), seed=seed + int(f)) for f in FORCES]
+    events: list[CaseEvent] = []
+    while len(events) < count:
+        for sim in sims:
+            events += sim.case_story()
+    return events[:count]
+
+
+def output_span(bootstrap: str, topics: list[str], expected: int, timeout: float) -> float:
+    """Seconds between the first and the last of ``expected`` records on ``topics``."""
+    consumer = KafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    stamps: list[int] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(stamps) < expected and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                stamps += [r.timestamp for r in records]
+    finally:
+        consumer.close()
+    if len(stamps) < expected:
+        raise RuntimeError(f"only {len(stamps)} of {expected} outputs within {timeout}s")
+    stamps.sort()
+    return max(1e-3, (stamps[expected - 1] - stamps[0]) / 1000)
+
+
+def start_worker(bootstrap: str, catalog: TopicCatalog, home: Path, port: int) -> Any:
+    env = {
+        "CJSX_BOOTSTRAP_SERVERS": bootstrap,
+        "CJSX_TOPIC_NAMESPACE": catalog.namespace,
+        "CJSX_FORCES": ",".join(FORCES),
+        "CJSX_CACHE_DIR": str(home),
+        "CJSX_WORKER_ID": f"bench-{catalog.namespace}",
+        "CJSX_WORKER_WEB_PORT": str(port),
+        "CJSX_LOG_LEVEL": "WARNING",
+    }
+    return processes.spawn(
+        [sys.executable, "-m", "cjsx", "worker"], log=home / "worker.log", env=env
+    )
+
+
+def measure_pipeline(bootstrap: str, home: Path, events: list[CaseEvent]) -> float:
+    catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace="tp")
+    apply_topics(catalog, bootstrap)
+    publishers = {
+        f: Publisher(bootstrap_servers=bootstrap, topic=catalog.ingest(f)) for f in FORCES
+    }
+    for event in events:
+        publishers[event.envelope.force].publish(event)
+    for p in publishers.values():
+        p.flush()
+        p.close()
+    worker = start_worker(bootstrap, catalog, home / "tp", free_port())
+    try:
+        # One ACCEPTED receipt per event marks it through every stage.
+        receipts = [catalog.receipts(f) for f in FORCES]
+        span = _accepted_span(bootstrap, receipts, len(events), timeout=1800)
+    finally:
+        processes.stop(worker)
+    return len(events) / span
+
+
+def _accepted_span(bootstrap: str, topics: list[str], expected: int, timeout: float) -> float:
+    codec = Codec()
+    consumer = KafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    stamps: list[int] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(stamps) < expected and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                for r in records:
+                    receipt = codec.decode_as(r.value, Receipt)
+                    if receipt.status is ReceiptStatus.ACCEPTED:
+                        stamps.append(r.timestamp)
+    finally:
+        consumer.close()
+    if len(stamps) < expected:
+        raise RuntimeError(f"only {len(stamps)} of {expected} accepted within {timeout}s")
+    stamps.sort()
+    return max(1e-3, (stamps[-1] - stamps[0]) / 1000)
+
+
+def measure_baseline(bootstrap: str, home: Path, values: list[tuple[bytes, bytes]]) -> float:
+    from kafka import KafkaAdminClient, KafkaProducer
+
+    source, target = "bench.forward.in", "bench.forward.out"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(source, 3, 1), NewTopic(target, 3, 1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    for key, value in values:
+        producer.send(source, key=key, value=value)
+    producer.flush()
+    producer.close()
+    env = {
+        "BENCH_BOOTSTRAP": bootstrap,
+        "BENCH_SOURCE": source,
+        "BENCH_TARGET": target,
+        "BENCH_DATADIR": str(home / "forward"),
+        "BENCH_APP_ID": f"bench-forward-{uuid.uuid4().hex[:6]}",
+    }
+    (home / "forward").mkdir(parents=True, exist_ok=True)
+    forwarder = processes.spawn(
+        [sys.executable, "-m", "bench.forward", "worker"], log=home / "forward.log", env=env
+    )
+    try:
+        span = output_span(bootstrap, [target], len(values), timeout=900)
+    finally:
+        processes.stop(forwarder)
+    return len(values) / span
+
+
+def measure_latency(
+    bootstrap: str, home: Path, rate: float, seconds: float, seed: int
+) -> dict[str, Any]:
+    catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace="tl")
+    apply_topics(catalog, bootstrap)
+    port = free_port()
+    worker = start_worker(bootstrap, catalog, home / "tl", port)
+    events = valid_events(int(rate * seconds), seed)
+    delivery_topics = [catalog.deliver(p.id) for p in catalog.registry.partners]
+    consumer = KafkaConsumer(
+        *delivery_topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+        group_id=f"bench-latency-{uuid.uuid4().hex[:6]}",
+    )
+    publishers = {
+        f: Publisher(bootstrap_servers=bootstrap, topic=catalog.ingest(f), linger_ms=0)
+        for f in FORCES
+    }
+    try:
+        # Warm up: one event, wait until the worker delivers it (assignment done).
+        consumer.poll(timeout_ms=1000)
+        warm = valid_events(1, seed + 99)[0]
+        publishers[warm.envelope.force].publish(warm).get(timeout=30)
+        while not any(consumer.poll(timeout_ms=1000).values()):
+            pass
+        codec = Codec()
+        latencies: list[float] = []
+        interval = 1.0 / rate
+        started = time.monotonic()
+        for i, event in enumerate(events):
+            target = started + i * interval
+            delay = target - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            stamped = event.model_copy(
+                update={"envelope": event.envelope.model_copy(update={"published_at": _now()})}
+            )
+            publishers[event.envelope.force].publish(stamped)
+            if i % 50 == 0:
+                latencies += _drain(consumer, codec)
+        offered_seconds = time.monotonic() - started
+        end = time.monotonic() + 15
+        expected_min = len(events)
+        while time.monotonic() < end and len(latencies) < expected_min:
+            latencies += _drain(consumer, codec)
+    finally:
+        for p in publishers.values():
+            p.close()
+        consumer.close()
+        processes.stop(worker)
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)
+
+    return {
+        "offered_events_per_s": rate,
+        "achieved_events_per_s": round(len(events) / offered_seconds, 1),
+        "deliveries_measured": len(latencies),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1),
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _drain(consumer: KafkaConsumer, codec: Codec) -> list[float]:
+    found: list[float] = []
+    for records in consumer.poll(timeout_ms=0, max_records=5000).values():
+        for r in records:
+            delivery = codec.decode(r.value)
+            if isinstance(delivery, Delivery):
+                published = delivery.event.envelope.published_at.timestamp()
+                found.append(max(0.0, r.timestamp / 1000 - published))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    lib = ensure_jars(ROOT / ".cache", "4.4.0")
+    with tempfile.TemporaryDirectory(prefix="cjsx-bench-") as tmp:
+        home = Path(tmp)
+        cluster = KafkaCluster.create(home / "broker", lib)
+        cluster.start()
+        try:
+            events = valid_events(args.events, args.seed)
+            codec = Codec()
+            values = [(e.envelope.case_urn.encode(), codec.encode(e)) for e in events]
+            baseline = measure_baseline(cluster.bootstrap, home, values)
+            pipeline = measure_pipeline(cluster.bootstrap, home, events)
+            latency = measure_latency(
+                cluster.bootstrap, home, args.rate, args.seconds, args.seed + 1
+            )
+        finally:
+            cluster.stop()
+    result = {
+        "benchmark": "pipeline",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "kafka": "4.4.0",
+        "events": args.events,
+        "baseline_forward_events_per_s": round(baseline, 1),
+        "pipeline_events_per_s": round(pipeline, 1),
+        "pipeline_to_baseline": round(pipeline / baseline, 3),
+        "latency_publish_to_delivery": latency,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

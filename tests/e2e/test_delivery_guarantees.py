@@ -1,0 +1,272 @@
+"""The exchange's promises, counted against the real broker and real worker processes.
+
+Conservation: per force, published = accepted + rejected + duplicate, exactly as intended;
+every accepted event is on each entitled recipient's topic and on no other; every event has
+its receipt. Under SIGKILL of the worker, nothing is lost and re-emitted deliveries keep their
+ids. State survives a restart. A case published out of order is delivered in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+from infra.broker.node import KafkaCluster
+from infra.topics import TopicCatalog
+from producers.profiles import force_profile
+from producers.publisher import Publisher
+from producers.receipts import ReceiptWatcher
+from producers.simulator import SyntheticForce
+from producers.traffic import Intent, Traffic, TrafficMix, plan, publish
+from schemas.models import Delivery, OrderingFlag, ReceiptStatus, RejectedEvent
+from streams.reference import StandingData
+from tests.support.world import TEST_FORCES, WorkerProcess, read_topic
+
+COURT_EVENT_TYPES = {
+    "uk.gov.cjsx.DefendantCharged",
+    "uk.gov.cjsx.CaseDocumentsAdded",
+    "uk.gov.cjsx.RemandStatusChanged",
+    "uk.gov.cjsx.DefendantDetailsAmended",
+    "uk.gov.cjsx.CaseDiscontinued",
+}
+COURT_WITHHELD_FORMS = {"MG3", "MG3A", "MG6", "MG6C", "MG6D", "MG6E"}
+
+
+def make_traffic(cases_per_force: int, seed: int) -> Traffic:
+    standing = StandingData.load()
+    sims = [SyntheticForce(force_profile(standing, f), seed=seed + int(f)) for f in TEST_FORCES]
+    return plan(
+        sims,
+        TrafficMix(
+            cases=cases_per_force,
+            resends=20,
+            content_duplicates=20,
+            out_of_order_cases=5,
+            gap_cases=2,
+            faults_each=3,
+        ),
+        seed=seed,
+    )
+
+
+def publish_all(kafka: KafkaCluster, catalog: TopicCatalog, traffic: Traffic) -> None:
+    publishers = {
+        f: Publisher(bootstrap_servers=kafka.bootstrap, topic=catalog.ingest(f))
+        for f in TEST_FORCES
+    }
+    try:
+        for _ in publish(traffic.planned, publishers):
+            pass
+    finally:
+        for publisher in publishers.values():
+            publisher.flush()
+            publisher.close()
+
+
+@dataclass
+class Observed:
+    """What the exchange produced, read back from its topics."""
+
+    watcher: ReceiptWatcher
+    deliveries: dict[str, list[Delivery]] = field(default_factory=dict)
+    undecodable: Counter[str] = field(default_factory=Counter)
+
+    def outcomes(self) -> Counter[tuple[str, str]]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for (force, status), n in self.watcher.outcomes.items():
+            counts[force, status.value.lower()] += n
+        for force, n in self.undecodable.items():
+            counts[force, "rejected"] += n
+        return counts
+
+
+def settle(
+    kafka: KafkaCluster, catalog: TopicCatalog, traffic: Traffic, timeout: float
+) -> ReceiptWatcher:
+    """Follow receipts until every planned record has its outcome and accepted ones are
+    delivered (held events wait out their hold time)."""
+    watcher = ReceiptWatcher(
+        bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts(f) for f in TEST_FORCES]
+    )
+    with_ids = sum(1 for p in traffic.planned if p.event is not None)
+
+    def done(w: ReceiptWatcher) -> bool:
+        outcomes = sum(n for n in w.outcomes.values())
+        accepted = [s for s in w.statuses.values() if s.outcome is ReceiptStatus.ACCEPTED]
+        return outcomes >= with_ids and all(s.delivered_to for s in accepted)
+
+    assert watcher.wait_until(done, timeout), "the exchange did not settle in time"
+    watcher.poll(timeout_ms=1000)  # anything straggling, so over-counts would show
+    return watcher
+
+
+def observe(kafka: KafkaCluster, catalog: TopicCatalog, watcher: ReceiptWatcher) -> Observed:
+    observed = Observed(watcher)
+    for partner in catalog.registry.partners:
+        observed.deliveries[partner.id] = [
+            d
+            for _, _, d in read_topic(kafka.bootstrap, catalog.deliver(partner.id), timeout_ms=2000)
+            if isinstance(d, Delivery)
+        ]
+    rejections: set[UUID] = set()
+    for _, _, r in read_topic(kafka.bootstrap, catalog.rejected, timeout_ms=2000):
+        assert isinstance(r, RejectedEvent)
+        if r.event_id is None and r.rejection_id not in rejections:  # re-emitted: same id
+            rejections.add(r.rejection_id)
+            observed.undecodable[r.force or "?"] += 1
+    return observed
+
+
+def check_conservation(catalog: TopicCatalog, traffic: Traffic, observed: Observed) -> int:
+    """Assert every promise; return how many deliveries were re-emitted (same id twice)."""
+    # Per force: outcomes are exactly what was intended, so they add up to what was published.
+    assert observed.outcomes() == traffic.expected()
+    for force, published in traffic.published().items():
+        total = sum(n for (f, _), n in observed.outcomes().items() if f == force)
+        assert total == published, force
+
+    accepted_ids = {
+        p.event.envelope.event_id
+        for p in traffic.planned
+        if p.intent is Intent.VALID and p.event is not None
+    }
+    statuses = observed.watcher.statuses
+    assert {i for i, s in statuses.items() if s.outcome is ReceiptStatus.ACCEPTED} == accepted_ids
+
+    registry = catalog.registry
+    seen_on: dict[UUID, set[str]] = defaultdict(set)
+    re_emitted = 0
+    for partner_id, deliveries in observed.deliveries.items():
+        partner = registry.partner(partner_id)
+        assert partner is not None
+        ids = Counter(d.delivery_id for d in deliveries)
+        re_emitted += sum(n - 1 for n in ids.values())
+        for delivery in deliveries:
+            event = delivery.event
+            assert delivery.recipient == partner_id
+            assert event.envelope.event_id in accepted_ids  # nothing unaccepted leaks out
+            seen_on[event.envelope.event_id].add(partner_id)
+            if partner.kind == "cps":
+                assert delivery.enrichment.cps_area == partner.cps_area
+            else:
+                assert event.avro_name in COURT_EVENT_TYPES
+                assert getattr(event, "charging_advice", None) is None
+                forms = {d.form.value for d in getattr(event, "documents", [])}
+                assert not forms & COURT_WITHHELD_FORMS
+    # Each accepted event: exactly one CPS area, delivered receipts match the topics.
+    for event_id in accepted_ids:
+        partners = seen_on[event_id]
+        assert sum(1 for p in partners if p.startswith("cps-")) == 1, event_id
+        assert statuses[event_id].delivered_to == partners
+    return re_emitted
+
+
+def check_ordering(traffic: Traffic, observed: Observed) -> None:
+    for deliveries in observed.deliveries.values():
+        by_case: dict[str, list[Delivery]] = defaultdict(list)
+        seen: set[UUID] = set()
+        for d in deliveries:
+            if d.delivery_id not in seen:
+                seen.add(d.delivery_id)
+                by_case[d.event.envelope.case_urn].append(d)
+        for urn, case in by_case.items():
+            sequences = [d.event.envelope.sequence for d in case]
+            assert sequences == sorted(sequences), urn
+            if urn in traffic.gap_cases:
+                assert case[0].ordering is OrderingFlag.RELEASED_AFTER_GAP
+    reordered = [
+        d
+        for deliveries in observed.deliveries.values()
+        for d in deliveries
+        if d.event.envelope.case_urn in traffic.out_of_order_cases
+    ]
+    assert reordered, "the out-of-order cases were delivered"
+
+
+def test_conservation_and_order_of_a_mixed_run(
+    kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    traffic = make_traffic(cases_per_force=300, seed=11)
+    worker = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
+    try:
+        publish_all(kafka, catalog, traffic)
+        watcher = settle(kafka, catalog, traffic, timeout=240)
+        observed = observe(kafka, catalog, watcher)
+    finally:
+        worker.stop()
+    assert check_conservation(catalog, traffic, observed) == 0  # no crash, no re-emission
+    check_ordering(traffic, observed)
+    watcher.close()
+
+
+def test_nothing_is_lost_when_the_worker_is_killed_twice(
+    kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    traffic = make_traffic(cases_per_force=3400, seed=29)
+    assert len(traffic.planned) >= 20_000
+    publish_all(kafka, catalog, traffic)
+    total = len(traffic.planned)
+    probe = ReceiptWatcher(
+        bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts(f) for f in TEST_FORCES]
+    )
+    kills = []
+    try:
+        for fraction in (0.25, 0.6):
+            worker = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
+            reached = probe.wait_until(
+                lambda w, f=fraction: sum(w.outcomes.values()) >= total * f, timeout=600
+            )
+            assert reached, f"worker made no progress to {fraction:.0%}"
+            worker.kill()  # SIGKILL: no clean shutdown, no final commit
+            kills.append(sum(probe.outcomes.values()))
+        worker = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
+        watcher = settle(kafka, catalog, traffic, timeout=900)
+        observed = observe(kafka, catalog, watcher)
+        worker.stop()
+    finally:
+        probe.close()
+    re_emitted = check_conservation(catalog, traffic, observed)
+    check_ordering(traffic, observed)
+    deliveries = sum(len(d) for d in observed.deliveries.values())
+    report = {
+        "published": total,
+        "killed_after_outcomes": kills,
+        "deliveries_on_topics": deliveries,
+        "deliveries_re_emitted": re_emitted,
+        "receipts_re_emitted": watcher.duplicates_seen,
+    }
+    print("crash-run", json.dumps(report))
+    reports = Path(__file__).resolve().parents[2] / ".cache" / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "crash-run.json").write_text(json.dumps(report, indent=2))
+    watcher.close()
+
+
+def test_a_restarted_worker_with_empty_local_state_still_knows_a_resend(
+    kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    force = SyntheticForce(force_profile(StandingData.load(), "05"), seed=5)
+    event = force.charge(force.new_case())
+    watcher = ReceiptWatcher(bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts("05")])
+    with Publisher(bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05")) as publisher:
+        first = WorkerProcess(kafka.bootstrap, catalog, tmp_path / "a").start()
+        publisher.publish(event).get(timeout=30)
+        assert watcher.wait_until(lambda w: bool(w.outcomes), timeout=60)
+        first.stop()
+        # A new worker on another machine: no local RocksDB, state only in the changelog.
+        second = WorkerProcess(kafka.bootstrap, catalog, tmp_path / "b").start()
+        try:
+            publisher.publish(event).get(timeout=30)
+            assert watcher.wait_until(lambda w: sum(w.outcomes.values()) >= 2, timeout=60)
+        finally:
+            second.stop()
+    assert watcher.outcomes[("05", ReceiptStatus.ACCEPTED)] == 1
+    assert watcher.outcomes[("05", ReceiptStatus.DUPLICATE)] == 1
+    status = watcher.statuses[event.envelope.event_id]
+    assert status.outcome is ReceiptStatus.ACCEPTED
+    assert status.duplicates == 1
+    assert status.original_event_id == event.envelope.event_id
+    watcher.close()
