@@ -153,7 +153,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             outcome: Outcome
             try:
                 if record.topic == ticks_name:
-                    outcome = exchange.tick(record.partition)
+                    outcome = exchange.tick(record)
                     metrics.held_now.labels(str(record.partition)).set(
                         exchange.held_count(record.partition)
                     )

@@ -1,16 +1,20 @@
 """What the exchange remembers about each case so later events reach the same partners.
 
 A charge names the court; a later bail variation or document upload does not. The directory
-keeps, per case, the court, CPS area and venue last learned, in the same partitioned store
-as the other stages (key ``route:<urn>``).
+keeps, per case, the court, CPS area and venue last learned (key ``route:<urn>``), and for
+recent sequence numbers the route that was known just before each was released, so an event
+released again after a restart is routed exactly as the first time, even when the stored
+route already reflects later events.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import astuple, dataclass, field
 
 from streams.state import KeyValueStore
+
+_HISTORY = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +24,43 @@ class CaseRoute:
     venue: str | None
 
 
+@dataclass(slots=True)
+class CaseMemory:
+    route: CaseRoute | None = None
+    history: dict[int, CaseRoute | None] = field(default_factory=dict)
+
+    def known_before(self, sequence: int, *, replay: bool) -> CaseRoute | None:
+        """The route to enrich event ``sequence`` with (recorded on its first release)."""
+        if replay and sequence in self.history:
+            return self.history[sequence]
+        self.history[sequence] = self.route
+        return self.route
+
+
+def _encode(route: CaseRoute | None) -> list[str | None] | None:
+    return None if route is None else list(astuple(route))
+
+
+def _decode(raw: list[str | None] | None) -> CaseRoute | None:
+    return None if raw is None else CaseRoute(*raw)
+
+
 class CaseDirectory:
     def __init__(self, store: KeyValueStore) -> None:
         self.store = store
 
-    def get(self, urn: str) -> CaseRoute | None:
+    def get(self, urn: str) -> CaseMemory:
         raw = self.store.get(f"route:{urn}")
-        return None if raw is None else CaseRoute(**json.loads(raw))
+        if raw is None:
+            return CaseMemory()
+        data = json.loads(raw)
+        history = {int(k): _decode(v) for k, v in data["h"].items()}
+        return CaseMemory(_decode(data["r"]), history)
 
-    def remember(self, urn: str, route: CaseRoute) -> None:
-        if self.get(urn) != route:
-            self.store.put(f"route:{urn}", json.dumps(asdict(route)).encode())
+    def save(self, urn: str, memory: CaseMemory) -> None:
+        recent = sorted(memory.history)[-_HISTORY:]
+        data = {
+            "r": _encode(memory.route),
+            "h": {str(k): _encode(memory.history[k]) for k in recent},
+        }
+        self.store.put(f"route:{urn}", json.dumps(data).encode())

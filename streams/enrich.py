@@ -80,7 +80,12 @@ def enrich(event: CaseEvent, standing: StandingData, known: CaseRoute | None) ->
         area = next((a for a in standing.cps_areas() if a.id == known.cps_area), None)
     venue: Venue | None = None
     crown_court = court is not None and court.kind == CourtKind.CROWN
-    if enriched:
+    already_crown = known is not None and known.venue == Venue.CROWN.value
+    if already_crown:
+        # Once a case is for the Crown Court it stays there: a later summary-only charge
+        # is dealt with alongside it.
+        venue = Venue.CROWN
+    elif enriched:
         indictable = any(o.mode_of_trial == ModeOfTrial.INDICTABLE_ONLY for o in enriched)
         venue = Venue.CROWN if indictable or crown_court else Venue.MAGISTRATES
     elif crown_court:

@@ -19,7 +19,7 @@ from schemas.codec import Codec, CodecError
 from schemas.models import CaseEvent, Receipt, ReceiptStatus
 from schemas.reasons import Reason, ReasonCode
 from streams.cases import CaseDirectory
-from streams.dedupe import Deduplicator, Duplicate, DuplicateKind, Sighting
+from streams.dedupe import Deduplicator, Duplicate, DuplicateKind
 from streams.enrich import enrich, route_of
 from streams.order import Release, Sequencer
 from streams.outputs import Output, OutputFactory
@@ -134,8 +134,10 @@ class Exchange:
                 )
             )
             return outcome
-        offer = self.sequencer.offer(event, record, now, replay=sighting is Sighting.REPLAY)
+        offer = self.sequencer.offer(event, record, now)
         if offer.reused_sequence:
+            # Never accepted: a corrected resend must be new, and a replay refused again.
+            self.dedup.forget(event, record.position)
             reason = Reason.of(
                 ReasonCode.SEQUENCE_INVALID,
                 "envelope.sequence",
@@ -203,11 +205,12 @@ class Exchange:
 
     # -- the ordering clock ----------------------------------------------------------------
 
-    def tick(self, partition: int) -> Outcome:
-        """Release events held past their hold time in ``partition``."""
+    def tick(self, record: SourceRecord) -> Outcome:
+        """Release events held past their hold time in the tick record's partition."""
         outcome = Outcome()
         now = self.clock()
-        self._deliver(outcome, self.sequencer.expire(partition, now), now)
+        releases = self.sequencer.expire(record.partition, now, record.position)
+        self._deliver(outcome, releases, now)
         return outcome
 
     def held_count(self, partition: int) -> int:
@@ -280,8 +283,12 @@ class Exchange:
         for release in releases:
             event = release.event or self.codec.decode_as(release.record.value, CaseEvent)
             urn = event.envelope.case_urn
-            enrichment = enrich(event, self.standing, self.cases.get(urn))
-            self.cases.remember(urn, route_of(enrichment))
+            memory = self.cases.get(urn)
+            known = memory.known_before(event.envelope.sequence, replay=release.replay)
+            enrichment = enrich(event, self.standing, known)
+            if not release.replay:
+                memory.route = route_of(enrichment)
+            self.cases.save(urn, memory)
             partners = recipients(enrichment, self.registry)
             delivered = 0
             for partner in partners:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.identifiers import (
     IdCheck,
+    IdKind,
     asn_parts,
     check_asn,
     check_cro,
@@ -61,8 +62,34 @@ class ValidationContext:
     zone: tzinfo = dataclasses.field(default_factory=_england_and_wales)
 
 
-def _reason(check: IdCheck) -> list[Reason]:
-    return [] if check.reason is None else [check.reason]
+_FORMAT_CODE = {
+    IdKind.ASN: ReasonCode.ASN_FORMAT,
+    IdKind.PNC: ReasonCode.PNC_ID_FORMAT,
+    IdKind.CRO: ReasonCode.CRO_FORMAT,
+    IdKind.URN: ReasonCode.URN_FORMAT,
+    IdKind.OU: ReasonCode.OU_FORMAT,
+    IdKind.OFFENCE: ReasonCode.OFFENCE_CODE_FORMAT,
+}
+
+
+def _reason(check: IdCheck, field: str) -> list[Reason]:
+    """The identifier's own reason, or one saying it is valid but not in normalised form.
+
+    People may write identifiers in several ways (``check-id`` accepts them all), but on the
+    wire each has exactly one form: the URN is the Kafka key and the ASN identifies the
+    defendant across events, so two spellings of one value would split a case in two.
+    """
+    if check.reason is not None:
+        return [check.reason]
+    if check.normalized is not None and check.normalized != check.input:
+        return [
+            Reason.of(
+                _FORMAT_CODE[check.kind],
+                field,
+                f"send identifiers in normalised form: {check.normalized}",
+            )
+        ]
+    return []
 
 
 def _age_on(born: date, on: date) -> int:
@@ -90,7 +117,7 @@ class _Rules:
                 f"sequence {env.sequence} is not a positive number",
             )
         urn = check_urn(env.case_urn, "envelope.case_urn")
-        self.reasons += _reason(urn)
+        self.reasons += _reason(urn, "envelope.case_urn")
         if urn.valid and urn.normalized is not None:
             force, unit = urn.normalized[:2], urn.normalized[2:4]
             if not self.standing.is_police_unit(force, unit):
@@ -102,7 +129,7 @@ class _Rules:
 
     def asn(self, value: str, field: str) -> None:
         checked = check_asn(value, field)
-        self.reasons += _reason(checked)
+        self.reasons += _reason(checked, field)
         if checked.normalized is None:
             return
         parts = asn_parts(checked.normalized)
@@ -115,9 +142,9 @@ class _Rules:
 
     def person_ids(self, pnc_id: str | None, cro: str | None, path: str) -> None:
         if pnc_id is not None:
-            self.reasons += _reason(check_pnc_id(pnc_id, f"{path}pnc_id"))
+            self.reasons += _reason(check_pnc_id(pnc_id, f"{path}pnc_id"), f"{path}pnc_id")
         if cro is not None:
-            self.reasons += _reason(check_cro(cro, f"{path}cro_number"))
+            self.reasons += _reason(check_cro(cro, f"{path}cro_number"), f"{path}cro_number")
 
     def born(self, born: date | None, field: str) -> None:
         if born is not None and born > self.occurred_on:
@@ -150,7 +177,7 @@ class _Rules:
         for i, offence in enumerate(offences):
             field = f"{path}[{i}]"
             checked = check_offence_code(offence.code, f"{field}.code")
-            self.reasons += _reason(checked)
+            self.reasons += _reason(checked, f"{field}.code")
             if checked.valid and checked.normalized is not None:
                 known = self.standing.offence(checked.normalized)
                 if known is None:
@@ -186,7 +213,7 @@ class _Rules:
 
     def hearing(self, hearing: Hearing, path: str, not_before: date | None) -> None:
         checked = check_ou(hearing.court_ou, f"{path}.court_ou")
-        self.reasons += _reason(checked)
+        self.reasons += _reason(checked, f"{path}.court_ou")
         if checked.valid and checked.normalized is not None:
             code = checked.normalized
             if self.standing.court(code) is None:

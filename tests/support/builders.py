@@ -11,6 +11,7 @@ cases, or several events of one case, for the same exchange.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -229,6 +230,16 @@ def record(
         key=key,
         value=value,
         headers=(("x-test", b"1"),),
+    )
+
+
+_TICKS = itertools.count()
+
+
+def tick_record(partition: int = 0) -> SourceRecord:
+    """A fresh tick of the ordering clock for ``partition`` (each at a new offset)."""
+    return SourceRecord(
+        topic=catalog().ticks, partition=partition, offset=next(_TICKS), key=None, value=b""
     )
 
 

@@ -16,7 +16,7 @@ from schemas.models import (
     Offence,
     Venue,
 )
-from streams.cases import CaseDirectory, CaseRoute
+from streams.cases import CaseDirectory, CaseMemory, CaseRoute
 from streams.enrich import enrich, route_of
 from streams.state import DictStore
 from tests.support.builders import (
@@ -256,17 +256,33 @@ class CountingStore(DictStore):
         super().put(key, value)
 
 
-def test_case_directory_remembers_the_latest_route_and_writes_only_changes() -> None:
+def test_case_directory_remembers_the_latest_route_and_the_route_before_each_event() -> None:
     store = CountingStore()
     directory = CaseDirectory(store)
-    assert directory.get("05AM1234524") is None
+    assert directory.get("05AM1234524") == CaseMemory()
     first = CaseRoute("B05BK00", "mersey-cheshire", "MAGISTRATES")
-    directory.remember("05AM1234524", first)
-    directory.remember("05AM1234524", first)
-    assert store.puts == 1
-    assert directory.get("05AM1234524") == first
+    memory = directory.get("05AM1234524")
+    assert memory.known_before(1, replay=False) is None
+    memory.route = first
+    directory.save("05AM1234524", memory)
+    memory = directory.get("05AM1234524")
+    assert memory.route == first
+    assert memory.known_before(2, replay=False) == first
     moved = CaseRoute("C05LV00", "mersey-cheshire", "CROWN")
-    directory.remember("05AM1234524", moved)
-    assert directory.get("05AM1234524") == moved
-    assert directory.get("05AM9999924") is None
+    memory.route = moved
+    directory.save("05AM1234524", memory)
+    again = directory.get("05AM1234524")
+    assert again.route == moved
+    # A replay of event 1 or 2 is routed as the first time, not by the newest route.
+    assert again.known_before(1, replay=True) is None
+    assert again.known_before(2, replay=True) == first
+    # An event never seen before takes the newest route, even flagged as a replay.
+    assert again.known_before(3, replay=True) == moved
     assert list(store.data) == ["route:05AM1234524"]
+
+
+def test_a_case_for_the_crown_court_stays_there_when_a_summary_charge_follows() -> None:
+    crown = CaseRoute("B05BK00", "mersey-cheshire", "CROWN")
+    summary_charge = valid_charge(offences=(THEFT,))
+    enrichment = enrich(summary_charge, standing(), crown)
+    assert enrichment.venue is Venue.CROWN

@@ -53,6 +53,7 @@ class Harness:
         self.store = DictStore()
         self.sequencer = Sequencer(self.store, HOLD)
         self.events = events
+        self.ticks = 0
 
     def offer(
         self,
@@ -60,14 +61,16 @@ class Harness:
         at: datetime = NOW,
         *,
         offset: int | None = None,
-        replay: bool = False,
         partition: int = 0,
     ) -> Offer:
+        """A replay is the same record again: pass the same ``offset``."""
         event = self.events[seq]
-        return self.sequencer.offer(event, rec(event, offset, partition), at, replay=replay)
+        return self.sequencer.offer(event, rec(event, offset, partition), at)
 
-    def expire(self, at: datetime, partition: int = 0) -> list[Release]:
-        return self.sequencer.expire(partition, at)
+    def expire(self, at: datetime, partition: int = 0, tick: int | None = None) -> list[Release]:
+        """Each call is a new tick unless ``tick`` names one again (a replayed tick)."""
+        self.ticks += 1
+        return self.sequencer.expire(partition, at, f"ticks/{partition}/{tick or self.ticks}")
 
     def index(self, partition: int = 0) -> dict[str, int]:
         raw = self.store.get(f"holds:{partition}")
@@ -123,7 +126,7 @@ def test_a_case_that_starts_ahead_of_one_is_held() -> None:
 def test_cases_are_ordered_independently() -> None:
     h = Harness()
     assert h.offer(2).held
-    other = h.sequencer.offer(OTHER_CASE[1], rec(OTHER_CASE[1]), NOW, replay=False)
+    other = h.sequencer.offer(OTHER_CASE[1], rec(OTHER_CASE[1]), NOW)
     assert seqs(other.releases) == [(1, IN_ORDER)]
 
 
@@ -186,7 +189,7 @@ def test_expiry_is_per_partition() -> None:
 def test_expiry_covers_every_case_of_the_partition() -> None:
     h = Harness()
     h.offer(2)
-    h.sequencer.offer(OTHER_CASE[3], rec(OTHER_CASE[3]), NOW, replay=False)
+    h.sequencer.offer(OTHER_CASE[3], rec(OTHER_CASE[3]), NOW)
     assert h.sequencer.held_count(0) == 2
     released = h.expire(NOW + HOLD)
     assert sorted(r.record.value.decode().split("#")[0] for r in released) == sorted(
@@ -225,7 +228,7 @@ def test_replay_of_a_released_event_releases_it_again() -> None:
     h = Harness()
     first = h.offer(1, offset=10)
     h.offer(2)
-    again = h.offer(1, NOW + timedelta(minutes=1), offset=10, replay=True)
+    again = h.offer(1, NOW + timedelta(minutes=1), offset=10)
     assert not again.reused_sequence
     assert [(r.record, r.flag) for r in again.releases] == [(first.releases[0].record, IN_ORDER)]
     # Replaying does not move the case backwards.
@@ -236,7 +239,7 @@ def test_replay_of_a_held_event_is_not_held_twice() -> None:
     h = Harness()
     assert h.offer(3, offset=10).held
     deadline = h.index()[CASE[3].envelope.case_urn]
-    replay = h.offer(3, NOW + timedelta(seconds=5), offset=10, replay=True)
+    replay = h.offer(3, NOW + timedelta(seconds=5), offset=10)
     assert replay.held
     assert not replay.reused_sequence
     assert replay.releases == []
@@ -327,12 +330,38 @@ def test_property_with_expiry_in_between_nothing_is_lost_or_duplicated(
 
 
 @pytest.mark.parametrize("n", [1, 3])
-def test_replaying_a_whole_case_releases_each_event_again_once(n: int) -> None:
+def test_replaying_a_whole_case_repeats_exactly_what_each_record_did(n: int) -> None:
     h = Harness()
-    for seq in range(n, 0, -1):
-        h.offer(seq)
-    replayed = [seqs(h.offer(seq, replay=True).releases) for seq in range(n, 0, -1)]
-    assert replayed == [[(seq, IN_ORDER)] for seq in range(n, 0, -1)]
+    first = [(seqs(o.releases), o.held) for o in (h.offer(seq) for seq in range(n, 0, -1))]
+    replayed = [(seqs(o.releases), o.held) for o in (h.offer(seq) for seq in range(n, 0, -1))]
+    assert replayed == first
+    # The last record (sequence 1) released the whole case, in order, both times.
+    assert first[-1][0] == [(seq, IN_ORDER) for seq in range(1, n + 1)]
+
+
+def test_a_replayed_tick_repeats_its_releases_and_a_new_tick_finds_nothing() -> None:
+    h = Harness()
+    h.offer(1)
+    h.offer(3)
+    h.offer(4)
+    released = h.expire(NOW + HOLD, tick=7)
+    assert seqs(released) == [(3, AFTER_GAP), (4, IN_ORDER)]
+    assert seqs(h.expire(NOW + HOLD * 2, tick=7)) == seqs(released)
+    assert all(r.replay for r in h.expire(NOW + HOLD * 2, tick=7))
+    assert h.expire(NOW + HOLD * 2, tick=8) == []
+
+
+def test_a_replay_of_the_record_that_filled_a_gap_releases_the_held_events_again() -> None:
+    h = Harness()
+    h.offer(2, offset=20)
+    h.offer(3, offset=30)
+    filled = h.offer(1, offset=10)
+    assert seqs(filled.releases) == [(1, IN_ORDER), (2, IN_ORDER), (3, IN_ORDER)]
+    h.offer(4, offset=40)  # state moves on; the replay must not depend on it
+    again = h.offer(1, offset=10)
+    assert seqs(again.releases) == seqs(filled.releases)
+    assert all(r.replay for r in again.releases)
+    assert h.offer(2, offset=20).releases == []  # held the first time: nothing to repeat
 
 
 def test_a_huge_gap_is_skipped_without_listing_every_missing_number() -> None:

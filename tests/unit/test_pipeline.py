@@ -45,6 +45,7 @@ from tests.support.builders import (
     record,
     registry,
     synthetic_force,
+    tick_record,
     valid_charge,
     with_defendant,
     with_envelope,
@@ -176,10 +177,10 @@ def test_later_events_follow_the_case_to_its_court(sim: SyntheticForce) -> None:
     assert [d.form for d in getattr(court.event, "documents", [])] == [MgForm.MG5]
 
 
-def test_an_indictable_offence_typed_loosely_still_reaches_the_crown_court(
+def test_an_indictable_only_offence_also_reaches_the_crown_court(
     sim: SyntheticForce,
 ) -> None:
-    event = sim.charge(case(sim, court=MAGISTRATES, offences=(" coml 025",)))
+    event = sim.charge(case(sim, court=MAGISTRATES, offences=("COML025",)))
     outcome = exchange().process(record(event))
     assert outcome.status is Status.ACCEPTED
     assert [d.recipient for d in outcome.deliveries] == [
@@ -299,13 +300,6 @@ def test_a_reused_sequence_number_is_rejected(sim: SyntheticForce) -> None:
     assert summary(outcome.outputs) == [(REJECTED, "SEQUENCE_INVALID"), (RECEIPTS, "REJECTED")]
 
 
-_FORGET = (
-    "pipeline.py records the dedup sighting before the sequencer refuses a reused sequence "
-    "and never undoes it (Deduplicator.forget exists for this)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_FORGET)
 def test_a_corrected_resend_of_an_event_refused_for_its_sequence_is_accepted(
     sim: SyntheticForce,
 ) -> None:
@@ -320,7 +314,6 @@ def test_a_corrected_resend_of_an_event_refused_for_its_sequence_is_accepted(
     assert x.process(record(corrected, 3)).status is Status.ACCEPTED
 
 
-@pytest.mark.xfail(strict=True, reason=_FORGET)
 def test_a_replay_of_an_event_refused_for_its_sequence_is_refused_again(
     sim: SyntheticForce,
 ) -> None:
@@ -402,13 +395,13 @@ def test_a_restart_replay_re_emits_every_output_with_the_same_ids(
     # The held event was not held twice: one tick releases it once.
     assert restarted.held_count(0) == 1
     clock.advance(HOLD)
-    assert summary(restarted.tick(0).outputs) == [
+    assert summary(restarted.tick(tick_record(0)).outputs) == [
         (TO_CPS, "cps-mersey-cheshire RELEASED_AFTER_GAP"),
         (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
         (TO_COURT, "court-magistrates RELEASED_AFTER_GAP"),
         (RECEIPTS, "DELIVERED court-magistrates"),
     ]
-    assert restarted.tick(0).outputs == []
+    assert restarted.tick(tick_record(0)).outputs == []
 
 
 # -- the ordering clock ----------------------------------------------------------------------------
@@ -429,10 +422,10 @@ def test_tick_releases_held_events_after_the_hold_time(
     assert summary(held.outputs) == [(RECEIPTS, "ACCEPTED")]
     assert x.held_count(1) == 1
     clock.advance(HOLD - MS)
-    assert x.tick(1).outputs == []
+    assert x.tick(tick_record(1)).outputs == []
     clock.advance(MS)
-    assert x.tick(0).outputs == []  # another partition
-    released = x.tick(1)
+    assert x.tick(tick_record(0)).outputs == []  # another partition
+    released = x.tick(tick_record(1))
     assert released.status is None
     assert summary(released.outputs) == [
         (TO_CPS, "cps-mersey-cheshire RELEASED_AFTER_GAP"),
@@ -604,7 +597,7 @@ def test_conservation_every_input_has_exactly_its_one_outcome(clock: FixedClock)
         clock.advance(MS)
         outcomes.append(x.process(item.record))
     clock.advance(HOLD)
-    ticks = [x.tick(p) for p in range(3)]
+    ticks = [x.tick(tick_record(p)) for p in range(3)]
     assert [x.held_count(p) for p in range(3)] == [0, 0, 0]
     assert sum(o.held for o in outcomes) > 10  # ordering was exercised
 

@@ -100,8 +100,11 @@ def test_urn_format() -> None:
     assert reasons(event) == [("URN_FORMAT", "envelope.case_urn")]
 
 
-def test_urn_with_separators_of_a_known_unit_is_valid() -> None:
-    assert reasons(with_envelope(valid_charge(), case_urn="05AM/12345/24")) == []
+def test_urn_with_separators_must_be_sent_in_normalised_form() -> None:
+    """The URN is the Kafka key: two spellings would split one case in two."""
+    event = with_envelope(valid_charge(), case_urn="05AM/12345/24")
+    assert reasons(event) == [("URN_FORMAT", "envelope.case_urn")]
+    assert "05AM1234524" in validate_event(event, ValidationContext(standing()))[0].message
 
 
 def test_urn_of_an_unknown_police_unit() -> None:
@@ -126,10 +129,11 @@ def test_asn_check_character() -> None:
     ]
 
 
-def test_asn_short_form_is_valid() -> None:
+def test_asn_short_form_must_be_sent_as_the_long_form() -> None:
     long = build_asn(24, "05", "AM", "00", 448754)
     short = f"24/05AM/00/448754{long[-1]}"
-    assert reasons(with_defendant(valid_charge(), asn=short)) == []
+    assert reasons(with_defendant(valid_charge(), asn=short)) == [("ASN_FORMAT", "defendant.asn")]
+    assert reasons(with_defendant(valid_charge(), asn=long)) == []
 
 
 def test_asn_of_an_unknown_unit() -> None:
@@ -432,15 +436,20 @@ def test_reasons_are_stable_and_carry_guidance() -> None:
     assert all(r.hint and r.message for r in first)
 
 
-def test_offence_code_in_lower_case_with_spaces_is_valid() -> None:
-    assert reasons(charged_with(offence(1, "th68 010"))) == []
+def test_offence_code_in_lower_case_with_spaces_must_be_normalised() -> None:
+    assert reasons(charged_with(offence(1, "th68 010"))) == [
+        ("OFFENCE_CODE_FORMAT", "offences[0].code")
+    ]
 
 
 def test_offence_repeated_in_another_spelling_of_its_code_is_a_duplicate() -> None:
     event = charged_with(
         offence(1, THEFT, wording="Stole food"), offence(2, "th68 010", wording="Stole food")
     )
-    assert reasons(event) == [("OFFENCE_DUPLICATED", "offences[1]")]
+    assert reasons(event) == [
+        ("OFFENCE_CODE_FORMAT", "offences[1].code"),
+        ("OFFENCE_DUPLICATED", "offences[1]"),
+    ]
 
 
 def test_dates_are_compared_with_the_day_the_event_occurred_in_england() -> None:
