@@ -2,28 +2,118 @@
 
 Names follow Prometheus conventions (``cjsx_<what>_<unit>``, ``_total`` for counters, base
 units); labels are low-cardinality only: force, recipient, reason code, outcome, stage. A
-case, an event id or a person never becomes a label.
+case, an event id or a person never becomes a label. Broker-side metrics (consumer lag, the
+rejected backlog, broker reachability) are collected by ``streams.lag``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-from streams.pipeline import Outcome
+from schemas.reasons import ReasonCode
+from streams.pipeline import Outcome, Status
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 _PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1)
 
+# Reasons only the decode step gives: the bytes never became an event.
+_WIRE_CODES = frozenset(
+    {
+        ReasonCode.UNDECODABLE,
+        ReasonCode.UNKNOWN_SCHEMA,
+        ReasonCode.NOT_AN_EVENT,
+        ReasonCode.SCHEMA_VIOLATION,
+    }
+)
+# The ordering stage's only rejection: a sequence number another event of the case already
+# used. Validation gives the same code for a non-positive sequence, so the message tells them
+# apart (tests/unit/test_metrics.py runs the real pipeline to keep this in step).
+_ORDER_REUSE_MARK = "already used"
+
+# Where an internal error can happen (streams/app.py); children exist from the start so an
+# error-rate query has a zero to compare with rather than no series at all.
+INTERNAL_ERROR_STAGES = ("pipeline", "acknowledgements")
+
+
+class Stage(StrEnum):
+    """The pipeline's stages as metrics name them (streams/pipeline.py)."""
+
+    DECODE = "decode"
+    VALIDATE = "validate"
+    DEDUPLICATE = "deduplicate"
+    ORDER = "order"
+    ROUTE = "route"
+
+
+class StageResult(StrEnum):
+    """What became of an event at a stage; ``passed`` goes on to the next stage."""
+
+    PASSED = "passed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    DELIVERED = "delivered"
+    UNDELIVERABLE = "undeliverable"
+
+
+def stage_results(outcome: Outcome) -> Iterator[tuple[str, Stage, StageResult]]:
+    """(force, stage, result) for every stage an outcome's event went through.
+
+    An ingest record passes the stages in order until one stops it, so the events into a stage
+    are the sum of its results. Internal errors are left out (their stage is unknown; they
+    are counted by ``cjsx_internal_errors_total``); route counts one result per delivery, so
+    it counts deliveries, not events, and includes held events released by a later tick.
+    """
+    force = outcome.force or "unknown"
+    codes = [reason.code for reason in outcome.reasons]
+    if outcome.status is Status.REJECTED and ReasonCode.INTERNAL_ERROR not in codes:
+        if any(code in _WIRE_CODES for code in codes):
+            yield force, Stage.DECODE, StageResult.REJECTED
+            return
+        yield force, Stage.DECODE, StageResult.PASSED
+        if _is_order_rejection(outcome):
+            yield force, Stage.VALIDATE, StageResult.PASSED
+            yield force, Stage.DEDUPLICATE, StageResult.PASSED
+            yield force, Stage.ORDER, StageResult.REJECTED
+        else:
+            yield force, Stage.VALIDATE, StageResult.REJECTED
+    elif outcome.status is Status.DUPLICATE:
+        yield force, Stage.DECODE, StageResult.PASSED
+        yield force, Stage.VALIDATE, StageResult.PASSED
+        yield force, Stage.DEDUPLICATE, StageResult.DUPLICATE
+    elif outcome.status is Status.ACCEPTED:
+        yield force, Stage.DECODE, StageResult.PASSED
+        yield force, Stage.VALIDATE, StageResult.PASSED
+        yield force, Stage.DEDUPLICATE, StageResult.PASSED
+        yield force, Stage.ORDER, StageResult.HELD if outcome.held else StageResult.PASSED
+    for note in outcome.deliveries:
+        yield note.force, Stage.ROUTE, StageResult.DELIVERED
+    for _ in range(outcome.undeliverable):
+        yield force, Stage.ROUTE, StageResult.UNDELIVERABLE
+
+
+def _is_order_rejection(outcome: Outcome) -> bool:
+    return len(outcome.reasons) == 1 and (
+        outcome.reasons[0].code is ReasonCode.SEQUENCE_INVALID
+        and _ORDER_REUSE_MARK in outcome.reasons[0].message
+    )
+
+
+def _is_acknowledgement_rejection(outcome: Outcome) -> bool:
+    return any(reason.code is ReasonCode.ACK_INVALID for reason in outcome.reasons)
+
 
 class ExchangeMetrics:
-    """Every metric the stream worker exports."""
+    """Every metric the stream worker itself exports (the broker's are in ``streams.lag``)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.build = Info(
-            "cjsx_build", "Version of the exchange and its contract", registry=registry
+            "cjsx_build", "Version of the exchange and its routing policy", registry=registry
         )
         self.received = Counter(
             "cjsx_events_received_total",
@@ -35,6 +125,13 @@ class ExchangeMetrics:
             "cjsx_events_total",
             "Ingest records by final outcome (accepted, rejected, duplicate)",
             ["force", "outcome"],
+            registry=registry,
+        )
+        self.stages = Counter(
+            "cjsx_stage_events_total",
+            "Events leaving each pipeline stage by result; the events into a stage are the "
+            "sum of its results (route counts deliveries)",
+            ["force", "stage", "result"],
             registry=registry,
         )
         self.rejections = Counter(
@@ -99,21 +196,35 @@ class ExchangeMetrics:
             ["recipient"],
             registry=registry,
         )
+        self.acknowledgements_rejected = Counter(
+            "cjsx_acknowledgements_rejected_total",
+            "Records on a partner's acknowledgements topic that were not a valid "
+            "acknowledgement by that partner (kept on the rejected topic)",
+            registry=registry,
+        )
         self.internal_errors = Counter(
             "cjsx_internal_errors_total",
             "Records the worker failed on (kept on the rejected topic for replay)",
             ["stage"],
             registry=registry,
         )
+        for stage in INTERNAL_ERROR_STAGES:
+            self.internal_errors.labels(stage)
 
     def record(self, outcome: Outcome, now: datetime, seconds: float | None = None) -> None:
         """Count one outcome; ``seconds`` is the processing time of an ingest record."""
+        if _is_acknowledgement_rejection(outcome):
+            # Not an ingest record: counting it as force "unknown" would skew the funnel.
+            self.acknowledgements_rejected.inc()
+            return
         force = outcome.force or "unknown"
         if outcome.status is not None:
             self.received.labels(force).inc()
             self.outcomes.labels(force, outcome.status.value).inc()
         for reason in outcome.reasons:
             self.rejections.labels(force, reason.code.value).inc()
+        for stage_force, stage, result in stage_results(outcome):
+            self.stages.labels(stage_force, stage.value, result.value).inc()
         if outcome.duplicate is not None:
             self.duplicates.labels(force, outcome.duplicate.value).inc()
         if outcome.held:

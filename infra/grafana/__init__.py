@@ -1,0 +1,1 @@
+"""Grafana dashboards as code (``python -m infra.grafana.dashboards``) and their provisioning."""

@@ -1,0 +1,515 @@
+"""The operators' Grafana dashboards, as code: ``python -m infra.grafana.dashboards``.
+
+Writes ``infra/grafana/dashboards/*.json`` and the provisioning files for the Prometheus data
+source and the dashboards folder. The JSON is committed; a unit test regenerates it and fails
+on drift, checks every query's metric names against what the worker exports, and an
+integration test runs every query against a real Prometheus scraping a real worker.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from grafana_foundation_sdk.builders import bargauge, common, stat, timeseries
+from grafana_foundation_sdk.builders import prometheus as prom
+from grafana_foundation_sdk.builders.dashboard import Dashboard, QueryVariable, Row
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.common import (
+    LegendDisplayMode,
+    LegendPlacement,
+    VizOrientation,
+)
+from grafana_foundation_sdk.models.dashboard import (
+    DashboardCursorSync,
+    DataSourceRef,
+    VariableRefresh,
+    VariableSort,
+)
+
+HERE = Path(__file__).resolve().parent
+DASHBOARDS_DIR = HERE / "dashboards"
+PROVISIONING_DIR = HERE / "provisioning"
+
+DATASOURCE_UID = "cjsx-prometheus"
+DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+JOB = "cjsx-worker"  # infra/prometheus/prometheus.yml
+RATE = "$__rate_interval"
+# Where Grafana finds the JSON in a deployment (mount infra/grafana/dashboards there).
+DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards/cjsx"
+
+
+@dataclass(frozen=True)
+class Query:
+    expr: str
+    legend: str = ""
+
+
+# -- panel helpers -----------------------------------------------------------------------------
+
+
+def _target(query: Query, ref: str) -> prom.Dataquery:
+    target = prom.Dataquery().expr(query.expr).ref_id(ref).datasource(DATASOURCE)
+    return target.legend_format(query.legend) if query.legend else target
+
+
+def _refs(queries: Sequence[Query]) -> list[tuple[Query, str]]:
+    return [(q, chr(ord("A") + i)) for i, q in enumerate(queries)]
+
+
+def _series(
+    title: str, description: str, unit: str, *queries: Query, width: int = 12
+) -> timeseries.Panel:
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(unit)
+        .min(0)
+        .span(width)
+        .height(8)
+        .fill_opacity(10)
+        .legend(
+            common.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(LegendDisplayMode.LIST)
+            .placement(LegendPlacement.BOTTOM)
+        )
+    )
+    for query, ref in _refs(queries):
+        panel = panel.with_target(_target(query, ref))
+    return panel
+
+
+def _stat(title: str, description: str, unit: str, query: Query, width: int = 4) -> stat.Panel:
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(unit)
+        .span(width)
+        .height(4)
+        .reduce_options(_last())
+        .with_target(_target(query, "A"))
+    )
+
+
+def _bars(title: str, description: str, unit: str, query: Query, width: int = 12) -> bargauge.Panel:
+    return (
+        bargauge.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(unit)
+        .min(0)
+        .span(width)
+        .height(8)
+        .reduce_options(_last())
+        .orientation(VizOrientation.HORIZONTAL)
+        .with_target(_target(query, "A"))
+    )
+
+
+def _last() -> common.ReduceDataOptions:
+    return common.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+
+
+def _percentiles(metric: str, by: str = "") -> list[Query]:
+    group = f"{by}, le" if by else "le"
+    return [
+        Query(
+            f"histogram_quantile({q}, sum by ({group}) (rate({metric}_bucket[{RATE}])))",
+            f"p{int(q * 100)}",
+        )
+        for q in (0.5, 0.95, 0.99)
+    ]
+
+
+# Deliveries not yet acknowledged, per recipient, from the worker's counters. A recipient with
+# no acknowledgement yet has no acknowledgement series, hence the `or ... * 0`; clamped at 0
+# because a redelivered (re-acknowledged) delivery or a worker restart can briefly tip it.
+RECEIPTS_OUTSTANDING = (
+    "clamp_min(sum by (recipient) (cjsx_deliveries_total) - "
+    "(sum by (recipient) (cjsx_acknowledgements_total) "
+    "or sum by (recipient) (cjsx_deliveries_total) * 0), 0)"
+)
+
+
+# -- the dashboards ----------------------------------------------------------------------------
+
+
+def overview() -> Dashboard:
+    """What an operator watches: is it up, is it flowing, is anyone falling behind."""
+    return (
+        Dashboard("CJS Exchange — operations overview")
+        .uid("cjsx-overview")
+        .tags(["cjsx", "generated"])
+        .description("Generated by infra/grafana/dashboards.py; edit the code, not this file.")
+        .refresh("30s")
+        .time("now-6h", "now")
+        .timezone("Europe/London")
+        .tooltip(DashboardCursorSync.CROSSHAIR)
+        .readonly()
+        .with_row(Row("Service"))
+        .with_panel(
+            _stat(
+                "Workers up",
+                "Stream workers answering Prometheus scrapes.",
+                "none",
+                Query(f'sum(up{{job="{JOB}"}})'),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Broker reachable",
+                "1 when some worker's lag collector reads offsets from Kafka.",
+                "bool_yes_no",
+                Query("max(cjsx_broker_up)"),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Rejected backlog",
+                "Rejected records the operators' review group has not handled.",
+                "none",
+                Query("max(cjsx_rejected_backlog_messages)"),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Oldest unreviewed rejection",
+                "Age of the oldest record in the rejected backlog.",
+                "s",
+                Query("max(cjsx_rejected_oldest_age_seconds)"),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Receipts outstanding",
+                "Deliveries partners have not acknowledged yet (worker counters).",
+                "none",
+                Query(f"sum({RECEIPTS_OUTSTANDING})"),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Version",
+                "The exchange version and routing policy the workers run.",
+                "none",
+                Query("count by (version, policy) (cjsx_build_info)", "{{version}} / {{policy}}"),
+            )
+        )
+        .with_row(Row("Throughput"))
+        .with_panel(
+            _series(
+                "Events in and out",
+                "Records read from forces' ingest topics, and deliveries made to partners.",
+                "ops",
+                Query(f"sum(rate(cjsx_events_received_total[{RATE}]))", "received"),
+                Query(f"sum(rate(cjsx_deliveries_total[{RATE}]))", "delivered"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Outcomes",
+                "Ingest records by outcome: accepted, rejected, duplicate.",
+                "ops",
+                Query(f"sum by (outcome) (rate(cjsx_events_total[{RATE}]))", "{{outcome}}"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Stages",
+                "Events leaving each pipeline stage, by result (route counts deliveries).",
+                "ops",
+                Query(
+                    f"sum by (stage, result) (rate(cjsx_stage_events_total[{RATE}]))",
+                    "{{stage}} {{result}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Rejections by reason",
+                "Reason codes given for rejected events (an event may have several).",
+                "ops",
+                Query(
+                    f"sum by (reason) (rate(cjsx_rejection_reasons_total[{RATE}]))", "{{reason}}"
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Duplicates by kind",
+                "Resends (same event id) and content duplicates (same content, new id).",
+                "ops",
+                Query(f"sum by (kind) (rate(cjsx_duplicates_total[{RATE}]))", "{{kind}}"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Deliveries per recipient",
+                "Events delivered to each partner's topic.",
+                "ops",
+                Query(f"sum by (recipient) (rate(cjsx_deliveries_total[{RATE}]))", "{{recipient}}"),
+            )
+        )
+        .with_row(Row("Latency"))
+        .with_panel(
+            _series(
+                "Published → delivered",
+                "From the force publishing an event to its delivery. Objective: p99 ≤ 250 ms.",
+                "s",
+                *_percentiles("cjsx_published_to_delivered_seconds"),
+                width=8,
+            )
+        )
+        .with_panel(
+            _series(
+                "Occurred → delivered",
+                "From the event in the force's system to its delivery (includes the force's "
+                "own publishing delay).",
+                "s",
+                *_percentiles("cjsx_occurred_to_delivered_seconds"),
+                width=8,
+            )
+        )
+        .with_panel(
+            _series(
+                "Worker processing time",
+                "Time the worker spends on one ingest record, all stages.",
+                "s",
+                *_percentiles("cjsx_processing_seconds"),
+                width=8,
+            )
+        )
+        .with_row(Row("Partners"))
+        .with_panel(
+            _bars(
+                "Lag per partner (messages)",
+                "Deliveries a partner's consumer group has not committed.",
+                "none",
+                Query("max by (recipient) (cjsx_consumer_lag_messages)", "{{recipient}}"),
+            )
+        )
+        .with_panel(
+            _bars(
+                "Lag per partner (seconds)",
+                "Age of the oldest delivery a partner has not taken. Pages above 15 minutes.",
+                "s",
+                Query("max by (recipient) (cjsx_consumer_lag_seconds)", "{{recipient}}"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Receipts outstanding per recipient",
+                "Deliveries not yet acknowledged by the partner.",
+                "none",
+                Query(RECEIPTS_OUTSTANDING, "{{recipient}}"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Acknowledgements",
+                "Partners' acknowledgements relayed to forces as receipts.",
+                "ops",
+                Query(
+                    f"sum by (recipient) (rate(cjsx_acknowledgements_total[{RATE}]))",
+                    "{{recipient}}",
+                ),
+            )
+        )
+        .with_row(Row("Ordering and errors"))
+        .with_panel(
+            _series(
+                "Cases held for ordering",
+                "Cases waiting for a missing earlier event (released after the hold time).",
+                "none",
+                Query("sum(cjsx_cases_held)", "held"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Internal errors",
+                "Records the worker failed on (kept on the rejected topic for replay).",
+                "ops",
+                Query(f"sum by (stage) (rate(cjsx_internal_errors_total[{RATE}]))", "{{stage}}"),
+            )
+        )
+    )
+
+
+def force_view() -> Dashboard:
+    """One force's traffic, for the force's liaison and for operators chasing its rejections."""
+    force = '{force="$force"}'
+    return (
+        Dashboard("CJS Exchange — force")
+        .uid("cjsx-force")
+        .tags(["cjsx", "generated"])
+        .description("Generated by infra/grafana/dashboards.py; edit the code, not this file.")
+        .refresh("30s")
+        .time("now-24h", "now")
+        .timezone("Europe/London")
+        .readonly()
+        .with_variable(
+            QueryVariable("force")
+            .label("Force")
+            .description("Police force code (e.g. 01 Metropolitan, 05 Merseyside)")
+            .datasource(DATASOURCE)
+            .query("label_values(cjsx_events_received_total, force)")
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(VariableSort.ALPHABETICAL_ASC)
+        )
+        .with_row(Row("Force $force"))
+        .with_panel(
+            _stat(
+                "Events received",
+                "Records from this force in the dashboard's time range.",
+                "none",
+                Query(f"sum(increase(cjsx_events_received_total{force}[$__range]))"),
+                width=6,
+            )
+        )
+        .with_panel(
+            _stat(
+                "Rejected share",
+                "Share of this force's events rejected in the time range.",
+                "percentunit",
+                Query(
+                    f'sum(increase(cjsx_events_total{{force="$force", outcome="rejected"}}'
+                    f"[$__range])) / sum(increase(cjsx_events_total{force}[$__range]))"
+                ),
+                width=6,
+            )
+        )
+        .with_panel(
+            _stat(
+                "Deliveries made",
+                "Deliveries of this force's events to partners in the time range.",
+                "none",
+                Query(
+                    'sum(increase(cjsx_stage_events_total{force="$force", stage="route", '
+                    'result="delivered"}[$__range]))'
+                ),
+                width=6,
+            )
+        )
+        .with_panel(
+            _stat(
+                "Events held for ordering",
+                "Events of this force that arrived ahead of an earlier one of their case.",
+                "none",
+                Query(f"sum(increase(cjsx_events_held_total{force}[$__range]))"),
+                width=6,
+            )
+        )
+        .with_panel(
+            _series(
+                "Outcomes",
+                "This force's ingest records by outcome.",
+                "ops",
+                Query(f"sum by (outcome) (rate(cjsx_events_total{force}[{RATE}]))", "{{outcome}}"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Rejections by reason",
+                "Reason codes given to this force (docs/reason-codes.md says how to fix each).",
+                "ops",
+                Query(
+                    f"sum by (reason) (rate(cjsx_rejection_reasons_total{force}[{RATE}]))",
+                    "{{reason}}",
+                ),
+            )
+        )
+        .with_panel(
+            _bars(
+                "Stage results",
+                "Where this force's events went in the time range, stage by stage.",
+                "none",
+                Query(
+                    f"sum by (stage, result) (increase(cjsx_stage_events_total{force}[$__range]))",
+                    "{{stage}} {{result}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Duplicates by kind",
+                "This force's resends and content duplicates.",
+                "ops",
+                Query(f"sum by (kind) (rate(cjsx_duplicates_total{force}[{RATE}]))", "{{kind}}"),
+            )
+        )
+    )
+
+
+DASHBOARDS = {"overview.json": overview, "force.json": force_view}
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def dashboard_json(dashboard: Dashboard) -> str:
+    """Stable JSON (sorted keys) with every panel and row numbered, as Grafana requires."""
+    model = dashboard.build()
+    for number, panel in enumerate(model.panels or [], start=1):
+        panel.id_val = number
+    return json.dumps(json.loads(JSONEncoder().encode(model)), indent=2, sort_keys=True) + "\n"
+
+
+def datasource_yaml() -> str:
+    return f"""\
+# Generated by infra/grafana/dashboards.py. The uid is what every panel refers to.
+apiVersion: 1
+datasources:
+  - name: Prometheus
+    uid: {DATASOURCE_UID}
+    type: prometheus
+    access: proxy
+    url: http://localhost:9090
+    isDefault: true
+    editable: false
+    jsonData:
+      timeInterval: 15s
+"""
+
+
+def dashboards_yaml() -> str:
+    return f"""\
+# Generated by infra/grafana/dashboards.py. Mount infra/grafana/dashboards at the path below.
+apiVersion: 1
+providers:
+  - name: cjs-exchange
+    folder: CJS Exchange
+    type: file
+    disableDeletion: true
+    allowUiUpdates: false
+    updateIntervalSeconds: 60
+    options:
+      path: {DASHBOARDS_MOUNT}
+"""
+
+
+def render() -> dict[Path, str]:
+    """Every generated file, by path, as it must be on disk."""
+    files = {DASHBOARDS_DIR / name: dashboard_json(build()) for name, build in DASHBOARDS.items()}
+    files[PROVISIONING_DIR / "datasources" / "prometheus.yaml"] = datasource_yaml()
+    files[PROVISIONING_DIR / "dashboards" / "cjsx.yaml"] = dashboards_yaml()
+    return files
+
+
+def main() -> None:
+    for path, text in render().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        sys.stdout.write(f"wrote {path.relative_to(HERE.parent.parent)}\n")
+
+
+if __name__ == "__main__":
+    main()
