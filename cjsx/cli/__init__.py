@@ -6,6 +6,8 @@ import click
 
 from cjsx.cli.broker import broker
 from cjsx.cli.demo import demo
+from cjsx.cli.ids import check_id, validate
+from cjsx.cli.schema import schema
 from cjsx.cli.topics import topics
 from cjsx.cli.worker import worker
 
@@ -19,6 +21,9 @@ cli.add_command(broker)
 cli.add_command(topics)
 cli.add_command(worker)
 cli.add_command(demo)
+cli.add_command(check_id)
+cli.add_command(validate)
+cli.add_command(schema)
 
 
 def main() -> None:
