@@ -15,38 +15,15 @@ from enum import StrEnum
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from schemas.reasons import ReasonCode
-from streams.pipeline import Outcome, Status
+from streams.pipeline import Outcome, Stage, Status
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 _PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1)
 
 # Reasons only the decode step gives: the bytes never became an event.
-_WIRE_CODES = frozenset(
-    {
-        ReasonCode.UNDECODABLE,
-        ReasonCode.UNKNOWN_SCHEMA,
-        ReasonCode.NOT_AN_EVENT,
-        ReasonCode.SCHEMA_VIOLATION,
-    }
-)
-# The ordering stage's only rejection: a sequence number another event of the case already
-# used. Validation gives the same code for a non-positive sequence, so the message tells them
-# apart (tests/unit/test_metrics.py runs the real pipeline to keep this in step).
-_ORDER_REUSE_MARK = "already used"
-
 # Where an internal error can happen (streams/app.py); children exist from the start so an
 # error-rate query has a zero to compare with rather than no series at all.
 INTERNAL_ERROR_STAGES = ("pipeline", "acknowledgements")
-
-
-class Stage(StrEnum):
-    """The pipeline's stages as metrics name them (streams/pipeline.py)."""
-
-    DECODE = "decode"
-    VALIDATE = "validate"
-    DEDUPLICATE = "deduplicate"
-    ORDER = "order"
-    ROUTE = "route"
 
 
 class StageResult(StrEnum):
@@ -60,47 +37,33 @@ class StageResult(StrEnum):
     UNDELIVERABLE = "undeliverable"
 
 
+_INGEST_STAGES = (Stage.DECODE, Stage.VALIDATE, Stage.DEDUPLICATE, Stage.ORDER)
+_STOPPED = {Status.REJECTED: StageResult.REJECTED, Status.DUPLICATE: StageResult.DUPLICATE}
+
+
 def stage_results(outcome: Outcome) -> Iterator[tuple[str, Stage, StageResult]]:
     """(force, stage, result) for every stage an outcome's event went through.
 
-    An ingest record passes the stages in order until one stops it, so the events into a stage
-    are the sum of its results. Internal errors are left out (their stage is unknown; they
-    are counted by ``cjsx_internal_errors_total``); route counts one result per delivery, so
-    it counts deliveries, not events, and includes held events released by a later tick.
+    An ingest record passes the stages in order until one stops it (the pipeline says which),
+    so the events into a stage are the sum of its results. Internal errors are left out
+    (counted by ``cjsx_internal_errors_total``); route counts one result per delivery, so it
+    counts deliveries, not events, and includes held events released by a later tick.
     """
     force = outcome.force or "unknown"
-    codes = [reason.code for reason in outcome.reasons]
-    if outcome.status is Status.REJECTED and ReasonCode.INTERNAL_ERROR not in codes:
-        if any(code in _WIRE_CODES for code in codes):
-            yield force, Stage.DECODE, StageResult.REJECTED
-            return
-        yield force, Stage.DECODE, StageResult.PASSED
-        if _is_order_rejection(outcome):
-            yield force, Stage.VALIDATE, StageResult.PASSED
-            yield force, Stage.DEDUPLICATE, StageResult.PASSED
-            yield force, Stage.ORDER, StageResult.REJECTED
-        else:
-            yield force, Stage.VALIDATE, StageResult.REJECTED
-    elif outcome.status is Status.DUPLICATE:
-        yield force, Stage.DECODE, StageResult.PASSED
-        yield force, Stage.VALIDATE, StageResult.PASSED
-        yield force, Stage.DEDUPLICATE, StageResult.DUPLICATE
+    if outcome.status in _STOPPED and outcome.stopped_at is not None:
+        for stage in _INGEST_STAGES:
+            if stage is outcome.stopped_at:
+                yield force, stage, _STOPPED[outcome.status]
+                break
+            yield force, stage, StageResult.PASSED
     elif outcome.status is Status.ACCEPTED:
-        yield force, Stage.DECODE, StageResult.PASSED
-        yield force, Stage.VALIDATE, StageResult.PASSED
-        yield force, Stage.DEDUPLICATE, StageResult.PASSED
+        for stage in _INGEST_STAGES[:-1]:
+            yield force, stage, StageResult.PASSED
         yield force, Stage.ORDER, StageResult.HELD if outcome.held else StageResult.PASSED
     for note in outcome.deliveries:
         yield note.force, Stage.ROUTE, StageResult.DELIVERED
     for _ in range(outcome.undeliverable):
         yield force, Stage.ROUTE, StageResult.UNDELIVERABLE
-
-
-def _is_order_rejection(outcome: Outcome) -> bool:
-    return len(outcome.reasons) == 1 and (
-        outcome.reasons[0].code is ReasonCode.SEQUENCE_INVALID
-        and _ORDER_REUSE_MARK in outcome.reasons[0].message
-    )
 
 
 def _is_acknowledgement_rejection(outcome: Outcome) -> bool:

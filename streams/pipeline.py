@@ -42,6 +42,16 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class Stage(StrEnum):
+    """The stages an ingest record passes, in order (metrics count events per stage)."""
+
+    DECODE = "decode"
+    VALIDATE = "validate"
+    DEDUPLICATE = "deduplicate"
+    ORDER = "order"
+    ROUTE = "route"
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryNote:
     """One delivery made, for metrics: to whom, and the event's times."""
@@ -59,6 +69,8 @@ class Outcome:
 
     force: str | None = None
     status: Status | None = None
+    stopped_at: Stage | None = None
+    """For a rejected or duplicate record: the stage that stopped it."""
     reasons: list[Reason] = field(default_factory=list)
     duplicate: DuplicateKind | None = None
     held: bool = False
@@ -114,15 +126,18 @@ class Exchange:
         try:
             event = self.codec.decode_as(record.value, CaseEvent)
         except CodecError as error:
+            outcome.stopped_at = Stage.DECODE
             self._reject(outcome, record, [Reason.of(error.code, error.field, error.message)], now)
             return outcome
         reasons = check_sender(event, force) + validate_event(event, self.validation)
         if reasons:
+            outcome.stopped_at = Stage.VALIDATE
             self._reject(outcome, record, reasons, now, event)
             return outcome
         sighting = self.dedup.check(event, record.position, now)
         if isinstance(sighting, Duplicate):
             outcome.status = Status.DUPLICATE
+            outcome.stopped_at = Stage.DEDUPLICATE
             outcome.duplicate = sighting.kind
             outcome.outputs.append(
                 self._receipt(
@@ -138,6 +153,7 @@ class Exchange:
         if offer.reused_sequence:
             # Never accepted: a corrected resend must be new, and a replay refused again.
             self.dedup.forget(event, record.position)
+            outcome.stopped_at = Stage.ORDER
             reason = Reason.of(
                 ReasonCode.SEQUENCE_INVALID,
                 "envelope.sequence",
