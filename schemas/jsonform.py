@@ -18,7 +18,7 @@ See docs/wire-format.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from schemas.cloudevents import force_source
 from schemas.models import EVENT_TYPES, TOP_LEVEL_TYPES, CaseEvent
 from schemas.reasons import Reason, ReasonCode
-from schemas.store import SchemaStore, SchemaStoreError, default_store
+from schemas.store import SchemaStore, default_store
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -38,7 +38,6 @@ MAX_LINE_BYTES = 1_048_576
 
 EVENT_MODELS: Mapping[str, type[CaseEvent]] = {t.avro_name: t for t in EVENT_TYPES}
 _OTHER_RECORDS = frozenset(t.avro_name for t in TOP_LEVEL_TYPES) - set(EVENT_MODELS)
-_INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _SHOWN = 60
 
 
@@ -115,72 +114,6 @@ def _clean_text(value: Any, path: str, found: list[str]) -> Any:
     return value
 
 
-def _unconvertible_timestamps(value: Any, path: str) -> Iterator[str]:
-    """Paths of strings that are zoned timestamps whose UTC time is outside Python's range."""
-    if isinstance(value, str):
-        try:
-            stamp = datetime.fromisoformat(value)
-            if stamp.tzinfo is not None:
-                stamp.astimezone(UTC)
-        except ValueError:
-            return
-        except OverflowError:
-            yield path
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _unconvertible_timestamps(item, f"{path}[{i}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _unconvertible_timestamps(item, f"{path}.{key}" if path else key)
-
-
-def _named_types(schema: Any, names: dict[str, Any]) -> dict[str, Any]:
-    """Every named type defined anywhere in a resolved schema, by full name."""
-    if isinstance(schema, list):
-        for branch in schema:
-            _named_types(branch, names)
-    elif isinstance(schema, dict):
-        if schema.get("type") in ("record", "enum", "fixed"):
-            names[f"{schema.get('namespace', '')}.{schema['name']}".lstrip(".")] = schema
-            names.setdefault(schema["name"], schema)
-        for f in schema.get("fields", []):
-            _named_types(f["type"], names)
-        for key in ("items", "values"):
-            if key in schema:
-                _named_types(schema[key], names)
-    return names
-
-
-def _out_of_range(schema: Any, datum: Any, path: str, names: dict[str, Any]) -> Iterator[Reason]:
-    """Numbers the Avro type cannot hold: the models say ``int``, Avro says 32 or 64 bits."""
-    if isinstance(schema, str) and schema in names:
-        schema = names[schema]
-    if isinstance(schema, list):
-        if datum is None:
-            return
-        if isinstance(datum, tuple):
-            name, datum = datum
-            schema = names.get(name, schema)
-        else:
-            branches = [b for b in schema if b != "null"]
-            schema = branches[0] if len(branches) == 1 else None
-        yield from _out_of_range(schema, datum, path, names)
-        return
-    kind = schema.get("type") if isinstance(schema, dict) else schema
-    if kind in _INT_RANGE and isinstance(datum, int) and not isinstance(datum, bool):
-        low, high = _INT_RANGE[kind]
-        if not low <= datum <= high:
-            bits = 32 if kind == "int" else 64
-            yield _violation(path, f"number does not fit Avro {kind} ({bits}-bit signed)")
-    elif kind == "array" and isinstance(datum, list):
-        for i, item in enumerate(datum):
-            yield from _out_of_range(schema["items"], item, f"{path}[{i}]", names)
-    elif kind == "record" and isinstance(datum, dict):
-        for f in schema["fields"]:
-            sub = f"{path}.{f['name']}" if path else f["name"]
-            yield from _out_of_range(f["type"], datum.get(f["name"]), sub, names)
-
-
 def _attributes(ce: Mapping[str, Any]) -> list[Reason]:
     """Problems with the CloudEvents attributes themselves, in attribute order."""
     reasons: list[Reason] = []
@@ -238,17 +171,6 @@ def _data(model: type[CaseEvent], data: dict[str, Any]) -> tuple[CaseEvent | Non
         for e in error.errors(include_url=False, include_input=False):
             reasons.append(_violation(_path(e["loc"]), e["msg"]))
         return None, reasons
-    except OverflowError:
-        # The models' UTC conversion overflows at the ends of the calendar instead of raising
-        # a validation error, so find the timestamps that cannot be brought to UTC here.
-        paths = list(_unconvertible_timestamps(cleaned, "")) or [""]
-        message = "timestamp cannot be converted to UTC (years 1 to 9999 only)"
-        return None, reasons + [_violation(p, message) for p in paths]
-    try:
-        released = default_store().latest(model.avro_name).schema
-    except SchemaStoreError:
-        return None, [Reason.of(ReasonCode.UNKNOWN_SCHEMA, "type", "no released schema")]
-    reasons += _out_of_range(released, event.to_avro(), "", _named_types(released, {}))
     return (None if reasons else event), reasons
 
 

@@ -94,15 +94,17 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "Use the published client libraries and run `cjsx validate` on sample output.",
     ),
     ReasonCode.UNKNOWN_SCHEMA: Guidance(
-        "The schema fingerprint in the record header is not a released schema version.",
-        "The publisher uses an unreleased or locally edited schema.",
+        "The record's schema is not a released schema version: its fingerprint (Avro bytes) "
+        "or its `type` (JSON form) is not in the contract.",
+        "The publisher uses an unreleased or locally edited schema, or misspells the type.",
         "Publish with a released schema version (see docs/asyncapi.yaml).",
         "Only release schemas through `make release-schemas`; never edit .avsc files locally.",
     ),
     ReasonCode.NOT_AN_EVENT: Guidance(
         "The input is well-formed data but not a case-file event.",
         "A JSON document of another kind, or an event without its type, was submitted.",
-        "Send one event per line with `event_type` and the envelope fields.",
+        "Send each event as a CloudEvents JSON object whose `type` names an event schema "
+        "(docs/wire-format.md), or as Avro bytes from the publisher.",
         "Generate events from the schemas rather than by hand.",
     ),
     ReasonCode.SCHEMA_VIOLATION: Guidance(

@@ -86,11 +86,19 @@ class SchemaStore:
     def load(cls, released_dir: Path = RELEASED_DIR) -> SchemaStore:
         versions: list[SchemaVersion] = []
         for folder in sorted(p for p in released_dir.iterdir() if p.is_dir()):
-            for file in sorted(folder.glob("v*.avsc")):
+            for file in folder.glob("v*.avsc"):
                 match = _VERSION_FILE.fullmatch(file.name)
                 if match is None:
                     raise SchemaStoreError(f"unexpected file {file}")
                 versions.append(_version(folder.name, int(match[1]), json.loads(file.read_text())))
+        seen: dict[bytes, SchemaVersion] = {}
+        for v in versions:
+            if v.fingerprint in seen:
+                other = seen[v.fingerprint]
+                raise SchemaStoreError(
+                    f"{v.name} v{v.version} has the fingerprint of {other.name} v{other.version}"
+                )
+            seen[v.fingerprint] = v
         return cls(versions)
 
     def by_fingerprint(self, fp: bytes) -> SchemaVersion | None:
@@ -121,7 +129,10 @@ def release(
     """Write a new released version of each schema whose authored form changed.
 
     Returns the (name, version) pairs written. Unchanged schemas are left alone, so running
-    it twice writes nothing the second time.
+    it twice writes nothing the second time. A change that leaves the parsing canonical form
+    (and so the fingerprint and the bytes on the wire) as it was, such as a ``doc`` edit,
+    updates the latest released file in place rather than minting a version no reader could
+    tell apart.
     """
     written: list[tuple[str, int]] = []
     for name in names:
@@ -130,8 +141,15 @@ def release(
         existing = sorted(
             (int(m[1]), f) for f in folder.glob("v*.avsc") if (m := _VERSION_FILE.fullmatch(f.name))
         )
-        if existing and json.loads(existing[-1][1].read_text()) == head:
-            continue
+        if existing:
+            latest_file = existing[-1][1]
+            latest = json.loads(latest_file.read_text())
+            if latest == head:
+                continue
+            if crc64_fingerprint(latest) == crc64_fingerprint(head):
+                latest_file.write_text(json.dumps(head, indent=2) + "\n")
+                written.append((name, existing[-1][0]))
+                continue
         version = existing[-1][0] + 1 if existing else 1
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"v{version}.avsc").write_text(json.dumps(head, indent=2) + "\n")

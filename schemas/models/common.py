@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from schemas.models.base import AvroRecord
+from schemas.models.base import AvroRecord, Int32
 
 
 class FileType(StrEnum):
@@ -87,7 +87,7 @@ class Defendant(AvroRecord):
 
 
 class Offence(AvroRecord):
-    sequence: int
+    sequence: Int32
     code: str
     wording: str
     offence_date: date

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from schemas.models.base import AvroRecord, Millis
+from schemas.models.base import AvroRecord, Int64, Millis
 
 
 class Envelope(AvroRecord):
     event_id: UUID
     case_urn: str
-    sequence: int
+    sequence: Int64
     force: str
     system: str
     occurred_at: Millis

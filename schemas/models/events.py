@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
-from schemas.models.base import AvroRecord
+from schemas.models.base import AvroRecord, Int32
 from schemas.models.common import (
     Address,
     Defendant,
@@ -72,7 +72,7 @@ class DefendantDetailsAmended(CaseEvent):
 class CaseDiscontinued(CaseEvent):
     scope: DiscontinuanceScope
     asn: str | None = None
-    offence_sequences: list[int] = Field(default_factory=list)
+    offence_sequences: list[Int32] = Field(default_factory=list)
     decided_on: date
     reason: str
 

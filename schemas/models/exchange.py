@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from schemas.models.base import AvroRecord, Millis
+from schemas.models.base import AvroRecord, Int32, Int64, Millis
 from schemas.models.events import EVENT_TYPES, AnyEvent
 
 
@@ -64,8 +64,8 @@ class Header(AvroRecord):
 class RejectedEvent(AvroRecord):
     rejection_id: UUID
     source_topic: str
-    source_partition: int
-    source_offset: int
+    source_partition: Int32
+    source_offset: Int64
     key: bytes | None = None
     value: bytes
     headers: list[Header] = Field(default_factory=list)
@@ -101,7 +101,7 @@ _EVENT_BY_NAME = {t.avro_name: t for t in EVENT_TYPES}
 class Delivery(AvroRecord):
     delivery_id: UUID
     recipient: str
-    policy_version: int
+    policy_version: Int32
     ordering: OrderingFlag
     enrichment: Enrichment
     event: AnyEvent
@@ -113,7 +113,10 @@ class Delivery(AvroRecord):
         """Avro readers return a union-of-records branch as ``(full name, datum)``."""
         if isinstance(value, tuple):
             name, datum = value
-            return _EVENT_BY_NAME[name].model_validate(datum)
+            model = _EVENT_BY_NAME.get(name)
+            if model is None:
+                raise ValueError(f"{name} is not an event type of this contract")
+            return model.model_validate(datum)
         return value
 
     def to_avro(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 from uuid import UUID
 
 import pytest
@@ -60,6 +60,8 @@ def _name_of(annotation: Any) -> str | None:
 
 def type_drift(avro: Any, annotation: Any) -> list[str]:
     """How a model annotation disagrees with an Avro type expression; empty if it agrees."""
+    if get_origin(annotation) is Annotated:  # Int32/Int64: an int with its Avro range
+        annotation = get_args(annotation)[0]
     if isinstance(avro, list):
         if not _is_union(annotation):
             return [f"schema union {avro} but model type {annotation!r}"]

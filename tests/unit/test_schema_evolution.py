@@ -20,7 +20,7 @@ from fastavro import schemaless_writer
 from cjsx.cli import cli
 from schemas.codec import MAGIC, Codec
 from schemas.evolution import check_all, incompatibilities, release_checked, top_level_names
-from schemas.store import AVRO_DIR, RELEASED_DIR, SchemaStore, resolve
+from schemas.store import AVRO_DIR, RELEASED_DIR, SchemaStore, SchemaStoreError, release, resolve
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -226,9 +226,33 @@ def test_a_type_never_released_is_reported(dirs: tuple[Path, Path]) -> None:
 
 def test_a_released_type_without_an_authored_schema_is_reported(dirs: tuple[Path, Path]) -> None:
     avro, released = dirs
-    shutil.copytree(released / "uk.gov.cjsx.Receipt", released / "uk.gov.cjsx.Acknowledgement")
+    folder = released / "uk.gov.cjsx.Acknowledgement"
+    shutil.copytree(released / "uk.gov.cjsx.Receipt", folder)
+    schema = json.loads((folder / "v1.avsc").read_text())
+    schema["name"] = "uk.gov.cjsx.Acknowledgement"
+    (folder / "v1.avsc").write_text(json.dumps(schema))
     problems = check_all(avro_dir=avro, released_dir=released)
     assert [(p.name, p.kind) for p in problems] == [("uk.gov.cjsx.Acknowledgement", "missing")]
+
+
+def test_two_released_versions_with_one_fingerprint_are_refused(dirs: tuple[Path, Path]) -> None:
+    _, released = dirs
+    shutil.copytree(released / "uk.gov.cjsx.Receipt", released / "uk.gov.cjsx.Acknowledgement")
+    with pytest.raises(SchemaStoreError, match="fingerprint"):
+        SchemaStore.load(released)
+
+
+def test_a_doc_only_edit_updates_the_released_file_in_place(dirs: tuple[Path, Path]) -> None:
+    avro, released = dirs
+    path = avro / "uk.gov.cjsx.Receipt.avsc"
+    authored = json.loads(path.read_text())
+    authored["doc"] = "Reworded, same wire format."
+    path.write_text(json.dumps(authored))
+    assert release(["uk.gov.cjsx.Receipt"], avro, released) == [("uk.gov.cjsx.Receipt", 1)]
+    assert sorted(p.name for p in (released / "uk.gov.cjsx.Receipt").iterdir()) == ["v1.avsc"]
+    assert SchemaStore.load(released).latest("uk.gov.cjsx.Receipt").schema["doc"] == (
+        "Reworded, same wire format."
+    )
 
 
 def test_the_checker_reports_where_and_why() -> None:
