@@ -18,6 +18,7 @@ from schemas.models import (
     AvroRecord,
     CaseEvent,
     Delivery,
+    Disclosure,
     Enrichment,
     Header,
     OrderingFlag,
@@ -155,3 +156,10 @@ class OutputFactory:
         )
         urn = event.envelope.case_urn
         return delivery, self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
+
+    def disclosure(self, topic: str, disclosure: Disclosure) -> Output:
+        """The record the auditor chains into the audit log (one per delivery)."""
+        urn = disclosure.case_urn
+        return self._output(
+            topic, disclosure, disclosure.delivery_id, urn, disclosure.disclosed_at, urn
+        )

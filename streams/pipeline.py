@@ -8,6 +8,7 @@ delivered receipt per recipient. The Faust agent only moves bytes in and out (st
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from enum import StrEnum
 from infra.registry import Registry
 from infra.topics import TopicCatalog
 from schemas.codec import Codec, CodecError
-from schemas.models import CaseEvent, Receipt, ReceiptStatus
+from schemas.models import CaseEvent, Disclosure, Receipt, ReceiptStatus
 from schemas.reasons import Reason, ReasonCode
 from streams.cases import CaseDirectory
 from streams.dedupe import Deduplicator, Duplicate, DuplicateKind
@@ -84,6 +85,8 @@ class Outcome:
 class ExchangeConfig:
     dedup_window: timedelta = timedelta(days=30)
     order_hold: timedelta = timedelta(seconds=10)
+    principal: str = "exchange-worker"
+    """Who discloses, for the audit log."""
 
 
 class Exchange:
@@ -114,6 +117,7 @@ class Exchange:
         self.sequencer = Sequencer(case_store, config.order_hold)
         self.cases = CaseDirectory(case_store)
         self.clock = clock
+        self.principal = config.principal
 
     # -- one ingest record -----------------------------------------------------------------
 
@@ -308,10 +312,11 @@ class Exchange:
             partners = recipients(enrichment, self.registry)
             delivered = 0
             for partner in partners:
-                projected = project(event, self.policy.for_kind(partner.kind))
+                rules = self.policy.for_kind(partner.kind)
+                projected = project(event, rules)
                 if projected is None:
                     continue
-                _, output = self.outputs.delivery(
+                delivery, output = self.outputs.delivery(
                     self.catalog.deliver(partner.id),
                     recipient=partner.id,
                     event=projected,
@@ -321,6 +326,25 @@ class Exchange:
                     now=now,
                 )
                 outcome.outputs.append(output)
+                outcome.outputs.append(
+                    self.outputs.disclosure(
+                        self.catalog.disclosures,
+                        Disclosure(
+                            delivery_id=delivery.delivery_id,
+                            event_id=event.envelope.event_id,
+                            case_urn=urn,
+                            event_type=event.avro_name,
+                            force=event.envelope.force,
+                            recipient=partner.id,
+                            purpose=rules.purpose,
+                            legal_basis=rules.legal_basis,
+                            policy_version=self.policy.version,
+                            payload_sha256=hashlib.sha256(output.value).hexdigest(),
+                            disclosed_at=now,
+                            disclosed_by=self.principal,
+                        ),
+                    )
+                )
                 outcome.outputs.append(
                     self._receipt(event, ReceiptStatus.DELIVERED, now, recipient=partner.id)
                 )

@@ -26,7 +26,9 @@ from schemas.models.events import (
     RemandStatusChanged,
 )
 from schemas.models.exchange import (
+    AuditRecord,
     Delivery,
+    Disclosure,
     EnrichedOffence,
     Enrichment,
     Header,
@@ -39,13 +41,21 @@ from schemas.models.exchange import (
     Venue,
 )
 
-TOP_LEVEL_TYPES: tuple[type[AvroRecord], ...] = (*EVENT_TYPES, Receipt, RejectedEvent, Delivery)
+TOP_LEVEL_TYPES: tuple[type[AvroRecord], ...] = (
+    *EVENT_TYPES,
+    Receipt,
+    RejectedEvent,
+    Delivery,
+    Disclosure,
+    AuditRecord,
+)
 """Every record that travels on its own (and so has released schema versions)."""
 
 __all__ = [
     "EVENT_TYPES",
     "TOP_LEVEL_TYPES",
     "Address",
+    "AuditRecord",
     "AnyEvent",
     "AvroRecord",
     "CaseDiscontinued",
@@ -56,6 +66,7 @@ __all__ = [
     "DefendantCharged",
     "DefendantDetailsAmended",
     "Delivery",
+    "Disclosure",
     "DiscontinuanceScope",
     "Document",
     "EnrichedOffence",

@@ -123,3 +123,27 @@ class Delivery(AvroRecord):
         datum = super().to_avro()
         datum["event"] = (self.event.avro_name, datum["event"])
         return datum
+
+
+class Disclosure(AvroRecord):
+    delivery_id: UUID
+    event_id: UUID
+    case_urn: str
+    event_type: str
+    force: str
+    recipient: str
+    purpose: str
+    legal_basis: str
+    policy_version: Int32
+    payload_sha256: str
+    disclosed_at: Millis
+    disclosed_by: str
+
+
+class AuditRecord(AvroRecord):
+    sequence: Int64
+    disclosure: Disclosure
+    source_offset: Int64
+    recorded_at: Millis
+    previous_hash: str
+    hash: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import dataclasses
 import uuid
 import zlib
@@ -19,6 +21,7 @@ from schemas.models import (
     CaseFileSubmitted,
     DefendantCharged,
     Delivery,
+    Disclosure,
     Header,
     MgForm,
     OrderingFlag,
@@ -54,6 +57,7 @@ from tests.support.builders import (
 
 RECEIPTS = catalog().receipts("05")
 REJECTED = catalog().rejected
+DISCLOSURES = catalog().disclosures
 TO_CPS = catalog().deliver("cps-mersey-cheshire")
 TO_COURT = catalog().deliver("court-magistrates")
 MS = timedelta(milliseconds=1)
@@ -64,6 +68,8 @@ def summary(outputs: Sequence[Output]) -> list[tuple[str, str]]:
     ordering flag, or the rejection's reason codes."""
     found: list[tuple[str, str]] = []
     for out in outputs:
+        if out.topic == DISCLOSURES:
+            continue  # one per delivery; test_every_delivery_is_disclosed_once checks them
         value = codec().decode(out.value)
         match value:
             case Receipt():
@@ -90,6 +96,8 @@ def record_ids(outputs: Sequence[Output]) -> list[tuple[str, uuid.UUID]]:
                 ids.append((out.topic, value.delivery_id))
             case RejectedEvent():
                 ids.append((out.topic, value.rejection_id))
+            case Disclosure():
+                ids.append((out.topic, value.delivery_id))
         assert dict(out.headers)["ce_id"] == str(ids[-1][1]).encode()
     return ids
 
@@ -391,7 +399,7 @@ def test_a_restart_replay_re_emits_every_output_with_the_same_ids(
     assert [o.status for o in after] == [o.status for o in before]
     assert [record_ids(o.outputs) for o in after] == [record_ids(o.outputs) for o in before]
     assert [summary(o.outputs) for o in after] == [summary(o.outputs) for o in before]
-    assert [len(o.outputs) for o in before] == [5, 5, 1, 2, 1, 1]
+    assert [len(o.outputs) for o in before] == [7, 7, 1, 2, 1, 1]  # 2 deliveries + 2 disclosures
     # The held event was not held twice: one tick releases it once.
     assert restarted.held_count(0) == 1
     clock.advance(HOLD)
@@ -640,3 +648,22 @@ def test_conservation_every_input_has_exactly_its_one_outcome(clock: FixedClock)
     # Per case, deliveries to each recipient are in sequence order unless flagged.
     flags = Counter(d.ordering for d in decoded(outputs, Delivery))
     assert set(flags) == {OrderingFlag.IN_ORDER}
+
+
+def test_every_delivery_is_disclosed_once_with_its_purpose_and_hash(sim: SyntheticForce) -> None:
+    story = case(sim)
+    outcome = exchange().process(record(sim.charge(story, advised=True)))
+    deliveries = [o for o in outcome.outputs if o.topic in (TO_CPS, TO_COURT)]
+    disclosures = decoded(outcome.outputs, Disclosure, DISCLOSURES)
+    assert len(deliveries) == len(disclosures) == 2
+    by_recipient = {d.recipient: d for d in disclosures}
+    for out in deliveries:
+        delivery = codec().decode_as(out.value, Delivery)
+        disclosure = by_recipient[delivery.recipient]
+        assert disclosure.delivery_id == delivery.delivery_id
+        assert disclosure.payload_sha256 == hashlib.sha256(out.value).hexdigest()
+        assert disclosure.case_urn == story.urn
+        assert disclosure.disclosed_by == "exchange-worker"
+        assert disclosure.policy_version == 1
+    assert "Listing" in by_recipient["court-magistrates"].purpose
+    assert "Prosecution" in by_recipient["cps-mersey-cheshire"].purpose
