@@ -19,7 +19,9 @@ from infra.registry import Registry
 
 SPEC_FILE = Path(__file__).with_name("topics.toml")
 
-TopicId = Literal["ingest", "receipts", "deliver", "acks", "rejected", "audit", "ticks"]
+TopicId = Literal[
+    "ingest", "receipts", "deliver", "acks", "rejected", "disclosures", "audit", "ticks"
+]
 _HOUR_MS = 3_600_000
 
 
@@ -139,6 +141,21 @@ class TopicCatalog:
     @property
     def audit(self) -> str:
         return self._name("audit")
+
+    @property
+    def disclosures(self) -> str:
+        return self._name("disclosures")
+
+    def _group(self, name: str) -> str:
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    def partner_group(self, partner: str) -> str:
+        """The consumer group (prefix) a partner's subscriber uses; its ACL is on this prefix."""
+        return self._group(f"partner-{partner}")
+
+    def force_group(self, force: str) -> str:
+        """The consumer group (prefix) a force's receipt readers use."""
+        return self._group(f"force-{force}")
 
     @property
     def ticks(self) -> str:

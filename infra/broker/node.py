@@ -47,6 +47,74 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class BrokerSecurity:
+    """SASL/SCRAM-SHA-512 over TLS for clients and between brokers; SASL/PLAIN on the
+    loopback-only controller listener, so broker-to-controller calls authenticate as the
+    ``controller`` super user rather than arriving as ``User:ANONYMOUS`` (which the
+    authorizer would refuse). No plaintext client listener exists."""
+
+    ca_cert: Path
+    keystore: Path
+    broker_password: str
+    controller_password: str
+    admin_password: str
+
+    def properties(self, client_port: int, controller_port: int) -> dict[str, str]:
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+        plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+        return {
+            "listeners": (
+                f"SASL_SSL://127.0.0.1:{client_port},CONTROLLER://127.0.0.1:{controller_port}"
+            ),
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{client_port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": (
+                f'{plain} required username="controller" '
+                f'password="{self.controller_password}" '
+                f'user_controller="{self.controller_password}";'
+            ),
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+                f'{scram} required username="broker" password="{self.broker_password}";'
+            ),
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(self.keystore.resolve()),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.ca_cert.resolve()),
+            "authorizer.class.name": ("org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+            "super.users": "User:broker;User:controller;User:admin",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
+    def format_args(self) -> tuple[str, ...]:
+        """SCRAM users the broker needs before any client can manage others (KIP-900)."""
+        return (
+            "--add-scram",
+            f"SCRAM-SHA-512=[name=broker,password={self.broker_password}]",
+            "--add-scram",
+            f"SCRAM-SHA-512=[name=admin,password={self.admin_password}]",
+        )
+
+    def client(self, username: str, password: str) -> dict[str, Any]:
+        """kafka-python settings for one principal."""
+        return {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": username,
+            "sasl_plain_password": password,
+            "ssl_cafile": str(self.ca_cert.resolve()),
+        }
+
+    @property
+    def admin_client(self) -> dict[str, Any]:
+        return self.client("admin", self.admin_password)
+
+
 @dataclass
 class KafkaNode:
     """One combined broker+controller process."""
@@ -58,6 +126,7 @@ class KafkaNode:
     controller_port: int
     heap: str = "512m"
     extra: Mapping[str, str] = field(default_factory=dict)
+    security: BrokerSecurity | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -109,13 +178,19 @@ class KafkaNode:
             "group.initial.rebalance.delay.ms": "0",
             "log.segment.bytes": str(64 * 1024 * 1024),
         }
+        if self.security is not None:
+            props.update(self.security.properties(self.client_port, self.controller_port))
         props.update(self.extra)
         return props
 
     def write_config(self, voters: str, replication: int) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o700)
         lines = [f"{k}={v}" for k, v in self.properties(voters, replication).items()]
-        self.properties_file.write_text("\n".join(lines) + "\n")
+        # The file holds the brokers' own passwords: owner-only.
+        fd = os.open(self.properties_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("\n".join(lines) + "\n")
         (self.home / "log4j2.xml").write_text(_LOG4J2.format(log=self.log_file.resolve()))
 
     def _java(self, main: str, *args: str) -> list[str]:
@@ -239,6 +314,7 @@ class KafkaCluster:
         size: int = 1,
         heap: str = "512m",
         extra: Mapping[str, str] | None = None,
+        security: BrokerSecurity | None = None,
     ) -> KafkaCluster:
         """Lay out ``size`` fresh nodes under ``home`` with free ports (not started).
 
@@ -256,10 +332,12 @@ class KafkaCluster:
                 controller_port=free_port(),
                 heap=heap,
                 extra=dict(extra or {}),
+                security=security,
             )
             for i in range(size)
         ]
-        return cls(home=home, nodes=nodes, cluster_id=_cluster_id())
+        client = security.admin_client if security is not None else {}
+        return cls(home=home, nodes=nodes, cluster_id=_cluster_id(), client_config=client)
 
     @property
     def bootstrap(self) -> str:
@@ -278,7 +356,7 @@ class KafkaCluster:
         replication = min(3, len(self.nodes))
         for node in self.nodes:
             node.write_config(self.voters, replication)
-            node.format(self.cluster_id)
+            node.format(self.cluster_id, node.security.format_args() if node.security else ())
         for node in self.nodes:
             node.start(die_with_parent=die_with_parent)
         self._save()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import dataclasses
+import hashlib
 import uuid
 import zlib
 from collections import Counter
