@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -24,9 +25,14 @@ from cjsx import processes
 from cjsx.settings import Settings
 from consumers.store import PartnerStore, StoreCounts
 from consumers.subscriber import Subscriber, SubscriberStats
-from infra.broker.node import KafkaCluster, free_port
+from infra.broker.node import BrokerSecurity, KafkaCluster, free_port
 from infra.broker.provision import ensure_jars
+from infra.prometheus.server import PrometheusServer, find_binary
 from infra.registry import load_registry
+from infra.security.access import admin_client, apply_acls, apply_users
+from infra.security.local import local_security
+from infra.security.policy import ADMIN, OPERATOR, force_principal, principals
+from infra.security.secrets import Credentials
 from infra.topics import TopicCatalog, apply_topics
 from producers.profiles import force_profile
 from producers.publisher import Publisher
@@ -58,6 +64,9 @@ class Demo:
         self.catalog = TopicCatalog(self.registry)
         self.cluster: KafkaCluster | None = None
         self.worker: subprocess.Popen[bytes] | None = None
+        self.prometheus: PrometheusServer | None = None
+        self.secrets_dir = self.home / "secrets"
+        self.security: BrokerSecurity | None = None
         self.web_port = free_port()
         self.published: dict[str, Published] = {f: Published() for f in DEMO_FORCES}
 
@@ -81,16 +90,33 @@ class Demo:
         # A fresh world each run: the broker, the worker's state and the partners' stores.
         shutil.rmtree(self.home, ignore_errors=True)
         lib = ensure_jars(self.settings.cache_dir, self.settings.kafka_version)
-        self._step(f"Starting Apache Kafka {self.settings.kafka_version} (KRaft, one node)")
+        self._step(
+            f"Starting Apache Kafka {self.settings.kafka_version} (KRaft, one node) with "
+            "SASL/SCRAM over TLS and the authorizer on"
+        )
+        security = local_security(self.secrets_dir)
+        self.security = security
         self.cluster = KafkaCluster.create(
-            self.home / "broker", lib, heap=self.settings.broker_heap
+            self.home / "broker", lib, heap=self.settings.broker_heap, security=security
         )
         self.cluster.start()
-        self._step(f"Broker up at {self.cluster.bootstrap}; creating topics from infra/topics.toml")
-        created = apply_topics(self.catalog, self.cluster.bootstrap)
-        self._step(f"{len(created)} topics; starting the stream worker (Faust)")
+        created = apply_topics(self.catalog, self.cluster.bootstrap, **self.client(ADMIN))
+        names = principals(self.registry)
+        passwords = Credentials(self.secrets_dir).ensure(names)
+        admin = admin_client(self.cluster.bootstrap, self.client(ADMIN))
+        try:
+            apply_users(admin, {n: passwords[n] for n in names})
+            acls = apply_acls(admin, self.catalog, worker_app_id=self.settings.worker_id)
+        finally:
+            admin.close()
+        self._step(
+            f"Broker up at {self.cluster.bootstrap}: {len(created)} topics from "
+            f"infra/topics.toml, {len(names)} principals and {len(acls.created)} ACLs from "
+            "infra/registry.toml; starting the stream worker (Faust) as exchange-worker"
+        )
         env = {
             "CJSX_BOOTSTRAP_SERVERS": self.cluster.bootstrap,
+            "CJSX_SECRETS_DIR": str(self.secrets_dir),
             "CJSX_FORCES": ",".join(DEMO_FORCES),
             "CJSX_CACHE_DIR": str(self.home),
             "CJSX_WORKER_WEB_PORT": str(self.web_port),
@@ -101,8 +127,21 @@ class Demo:
         )
         if not processes.wait_for(self._metrics_up, 60):
             raise RuntimeError(f"worker did not start; see {self.home / 'worker.log'}")
+        if find_binary() is not None:
+            self.prometheus = PrometheusServer(
+                self.home / "prometheus", [f"127.0.0.1:{self.web_port}"]
+            ).start()
+            self._step(f"Prometheus scraping the worker at {self.prometheus.url}")
+
+    def client(self, principal: str) -> dict[str, Any]:
+        """kafka-python settings to connect as ``principal``."""
+        assert self.security is not None
+        password = Credentials(self.secrets_dir).password(principal)
+        return self.security.client(principal, password)
 
     def _stop(self) -> None:
+        if self.prometheus is not None:
+            self.prometheus.stop()
         if self.worker is not None:
             processes.stop(self.worker)
         if self.cluster is not None:
@@ -127,7 +166,11 @@ class Demo:
         sims = [SyntheticForce(force_profile(standing, f), seed=int(f)) for f in DEMO_FORCES]
         self.traffic = plan(sims, self.mix)
         publishers = {
-            f: Publisher(bootstrap_servers=self.cluster.bootstrap, topic=self.catalog.ingest(f))
+            f: Publisher(
+                bootstrap_servers=self.cluster.bootstrap,
+                topic=self.catalog.ingest(f),
+                **self.client(force_principal(f)),
+            )
             for f in DEMO_FORCES
         }
         try:
@@ -150,9 +193,11 @@ class Demo:
     def _await_outcomes(self) -> ReceiptWatcher:
         assert self.cluster is not None
         expected = {e for p in self.published.values() for e in p.event_ids}
+        # The demo watches every force's receipts at once, so it reads as the admin.
         watcher = ReceiptWatcher(
             bootstrap_servers=self.cluster.bootstrap,
             topics=[self.catalog.receipts(f) for f in DEMO_FORCES],
+            **self.client(ADMIN),
         )
         self._step("Waiting for every event's receipt (held events wait out their gap)")
 
@@ -177,9 +222,10 @@ class Demo:
             subscriber = Subscriber(
                 bootstrap_servers=self.cluster.bootstrap,
                 topic=self.catalog.deliver(partner.id),
-                group_id=f"partner-{partner.id}",
+                group_id=self.catalog.partner_group(partner.id),
                 store=store,
                 acks_topic=self.catalog.acks(partner.id),
+                **self.client(partner.id),
             )
             try:
                 stats = subscriber.run(idle_timeout=1.5)
@@ -207,6 +253,7 @@ class Demo:
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             consumer_timeout_ms=3000,
+            **self.client(OPERATOR),
         )
         found: Counter[str] = Counter()
         try:
@@ -338,6 +385,20 @@ class Demo:
             + ", ".join(f"{flag} {n}" for flag, n in sorted(ordering_flags.items()))
         )
         ok &= int(metric_total) == totals["published"]
+        if self.prometheus is not None:
+            self.prometheus.wait_for_scrapes()
+            result = self.prometheus.query("sum(cjsx_events_total)")
+            seen = float(result[0]["value"][1]) if result else 0.0
+            self.console.print(
+                f"Prometheus ({self.prometheus.url}) sees sum(cjsx_events_total) = {seen:.0f}; "
+                "Grafana dashboards for it are in infra/grafana/dashboards/ "
+                "(provisioning in infra/grafana/provisioning/)"
+            )
+        else:
+            self.console.print(
+                "Prometheus is not installed here (Debian package `prometheus`); dashboards "
+                "are in infra/grafana/dashboards/"
+            )
         self.console.print(
             "[bold green]All numbers add up.[/]" if ok else "[bold red]Numbers do NOT add up.[/]"
         )

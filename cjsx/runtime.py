@@ -1,7 +1,9 @@
-"""Resolve what every command needs from ``Settings``: the broker, the registry, the topics."""
+"""Resolve what every command needs from ``Settings``: the broker, the registry, the topics,
+and who this process is to the broker (its principal and credentials)."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -9,9 +11,12 @@ from typing import Any
 
 from cjsx.errors import CjsxError
 from cjsx.settings import Settings
-from infra.broker.node import KafkaCluster
+from infra.broker.node import BrokerSecurity, KafkaCluster
 from infra.broker.provision import lib_dir
 from infra.registry import Registry, load_registry
+from infra.security.local import local_security
+from infra.security.policy import ADMIN
+from infra.security.secrets import Credentials
 from infra.topics import TopicCatalog
 
 
@@ -46,6 +51,42 @@ class Runtime:
     def catalog(self) -> TopicCatalog:
         return TopicCatalog(self.registry, namespace=self.settings.topic_namespace)
 
-    def client_config(self) -> dict[str, Any]:
-        """Extra kafka-python settings (security, when the broker requires it)."""
-        return {}
+    @cached_property
+    def security(self) -> BrokerSecurity | None:
+        return local_security(self.settings.secrets_dir) if self.settings.security else None
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        return Credentials(self.settings.secrets_dir)
+
+    def principal(self, default: str) -> str:
+        """This process's principal: ``CJSX_PRINCIPAL`` if set, else the command's default."""
+        return self.settings.principal or default
+
+    def password(self, principal: str) -> str:
+        given = self.settings.password
+        if given is not None and principal == self.settings.principal:
+            return given.get_secret_value()
+        return self.credentials.password(principal)
+
+    def client_config(self, principal: str = ADMIN) -> dict[str, Any]:
+        """kafka-python settings to connect as ``principal`` (empty without security)."""
+        if self.security is None:
+            return {}
+        who = self.principal(principal)
+        return self.security.client(who, self.password(who))
+
+    def faust_credentials(self, principal: str) -> Any:
+        """Faust/aiokafka credentials to connect as ``principal`` (None without security)."""
+        if self.security is None:
+            return None
+        import faust
+
+        who = self.principal(principal)
+        context = ssl.create_default_context(cafile=str(self.security.ca_cert))
+        return faust.SASLCredentials(
+            username=who,
+            password=self.password(who),
+            ssl_context=context,
+            mechanism="SCRAM-SHA-512",
+        )

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """Configuration for the worker, the CLI, the demo and the test fixtures."""
 
-    model_config = SettingsConfigDict(env_prefix="CJSX_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CJSX_", frozen=True, extra="ignore", populate_by_name=True
+    )
 
     bootstrap_servers: str | None = Field(
         default=None,
@@ -28,6 +30,21 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(default=6066, description="Worker HTTP port (/metrics).")
     worker_web_host: str = "127.0.0.1"
     worker_store: str = Field(default="rocksdb://", description="Faust table store URL.")
+    security: bool = Field(
+        default=True,
+        description="Talk SASL/SCRAM-SHA-512 over TLS (the broker the project runs needs it).",
+    )
+    secrets_dir_override: Path | None = Field(
+        default=None,
+        alias="CJSX_SECRETS_DIR",
+        description="TLS files and passwords (default: <cache_dir>/secrets, owner-only).",
+    )
+    principal: str | None = Field(
+        default=None, description="Who this process is to the broker (commands have defaults)."
+    )
+    password: SecretStr | None = Field(
+        default=None, description="The principal's password (default: the local secrets file)."
+    )
     log_level: str = "INFO"
     log_json: bool = True
     topic_namespace: str = Field(
@@ -41,6 +58,10 @@ class Settings(BaseSettings):
     order_hold_seconds: float = Field(
         default=10, description="How long an event waits for a gap in its case's sequence."
     )
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.secrets_dir_override or self.cache_dir / "secrets"
 
     @property
     def run_dir(self) -> Path:

@@ -153,6 +153,10 @@ class TopicCatalog:
         """The consumer group (prefix) a partner's subscriber uses; its ACL is on this prefix."""
         return self._group(f"partner-{partner}")
 
+    def operator_group(self, tool: str) -> str:
+        """The consumer group (prefix) an operators' tool uses, e.g. rejected-events review."""
+        return self._group(f"operator-{tool}")
+
     def force_group(self, force: str) -> str:
         """The consumer group (prefix) a force's receipt readers use."""
         return self._group(f"force-{force}")

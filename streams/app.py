@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from infra.registry import Registry
 from infra.topics import TopicCatalog
 from schemas.codec import Codec
+from streams.lag import register_broker_metrics
 from streams.metrics import ExchangeMetrics
 from streams.outputs import Output
 from streams.pipeline import Exchange, ExchangeConfig, Outcome, utc_now
@@ -52,6 +53,9 @@ class WorkerConfig:
     order_hold: timedelta = timedelta(seconds=10)
     tick_interval: float = 1.0
     broker_credentials: Any = None
+    """Faust's SASL/TLS credentials for the broker (None: plaintext)."""
+    client_config: dict[str, Any] = field(default_factory=dict)
+    """The same identity for kafka-python clients (the lag collector)."""
 
 
 class _TableStore:
@@ -101,6 +105,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     )
     registry = CollectorRegistry()
     metrics = ExchangeMetrics(registry)
+    register_broker_metrics(registry, config.bootstrap, catalog, config.client_config)
     codec = Codec()
     metrics.build.info({"version": "0.1.0", "policy": str(load_policy().version)})
 

@@ -31,14 +31,9 @@ from infra.topics import TopicCatalog
 
 log = logging.getLogger("cjsx.lag")
 
-#: The consumer group an operator's replay tool commits on the rejected topic; until it has
+#: The operators' tool that reviews the rejected topic commits as this group; until it has
 #: committed, the whole retained topic counts as backlog.
-REJECTED_REVIEW_GROUP = "cjsx-rejected-review"
-
-
-def partner_group(partner_id: str) -> str:
-    """The consumer group a partner's subscriber uses: the one place the name is made."""
-    return f"partner-{partner_id}"
+REJECTED_REVIEW_TOOL = "rejected-review"
 
 
 # -- lag arithmetic (pure) ---------------------------------------------------------------------
@@ -395,9 +390,10 @@ def _labels(name: str) -> list[str]:
 def catalog_watches(catalog: TopicCatalog) -> list[Watch]:
     """Every partner's delivery topic with its group, and the rejected topic."""
     watches = [
-        Watch(catalog.deliver(p.id), partner_group(p.id), p.id) for p in catalog.registry.partners
+        Watch(catalog.deliver(p.id), catalog.partner_group(p.id), p.id)
+        for p in catalog.registry.partners
     ]
-    watches.append(Watch(catalog.rejected, REJECTED_REVIEW_GROUP))
+    watches.append(Watch(catalog.rejected, catalog.operator_group(REJECTED_REVIEW_TOOL)))
     return watches
 
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.broker.node import KafkaCluster
 from infra.broker.provision import ensure_jars
 from infra.topics import TopicCatalog
-from tests.support.world import WorkerProcess, new_catalog, start_cluster
+from tests.support.world import Broker, WorkerProcess, new_catalog, start_broker
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
@@ -31,22 +30,23 @@ def kafka_lib() -> Path:
 
 
 @pytest.fixture(scope="session")
-def kafka(tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path) -> Iterator[KafkaCluster]:
-    """One real Apache Kafka 4.x node (KRaft) for the whole session."""
-    cluster = start_cluster(tmp_path_factory.mktemp("kafka"), kafka_lib)
-    yield cluster
-    cluster.stop()
+def kafka(tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path) -> Iterator[Broker]:
+    """One real Apache Kafka 4.x node (KRaft) for the whole session, as the project runs it:
+    SASL/SCRAM over TLS, the authorizer on, a SCRAM user for every registry principal."""
+    broker = start_broker(tmp_path_factory.mktemp("kafka"), kafka_lib)
+    yield broker
+    broker.cluster.stop()
 
 
 @pytest.fixture
-def catalog(kafka: KafkaCluster) -> TopicCatalog:
-    """A fresh topic set for one test."""
-    return new_catalog(kafka.bootstrap)
+def catalog(kafka: Broker) -> TopicCatalog:
+    """A fresh topic set for one test, with the registry's ACLs applied to it."""
+    return new_catalog(kafka)
 
 
 @pytest.fixture
-def worker(kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path) -> Iterator[WorkerProcess]:
+def worker(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> Iterator[WorkerProcess]:
     """A running ``cjsx worker`` process serving the test's topics."""
-    process = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
+    process = WorkerProcess(kafka, catalog, tmp_path).start()
     yield process
     process.stop()

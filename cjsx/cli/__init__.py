@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import click
 
+from cjsx.cli.access import access
 from cjsx.cli.broker import broker
 from cjsx.cli.demo import demo
 from cjsx.cli.ids import check_id, validate
+from cjsx.cli.rejected import rejected
 from cjsx.cli.schema import schema
+from cjsx.cli.status import status
 from cjsx.cli.topics import topics
 from cjsx.cli.worker import worker
 
@@ -24,6 +27,9 @@ cli.add_command(demo)
 cli.add_command(check_id)
 cli.add_command(validate)
 cli.add_command(schema)
+cli.add_command(access)
+cli.add_command(rejected)
+cli.add_command(status)
 
 
 def main() -> None:

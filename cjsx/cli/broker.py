@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cjsx.runtime import broker_home
+from cjsx.cli.access import apply_access
+from cjsx.runtime import Runtime, broker_home
 from cjsx.settings import Settings
 from infra.broker.node import KafkaCluster
 from infra.broker.provision import ensure_jars, lib_dir
@@ -34,8 +35,14 @@ def up(nodes: str) -> None:
     if existing is not None and existing.is_running():
         click.echo(f"already running: {existing.bootstrap}")
         return
-    cluster = KafkaCluster.create(home, lib, size=int(nodes), heap=settings.broker_heap)
+    runtime = Runtime(settings)
+    cluster = KafkaCluster.create(
+        home, lib, size=int(nodes), heap=settings.broker_heap, security=runtime.security
+    )
     cluster.start(die_with_parent=False)
+    if runtime.security is not None:
+        # The runtime finds the broker through the state file the start just wrote.
+        apply_access(runtime, prune_users=True)
     click.echo(cluster.bootstrap)
 
 

@@ -11,6 +11,7 @@ from kafka import KafkaConsumer
 
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from infra.security.policy import OPERATOR
 from schemas.codec import Codec, CodecError
 from schemas.models import RejectedEvent
 
@@ -24,7 +25,7 @@ def rejected_records(runtime: Runtime, idle_ms: int = 2000) -> Iterator[Rejected
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=idle_ms,
-        **runtime.client_config(),
+        **runtime.client_config(OPERATOR),
     )
     try:
         for record in consumer:

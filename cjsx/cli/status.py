@@ -333,12 +333,13 @@ def broker_scrape() -> Scrape:
     """Lag and the rejected backlog read straight from the broker (one refresh)."""
     from cjsx.runtime import Runtime
     from cjsx.settings import Settings
+    from infra.security.policy import OPERATOR
     from streams.lag import BrokerMetrics, KafkaOffsetReader, catalog_watches
 
     runtime = Runtime(Settings())
     collector = BrokerMetrics(
         catalog_watches(runtime.catalog),
-        lambda: KafkaOffsetReader(runtime.bootstrap, runtime.client_config()),
+        lambda: KafkaOffsetReader(runtime.bootstrap, runtime.client_config(OPERATOR)),
     )
     registry = CollectorRegistry()
     registry.register(collector)

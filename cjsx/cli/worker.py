@@ -9,6 +9,7 @@ import click
 from cjsx.logs import configure_logging, logging_config
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from infra.security.policy import WORKER
 from streams.app import WorkerConfig, create_app
 
 
@@ -34,6 +35,8 @@ def worker(name: str, web_port: int | None) -> None:
             web_host=settings.worker_web_host,
             web_port=web_port or settings.worker_web_port,
             store=settings.worker_store,
+            broker_credentials=runtime.faust_credentials(WORKER),
+            client_config=runtime.client_config(WORKER),
             dedup_window=timedelta(days=settings.dedup_window_days),
             order_hold=timedelta(seconds=settings.order_hold_seconds),
         )

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
-from infra.broker.node import KafkaCluster
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.publisher import Publisher
@@ -23,7 +22,7 @@ from producers.simulator import SyntheticForce
 from producers.traffic import Intent, Traffic, TrafficMix, plan, publish
 from schemas.models import Delivery, OrderingFlag, ReceiptStatus, RejectedEvent
 from streams.reference import StandingData
-from tests.support.world import TEST_FORCES, WorkerProcess, read_topic
+from tests.support.world import TEST_FORCES, Broker, WorkerProcess, read_topic
 
 COURT_EVENT_TYPES = {
     "uk.gov.cjsx.DefendantCharged",
@@ -52,9 +51,11 @@ def make_traffic(cases_per_force: int, seed: int) -> Traffic:
     )
 
 
-def publish_all(kafka: KafkaCluster, catalog: TopicCatalog, traffic: Traffic) -> None:
+def publish_all(kafka: Broker, catalog: TopicCatalog, traffic: Traffic) -> None:
     publishers = {
-        f: Publisher(bootstrap_servers=kafka.bootstrap, topic=catalog.ingest(f))
+        f: Publisher(
+            bootstrap_servers=kafka.bootstrap, topic=catalog.ingest(f), **kafka.client(f"force-{f}")
+        )
         for f in TEST_FORCES
     }
     try:
@@ -84,12 +85,14 @@ class Observed:
 
 
 def settle(
-    kafka: KafkaCluster, catalog: TopicCatalog, traffic: Traffic, timeout: float
+    kafka: Broker, catalog: TopicCatalog, traffic: Traffic, timeout: float
 ) -> ReceiptWatcher:
     """Follow receipts until every planned record has its outcome and accepted ones are
     delivered (held events wait out their hold time)."""
     watcher = ReceiptWatcher(
-        bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts(f) for f in TEST_FORCES]
+        bootstrap_servers=kafka.bootstrap,
+        topics=[catalog.receipts(f) for f in TEST_FORCES],
+        **kafka.client(),
     )
     with_ids = sum(1 for p in traffic.planned if p.event is not None)
 
@@ -103,16 +106,16 @@ def settle(
     return watcher
 
 
-def observe(kafka: KafkaCluster, catalog: TopicCatalog, watcher: ReceiptWatcher) -> Observed:
+def observe(kafka: Broker, catalog: TopicCatalog, watcher: ReceiptWatcher) -> Observed:
     observed = Observed(watcher)
     for partner in catalog.registry.partners:
         observed.deliveries[partner.id] = [
             d
-            for _, _, d in read_topic(kafka.bootstrap, catalog.deliver(partner.id), timeout_ms=2000)
+            for _, _, d in read_topic(kafka, catalog.deliver(partner.id), timeout_ms=2000)
             if isinstance(d, Delivery)
         ]
     rejections: set[UUID] = set()
-    for _, _, r in read_topic(kafka.bootstrap, catalog.rejected, timeout_ms=2000):
+    for _, _, r in read_topic(kafka, catalog.rejected, timeout_ms=2000):
         assert isinstance(r, RejectedEvent)
         if r.event_id is None and r.rejection_id not in rejections:  # re-emitted: same id
             rejections.add(r.rejection_id)
@@ -187,10 +190,10 @@ def check_ordering(traffic: Traffic, observed: Observed) -> None:
 
 
 def test_conservation_and_order_of_a_mixed_run(
-    kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:
     traffic = make_traffic(cases_per_force=300, seed=11)
-    worker = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
+    worker = WorkerProcess(kafka, catalog, tmp_path).start()
     try:
         publish_all(kafka, catalog, traffic)
         watcher = settle(kafka, catalog, traffic, timeout=240)
@@ -203,26 +206,28 @@ def test_conservation_and_order_of_a_mixed_run(
 
 
 def test_nothing_is_lost_when_the_worker_is_killed_twice(
-    kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:
     traffic = make_traffic(cases_per_force=3400, seed=29)
     assert len(traffic.planned) >= 20_000
     publish_all(kafka, catalog, traffic)
     total = len(traffic.planned)
     probe = ReceiptWatcher(
-        bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts(f) for f in TEST_FORCES]
+        bootstrap_servers=kafka.bootstrap,
+        topics=[catalog.receipts(f) for f in TEST_FORCES],
+        **kafka.client(),
     )
     kills = []
     try:
         for fraction in (0.25, 0.6):
-            worker = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
+            worker = WorkerProcess(kafka, catalog, tmp_path).start()
             reached = probe.wait_until(
                 lambda w, f=fraction: sum(w.outcomes.values()) >= total * f, timeout=600
             )
             assert reached, f"worker made no progress to {fraction:.0%}"
             worker.kill()  # SIGKILL: no clean shutdown, no final commit
             kills.append(sum(probe.outcomes.values()))
-        worker = WorkerProcess(kafka.bootstrap, catalog, tmp_path).start()
+        worker = WorkerProcess(kafka, catalog, tmp_path).start()
         watcher = settle(kafka, catalog, traffic, timeout=900)
         observed = observe(kafka, catalog, watcher)
         worker.stop()
@@ -246,18 +251,24 @@ def test_nothing_is_lost_when_the_worker_is_killed_twice(
 
 
 def test_a_restarted_worker_with_empty_local_state_still_knows_a_resend(
-    kafka: KafkaCluster, catalog: TopicCatalog, tmp_path: Path
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:
     force = SyntheticForce(force_profile(StandingData.load(), "05"), seed=5)
     event = force.charge(force.new_case())
-    watcher = ReceiptWatcher(bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts("05")])
-    with Publisher(bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05")) as publisher:
-        first = WorkerProcess(kafka.bootstrap, catalog, tmp_path / "a").start()
+    watcher = ReceiptWatcher(
+        bootstrap_servers=kafka.bootstrap,
+        topics=[catalog.receipts("05")],
+        **kafka.client("force-05"),
+    )
+    with Publisher(
+        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05"), **kafka.client("force-05")
+    ) as publisher:
+        first = WorkerProcess(kafka, catalog, tmp_path / "a").start()
         publisher.publish(event).get(timeout=30)
         assert watcher.wait_until(lambda w: bool(w.outcomes), timeout=60)
         first.stop()
         # A new worker on another machine: no local RocksDB, state only in the changelog.
-        second = WorkerProcess(kafka.bootstrap, catalog, tmp_path / "b").start()
+        second = WorkerProcess(kafka, catalog, tmp_path / "b").start()
         try:
             publisher.publish(event).get(timeout=30)
             assert watcher.wait_until(lambda w: sum(w.outcomes.values()) >= 2, timeout=60)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
-from infra.broker.node import KafkaCluster
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.publisher import Publisher
@@ -14,19 +13,25 @@ from producers.receipts import ReceiptWatcher
 from producers.simulator import SyntheticForce
 from schemas.models import DefendantCharged, ReceiptStatus, RejectedEvent
 from streams.reference import StandingData
-from tests.support.world import WorkerProcess, read_topic
+from tests.support.world import Broker, WorkerProcess, read_topic
 
 
 def test_an_event_travels_from_force_to_partner_store(
-    kafka: KafkaCluster, catalog: TopicCatalog, worker: WorkerProcess, tmp_path: Path
+    kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess, tmp_path: Path
 ) -> None:
     force = SyntheticForce(force_profile(StandingData.load(), "05"), seed=7)
     case = force.new_case()
     event = force.charge(case)
-    with Publisher(bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05")) as publisher:
+    with Publisher(
+        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05"), **kafka.client("force-05")
+    ) as publisher:
         publisher.publish(event).get(timeout=30)
 
-    watcher = ReceiptWatcher(bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts("05")])
+    watcher = ReceiptWatcher(
+        bootstrap_servers=kafka.bootstrap,
+        topics=[catalog.receipts("05")],
+        **kafka.client("force-05"),
+    )
     try:
         assert watcher.wait_until(
             lambda w: bool(
@@ -42,9 +47,10 @@ def test_an_event_travels_from_force_to_partner_store(
         subscriber = Subscriber(
             bootstrap_servers=kafka.bootstrap,
             topic=catalog.deliver("court-magistrates"),
-            group_id=f"{catalog.namespace}-court",
+            group_id=catalog.partner_group("court-magistrates"),
             store=store,
             acks_topic=catalog.acks("court-magistrates"),
+            **kafka.client("court-magistrates"),
         )
         try:
             subscriber.run(until=lambda: store.counts().deliveries >= 1, idle_timeout=30)
@@ -69,17 +75,19 @@ def test_an_event_travels_from_force_to_partner_store(
 
 
 def test_a_malformed_record_is_rejected_with_its_reason_and_original_bytes(
-    kafka: KafkaCluster, catalog: TopicCatalog, worker: WorkerProcess
+    kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess
 ) -> None:
     garbage = b"\x00\x01 this is not an event \xff"
-    with Publisher(bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("93")) as publisher:
+    with Publisher(
+        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("93"), **kafka.client("force-93")
+    ) as publisher:
         metadata = publisher.send_raw(b"key-93", garbage, [("x-test", b"1")]).get(timeout=30)
 
     rejected: list[RejectedEvent] = []
     for _ in range(20):
         rejected = [
             r
-            for _, _, r in read_topic(kafka.bootstrap, catalog.rejected)
+            for _, _, r in read_topic(kafka, catalog.rejected, principal="operator")
             if isinstance(r, RejectedEvent)
         ]
         if rejected:
@@ -97,17 +105,20 @@ def test_a_malformed_record_is_rejected_with_its_reason_and_original_bytes(
 
 
 def test_a_valid_charge_delivered_to_the_court_has_no_charging_advice(
-    kafka: KafkaCluster, catalog: TopicCatalog, worker: WorkerProcess
+    kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess
 ) -> None:
     force = SyntheticForce(force_profile(StandingData.load(), "01"), seed=3)
     event = force.charge(force.new_case(), advised=True)
     assert event.charging_advice
-    with Publisher(bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("01")) as publisher:
+    with Publisher(
+        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("01"), **kafka.client("force-01")
+    ) as publisher:
         publisher.publish(event).get(timeout=30)
     deliveries = {}
     for _ in range(20):
         for partner in ("court-magistrates", "cps-london-north", "cps-london-south"):
-            for _, _, d in read_topic(kafka.bootstrap, catalog.deliver(partner), timeout_ms=1000):
+            topic = catalog.deliver(partner)
+            for _, _, d in read_topic(kafka, topic, timeout_ms=1000, principal=partner):
                 deliveries[partner] = d
         if "court-magistrates" in deliveries and len(deliveries) == 2:
             break

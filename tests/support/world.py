@@ -9,12 +9,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaConsumer
 
 from cjsx import processes
-from infra.broker.node import KafkaCluster, free_port
+from infra.broker.node import BrokerSecurity, KafkaCluster, free_port
 from infra.registry import load_registry
+from infra.security.access import admin_client, apply_acls, apply_users
+from infra.security.local import local_security
+from infra.security.policy import ADMIN, principals
+from infra.security.secrets import Credentials
 from infra.topics import TopicCatalog, apply_topics
 from schemas.codec import Codec
 from schemas.models import AvroRecord
@@ -22,20 +27,66 @@ from schemas.models import AvroRecord
 TEST_FORCES = ("01", "05", "93")
 
 
-def new_catalog(bootstrap: str, forces: tuple[str, ...] = TEST_FORCES) -> TopicCatalog:
-    """A fresh, isolated topic set on the shared broker."""
+@dataclass
+class Broker:
+    """The session's real broker with security on, and a way to connect as anyone."""
+
+    cluster: KafkaCluster
+    security: BrokerSecurity
+    secrets_dir: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return self.cluster.bootstrap
+
+    def client(self, principal: str = ADMIN) -> dict[str, Any]:
+        """kafka-python settings to connect as ``principal`` (a registry principal or admin)."""
+        return self.security.client(principal, Credentials(self.secrets_dir).password(principal))
+
+    def apply_users(self) -> None:
+        """SCRAM users for every principal of the full registry."""
+        names = principals(load_registry())
+        passwords = Credentials(self.secrets_dir).ensure(names)
+        admin = admin_client(self.bootstrap, self.client())
+        try:
+            apply_users(admin, {n: passwords[n] for n in names})
+        finally:
+            admin.close()
+
+
+def start_broker(home: Path, lib: Path, size: int = 1) -> Broker:
+    secrets_dir = home / "secrets"
+    security = local_security(secrets_dir)
+    cluster = KafkaCluster.create(home / "cluster", lib, size=size, heap="512m", security=security)
+    cluster.start()
+    broker = Broker(cluster, security, secrets_dir)
+    broker.apply_users()
+    return broker
+
+
+def worker_app_id(catalog: TopicCatalog) -> str:
+    return f"cjsx-{catalog.namespace}"
+
+
+def new_catalog(broker: Broker, forces: tuple[str, ...] = TEST_FORCES) -> TopicCatalog:
+    """A fresh, isolated topic set on the shared broker, with the registry's ACLs on it."""
     catalog = TopicCatalog(
         load_registry().limited_to(list(forces)), namespace=f"t{uuid.uuid4().hex[:10]}"
     )
-    apply_topics(catalog, bootstrap)
+    apply_topics(catalog, broker.bootstrap, **broker.client())
+    admin = admin_client(broker.bootstrap, broker.client())
+    try:
+        apply_acls(admin, catalog, worker_app_id=worker_app_id(catalog))
+    finally:
+        admin.close()
     return catalog
 
 
 @dataclass
 class WorkerProcess:
-    """``cjsx worker`` as a real child process."""
+    """``cjsx worker`` as a real child process, connecting as ``exchange-worker``."""
 
-    bootstrap: str
+    broker: Broker
     catalog: TopicCatalog
     home: Path
     name: str = "worker-1"
@@ -45,7 +96,7 @@ class WorkerProcess:
 
     @property
     def app_id(self) -> str:
-        return f"cjsx-{self.catalog.namespace}"
+        return worker_app_id(self.catalog)
 
     @property
     def log(self) -> Path:
@@ -53,7 +104,8 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         env = {
-            "CJSX_BOOTSTRAP_SERVERS": self.bootstrap,
+            "CJSX_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "CJSX_SECRETS_DIR": str(self.broker.secrets_dir),
             "CJSX_TOPIC_NAMESPACE": self.catalog.namespace,
             "CJSX_FORCES": ",".join(f.code for f in self.catalog.registry.forces),
             "CJSX_CACHE_DIR": str(self.home),
@@ -98,16 +150,22 @@ class WorkerProcess:
 
 
 def read_topic(
-    bootstrap: str, topic: str, *, timeout_ms: int = 3000, codec: Codec | None = None
+    broker: Broker,
+    topic: str,
+    *,
+    timeout_ms: int = 3000,
+    codec: Codec | None = None,
+    principal: str = ADMIN,
 ) -> Iterator[tuple[bytes | None, bytes, AvroRecord | None]]:
     """Everything on a topic from the start, until it is idle for ``timeout_ms``."""
     codec = codec or Codec()
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=broker.bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=timeout_ms,
+        **broker.client(principal),
     )
     try:
         for record in consumer:
@@ -118,9 +176,3 @@ def read_topic(
             yield record.key, record.value, decoded
     finally:
         consumer.close()
-
-
-def start_cluster(home: Path, lib: Path, size: int = 1) -> KafkaCluster:
-    cluster = KafkaCluster.create(home, lib, size=size, heap="512m")
-    cluster.start()
-    return cluster

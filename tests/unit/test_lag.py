@@ -12,14 +12,13 @@ from infra.registry import load_registry
 from infra.topics import TopicCatalog
 from streams.lag import (
     BROKER_METRIC_NAMES,
-    REJECTED_REVIEW_GROUP,
+    REJECTED_REVIEW_TOOL,
     Backlog,
     BrokerMetrics,
     PartitionOffsets,
     Watch,
     backlog,
     catalog_watches,
-    partner_group,
 )
 
 NOW = 1_800_000_000.0
@@ -65,8 +64,10 @@ def test_a_record_stamped_in_the_future_is_not_negative_lag() -> None:
     assert lag == Backlog(4, 0.0)
 
 
-def test_partner_group_is_the_demo_convention() -> None:
-    assert partner_group("court-crown") == "partner-court-crown"
+def test_groups_are_namespaced_with_their_topics() -> None:
+    catalog = TopicCatalog(load_registry().limited_to(["01"]), namespace="ns")
+    assert catalog.partner_group("court-crown") == "ns.partner-court-crown"
+    assert catalog.operator_group(REJECTED_REVIEW_TOOL) == "ns.operator-rejected-review"
 
 
 def test_catalog_watches_every_partner_and_the_rejected_topic() -> None:
@@ -75,15 +76,15 @@ def test_catalog_watches_every_partner_and_the_rejected_topic() -> None:
     partners = {p.id for p in catalog.registry.partners}
     assert {w.recipient for w in watches} == partners | {None}
     rejected = next(w for w in watches if w.recipient is None)
-    assert rejected == Watch(catalog.rejected, REJECTED_REVIEW_GROUP)
+    assert rejected == Watch(catalog.rejected, "ns.operator-rejected-review")
     court = next(w for w in watches if w.recipient == "court-crown")
-    assert court == Watch(catalog.deliver("court-crown"), "partner-court-crown", "court-crown")
+    assert court == Watch(catalog.deliver("court-crown"), "ns.partner-court-crown", "court-crown")
 
 
 # -- the collector over a fake broker ----------------------------------------------------------
 
 COURT = Watch("deliver.court", "partner-court", "court")
-REJECTED = Watch("rejected", REJECTED_REVIEW_GROUP)
+REJECTED = Watch("rejected", "operator-rejected-review")
 
 
 class FakeReader:

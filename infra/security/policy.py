@@ -1,0 +1,137 @@
+"""Who may do what, derived from the partner registry and the topic spec: the ACL policy.
+
+One function turns the registry into the broker's grants, so access cannot drift from the
+registry: a force writes only its own ingest topic and reads only its own receipts; a partner
+reads only its own delivery topic and writes only its own acknowledgements; the exchange's
+services get exactly the topics their stage needs; only operators read the rejected-events
+and audit topics. Everything not granted is denied (the broker runs with
+``allow.everyone.if.no.acl.found=false``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from infra.registry import Registry
+from infra.topics import TopicCatalog
+
+ADMIN = "admin"
+"""Super user for provisioning (topics, users, ACLs); used by operators' tooling only."""
+BROKER = "broker"
+CONTROLLER = "controller"
+SUPER_USERS = (BROKER, CONTROLLER, ADMIN)
+
+WORKER = "exchange-worker"
+AUDITOR = "exchange-auditor"
+OPERATOR = "operator"
+"""The registry's operator principal used by operators' tools by default."""
+
+Resource = Literal["TOPIC", "GROUP", "TRANSACTIONAL_ID", "CLUSTER"]
+Pattern = Literal["LITERAL", "PREFIXED"]
+Operation = Literal[
+    "READ", "WRITE", "CREATE", "DESCRIBE", "DESCRIBE_CONFIGS", "ALTER_CONFIGS", "DELETE"
+]
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """One ALLOW binding: principal may perform operation on a resource (from any host)."""
+
+    principal: str
+    resource: Resource
+    name: str
+    pattern: Pattern
+    operation: Operation
+
+
+def force_principal(code: str) -> str:
+    return f"force-{code}"
+
+
+def principals(registry: Registry) -> list[str]:
+    """Every principal the registry defines (super users excluded)."""
+    return [
+        *(force_principal(f.code) for f in registry.forces),
+        *(p.id for p in registry.partners),
+        *(s.id for s in registry.services),
+        *(o.id for o in registry.operators),
+    ]
+
+
+def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
+    """The complete ALLOW set for the catalog's registry and namespace."""
+    registry = catalog.registry
+    result: set[Grant] = set()
+
+    def allow(
+        who: str, resource: Resource, name: str, *ops: Operation, pattern: Pattern = "LITERAL"
+    ) -> None:
+        result.update(Grant(who, resource, name, pattern, op) for op in ops)
+
+    prefix = f"{catalog.namespace}." if catalog.namespace else ""  # for services' ids
+    for force in registry.forces:
+        who = force_principal(force.code)
+        allow(who, "TOPIC", catalog.ingest(force.code), "WRITE", "DESCRIBE")
+        allow(who, "TOPIC", catalog.receipts(force.code), "READ", "DESCRIBE")
+        allow(who, "GROUP", catalog.force_group(force.code), "READ", pattern="PREFIXED")
+    for partner in registry.partners:
+        allow(partner.id, "TOPIC", catalog.deliver(partner.id), "READ", "DESCRIBE")
+        allow(partner.id, "TOPIC", catalog.acks(partner.id), "WRITE", "DESCRIBE")
+        allow(partner.id, "GROUP", catalog.partner_group(partner.id), "READ", pattern="PREFIXED")
+    if any(s.id == WORKER for s in registry.services):
+        for force in registry.forces:
+            allow(WORKER, "TOPIC", catalog.ingest(force.code), "READ", "DESCRIBE")
+            allow(WORKER, "TOPIC", catalog.receipts(force.code), "WRITE", "DESCRIBE")
+        for partner in registry.partners:
+            allow(WORKER, "TOPIC", catalog.deliver(partner.id), "WRITE", "DESCRIBE")
+            allow(WORKER, "TOPIC", catalog.acks(partner.id), "READ", "DESCRIBE")
+            # Lag of each partner's group, for the operators' metrics.
+            allow(
+                WORKER, "GROUP", catalog.partner_group(partner.id), "DESCRIBE", pattern="PREFIXED"
+            )
+        allow(WORKER, "TOPIC", catalog.rejected, "WRITE", "DESCRIBE")
+        allow(WORKER, "GROUP", catalog.operator_group(""), "DESCRIBE", pattern="PREFIXED")
+        allow(WORKER, "TOPIC", catalog.disclosures, "WRITE", "DESCRIBE")
+        allow(WORKER, "TOPIC", catalog.ticks, "READ", "WRITE", "DESCRIBE")
+        # Faust's own state: table changelogs it declares under its application id.
+        allow(
+            WORKER,
+            "TOPIC",
+            f"{worker_app_id}-",
+            "CREATE",
+            "READ",
+            "WRITE",
+            "DESCRIBE",
+            "DESCRIBE_CONFIGS",
+            pattern="PREFIXED",
+        )
+        allow(WORKER, "GROUP", worker_app_id, "READ", "DESCRIBE", pattern="PREFIXED")
+        allow(WORKER, "CLUSTER", "kafka-cluster", "DESCRIBE")
+    if any(s.id == AUDITOR for s in registry.services):
+        allow(AUDITOR, "TOPIC", catalog.disclosures, "READ", "DESCRIBE")
+        allow(AUDITOR, "TOPIC", catalog.audit, "READ", "WRITE", "DESCRIBE")
+        allow(AUDITOR, "GROUP", f"{prefix}{AUDITOR}", "READ", pattern="PREFIXED")
+        allow(
+            AUDITOR,
+            "TRANSACTIONAL_ID",
+            f"{prefix}{AUDITOR}",
+            "WRITE",
+            "DESCRIBE",
+            pattern="PREFIXED",
+        )
+    for operator in registry.operators:
+        allow(operator.id, "TOPIC", catalog.rejected, "READ", "DESCRIBE")
+        allow(operator.id, "TOPIC", catalog.audit, "READ", "DESCRIBE")
+        allow(operator.id, "GROUP", catalog.operator_group(""), "READ", pattern="PREFIXED")
+        # Lag and backlog: offsets of every delivery topic and partner group, not contents.
+        for partner in registry.partners:
+            allow(operator.id, "TOPIC", catalog.deliver(partner.id), "DESCRIBE")
+            allow(
+                operator.id,
+                "GROUP",
+                catalog.partner_group(partner.id),
+                "DESCRIBE",
+                pattern="PREFIXED",
+            )
+    return result
