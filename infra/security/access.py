@@ -10,6 +10,7 @@ is removed from the broker. Running either twice changes nothing the second time
 from __future__ import annotations
 
 from collections.abc import Mapping
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,16 +98,40 @@ def apply_acls(
     """Create the grants the registry implies and delete the extra ones in the catalog's
     scope."""
     wanted = grants(catalog, worker_app_id=worker_app_id)
-    have = {g for g in current_grants(admin) if _in_scope(g, catalog, worker_app_id)}
-    create = sorted(wanted - have)
-    delete = sorted(g for g in have - wanted if g.principal not in SUPER_USERS)
+    existing = current_grants(admin)
+    create = sorted(wanted - existing)
+    scoped = {g for g in existing if _in_scope(g, catalog, worker_app_id)}
+    delete = sorted(g for g in scoped - wanted if g.principal not in SUPER_USERS)
     if create:
         result = admin.create_acls([_acl(g) for g in create])
         if result.get("failed"):
             raise RuntimeError(f"creating ACLs failed: {result['failed'][:3]}")
     if delete:
         admin.delete_acls([_acl(g) for g in delete])
+    _await_effect(admin, catalog, worker_app_id, wanted)
     return AccessChange(create, delete)
+
+
+def _await_effect(
+    admin: KafkaAdminClient,
+    catalog: TopicCatalog,
+    worker_app_id: str,
+    wanted: set[Grant],
+    timeout: float = 30.0,
+) -> None:
+    """Return once the broker reports exactly the wanted bindings (in scope).
+
+    ACL changes travel through the KRaft metadata log before the authorizer applies them;
+    a client that connects in between would be refused what it was just granted.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        existing = current_grants(admin)
+        scoped = {g for g in existing if _in_scope(g, catalog, worker_app_id)}
+        extra = {g for g in scoped - wanted if g.principal not in SUPER_USERS}
+        if (wanted <= existing and not extra) or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
 
 
 def apply_users(

@@ -1,0 +1,216 @@
+"""Every principal, every topic, and read, write, describe: the real broker's answer matches
+the registry's policy, stated here independently of the code that generates the ACLs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAuthorizationFailedError
+
+from infra.registry import load_registry
+from infra.security.access import admin_client, apply_acls, current_grants
+from infra.security.policy import force_principal, principals
+from infra.topics import Topic, TopicCatalog, apply_topics
+from tests.support.world import Broker
+
+Ops = frozenset[str]
+R, W, D = "read", "write", "describe"
+
+
+def expected(principal: str, topic: Topic) -> Ops:
+    """The registry's policy in plain words (README, issue 5): what may ``principal`` do?"""
+    kind, owner = topic.template.id, topic.owner
+    if principal.startswith("force-"):
+        mine = owner == principal.removeprefix("force-")
+        return frozenset(
+            {W, D}
+            if kind == "ingest" and mine
+            else {R, D}
+            if kind == "receipts" and mine
+            else set()
+        )
+    if principal == "exchange-worker":
+        return frozenset(
+            {
+                "ingest": {R, D},
+                "receipts": {W, D},
+                "deliver": {W, D},
+                "acks": {R, D},
+                "rejected": {W, D},
+                "disclosures": {W, D},
+                "ticks": {R, W, D},
+            }.get(kind, set())
+        )
+    if principal == "exchange-auditor":
+        return frozenset({"disclosures": {R, D}, "audit": {R, W, D}}.get(kind, set()))
+    if principal == "operator":
+        return frozenset({"rejected": {R, D}, "audit": {R, D}, "deliver": {D}}.get(kind, set()))
+    # A partner: its own deliveries to read, its own acknowledgements to write.
+    if owner == principal:
+        return frozenset({R, D} if kind == "deliver" else {W, D} if kind == "acks" else set())
+    return frozenset()
+
+
+@dataclass
+class Answers:
+    describe: set[str]
+    read: set[str]
+    write: set[str]
+
+
+def _probe(broker: Broker, principal: str, topics: list[Topic]) -> Answers:
+    """Ask the broker, as ``principal``: which topics it may describe, read and write.
+
+    Metadata answers DESCRIBE for every topic at once. Kafka's READ and WRITE each imply
+    DESCRIBE, so a topic the broker will not describe can be neither read nor written; real
+    reads and writes are attempted on every topic it does describe (a refused write to an
+    undescribable topic only times out: the per-force test makes one for real)."""
+    client = broker.client(principal)
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, fetch_max_wait_ms=50, **client)
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap, max_block_ms=4000, retries=0, **client
+    )
+    try:
+        visible = set(consumer.topics())  # metadata: only what DESCRIBE allows
+        answers = Answers({t.name for t in topics if t.name in visible}, set(), set())
+        pending = {name: producer.send(name, key=b"acl-probe", value=b"acl") for name in visible}
+        for name, future in pending.items():
+            try:
+                future.get(timeout=6)
+                answers.write.add(name)
+            except (TopicAuthorizationFailedError, KafkaTimeoutError):
+                pass
+        answers.read = _readable(consumer, answers.describe)
+        return answers
+    finally:
+        consumer.close()
+        producer.close()
+
+
+def _can_write(producer: KafkaProducer, topic: str) -> bool:
+    try:
+        producer.send(topic, key=b"acl-probe", value=b"acl-probe").get(timeout=6)
+        return True
+    except (TopicAuthorizationFailedError, KafkaTimeoutError):
+        return False
+
+
+def _readable(consumer: KafkaConsumer, names: set[str]) -> set[str]:
+    """Fetch (READ, without a group) from every topic at once; the broker names those it
+    refuses, and the rest are fetched from."""
+    candidates = set(names)
+    while candidates:
+        partitions = [TopicPartition(name, 0) for name in sorted(candidates)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        try:
+            for _ in range(3):
+                consumer.poll(timeout_ms=200)
+            return candidates
+        except TopicAuthorizationFailedError as error:
+            refused = set(error.args[0]) if error.args and isinstance(error.args[0], set) else set()
+            if not refused & candidates:
+                raise AssertionError(f"refusal names no topic we asked for: {error!r}") from error
+            candidates -= refused
+        finally:
+            consumer.assign([])
+    return candidates
+
+
+@pytest.fixture(scope="module")
+def full_catalog(kafka: Broker) -> TopicCatalog:
+    """Every force and partner of the registry, in a namespace of their own."""
+    catalog = TopicCatalog(load_registry(), namespace=f"acl{uuid.uuid4().hex[:8]}")
+    apply_topics(catalog, kafka.bootstrap, **kafka.client())
+    admin = admin_client(kafka.bootstrap, kafka.client())
+    try:
+        apply_acls(admin, catalog, worker_app_id=f"cjsx-{catalog.namespace}")
+    finally:
+        admin.close()
+    return catalog
+
+
+def test_every_principal_gets_exactly_what_the_registry_grants(
+    kafka: Broker, full_catalog: TopicCatalog
+) -> None:
+    topics = full_catalog.topics()
+    mismatches: list[str] = []
+    everyone = principals(full_catalog.registry)
+    assert len(everyone) == 44 + 16 + 2 + 1
+    for principal in everyone:
+        answers = _probe(kafka, principal, topics)
+        for topic in topics:
+            got = frozenset(
+                op
+                for op, names in ((R, answers.read), (W, answers.write), (D, answers.describe))
+                if topic.name in names
+            )
+            want = expected(principal, topic)
+            if got != want:
+                mismatches.append(
+                    f"{principal} on {topic.name}: broker {sorted(got)}, registry {sorted(want)}"
+                )
+    assert mismatches == []
+
+
+def test_a_force_cannot_write_another_forces_ingest_or_read_its_receipts(
+    kafka: Broker, full_catalog: TopicCatalog
+) -> None:
+    answers = _probe(kafka, force_principal("05"), full_catalog.topics())
+    assert answers.write == {full_catalog.ingest("05")}
+    assert answers.read == {full_catalog.receipts("05")}
+    producer = KafkaProducer(
+        bootstrap_servers=kafka.bootstrap, max_block_ms=4000, retries=0, **kafka.client("force-05")
+    )
+    try:
+        assert not _can_write(producer, full_catalog.ingest("01"))  # a real attempt, refused
+    finally:
+        producer.close()
+
+
+def test_a_wrong_password_and_a_plaintext_client_are_refused(kafka: Broker) -> None:
+    wrong = {**kafka.client("force-05"), "sasl_plain_password": "not-the-password"}
+    for settings in (wrong, {}):
+        with pytest.raises(KafkaError):
+            _list_topics(kafka, settings)
+
+
+def _list_topics(kafka: Broker, settings: dict[str, object]) -> set[str]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap,
+        request_timeout_ms=5000,
+        api_version_auto_timeout_ms=5000,
+        **settings,
+    )
+    try:
+        return set(consumer.topics())
+    finally:
+        consumer.close()
+
+
+def test_reapplying_changes_nothing_and_removes_what_is_no_longer_granted(
+    kafka: Broker,
+) -> None:
+    catalog = TopicCatalog(
+        load_registry().limited_to(["01", "05"]), namespace=f"re{uuid.uuid4().hex[:8]}"
+    )
+    app_id = f"cjsx-{catalog.namespace}"
+    admin = admin_client(kafka.bootstrap, kafka.client())
+    try:
+        first = apply_acls(admin, catalog, worker_app_id=app_id)
+        assert first.created
+        assert not first.deleted
+        again = apply_acls(admin, catalog, worker_app_id=app_id)
+        assert (again.created, again.deleted) == ([], [])
+        smaller = TopicCatalog(load_registry().limited_to(["01"]), namespace=catalog.namespace)
+        shrunk = apply_acls(admin, smaller, worker_app_id=app_id)
+        assert shrunk.deleted
+        assert {g.principal for g in shrunk.deleted} >= {"force-05"}
+        left = {g for g in current_grants(admin) if g.name.startswith(catalog.namespace)}
+        assert not any(g.principal == "force-05" for g in left)
+        assert not any(g.name == catalog.ingest("05") for g in left)
+    finally:
+        admin.close()
