@@ -46,7 +46,11 @@ release-schemas: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis
-# Prometheus's promtool (Debian's prometheus package) checks the alert rules in make test.
+# From Debian's packages: prometheus (promtool checks the alert rules; a real server scrapes
+# the worker in a test) and postgresql (the partner store is tested on a real server).
 tools:
 	@command -v promtool >/dev/null || { $(SUDO) apt-get install -y -qq prometheus || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus; }; }
+	@command -v initdb >/dev/null || test -x /usr/lib/postgresql/15/bin/initdb || \
+	  { $(SUDO) apt-get install -y -qq postgresql || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }; }

@@ -8,6 +8,7 @@ subscriber restarted) is recognised in the same transaction that would have stor
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,10 +23,11 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    event,
     func,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from consumers.casefile import CaseView
 from schemas.models import Delivery
@@ -72,11 +74,22 @@ class StoreCounts:
     quarantined: int
 
 
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL with synchronous=NORMAL: a committed transaction survives a crash of the process
+    (what at-least-once redelivery relies on); only a power cut may lose the newest."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class PartnerStore:
     """Idempotent store of one partner's deliveries."""
 
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
 
     @classmethod
@@ -85,44 +98,57 @@ class PartnerStore:
 
     def store(self, delivery: Delivery) -> bool:
         """Store one delivery and fold it into its case; False if it was already stored."""
+        return self.store_many([delivery])[0]
+
+    def store_many(self, batch: Sequence[Delivery]) -> list[bool]:
+        """Store a batch in one transaction; for each, whether it was new.
+
+        One transaction per batch rather than per record: the subscriber commits its offsets
+        only after this returns, so a crash at any point replays the whole batch, and the
+        primary key recognises what had been stored.
+        """
+        now = datetime.now(UTC)
+        stored: list[bool] = []
+        with self.engine.begin() as conn:
+            for delivery in batch:
+                stored.append(self._store_one(conn, delivery, now))
+        return stored
+
+    def _store_one(self, conn: Connection, delivery: Delivery, now: datetime) -> bool:
         event = delivery.event
         env = event.envelope
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            seen = conn.execute(
-                select(deliveries.c.delivery_id).where(
-                    deliveries.c.delivery_id == str(delivery.delivery_id)
-                )
-            ).first()
-            if seen is not None:
-                return False
-            conn.execute(
-                deliveries.insert().values(
-                    delivery_id=str(delivery.delivery_id),
-                    event_id=str(env.event_id),
-                    case_urn=env.case_urn,
-                    event_type=event.avro_name,
-                    sequence=env.sequence,
-                    ordering=delivery.ordering.value,
-                    recipient=delivery.recipient,
-                    delivered_at=delivery.delivered_at,
-                    stored_at=now,
-                    payload=delivery.model_dump_json(),
-                )
+        seen = conn.execute(
+            select(deliveries.c.delivery_id).where(
+                deliveries.c.delivery_id == str(delivery.delivery_id)
             )
-            row = conn.execute(select(cases.c.view).where(cases.c.case_urn == env.case_urn)).first()
-            before = CaseView.model_validate_json(row[0]) if row else CaseView.start(delivery)
-            view = before.apply(delivery).model_dump_json()
-            if row is None:
-                conn.execute(
-                    cases.insert().values(case_urn=env.case_urn, view=view, updated_at=now)
-                )
-            else:
-                conn.execute(
-                    cases.update()
-                    .where(cases.c.case_urn == env.case_urn)
-                    .values(view=view, updated_at=now)
-                )
+        ).first()
+        if seen is not None:
+            return False
+        conn.execute(
+            deliveries.insert().values(
+                delivery_id=str(delivery.delivery_id),
+                event_id=str(env.event_id),
+                case_urn=env.case_urn,
+                event_type=event.avro_name,
+                sequence=env.sequence,
+                ordering=delivery.ordering.value,
+                recipient=delivery.recipient,
+                delivered_at=delivery.delivered_at,
+                stored_at=now,
+                payload=delivery.model_dump_json(),
+            )
+        )
+        row = conn.execute(select(cases.c.view).where(cases.c.case_urn == env.case_urn)).first()
+        before = CaseView.model_validate_json(row[0]) if row else CaseView.start(delivery)
+        view = before.apply(delivery).model_dump_json()
+        if row is None:
+            conn.execute(cases.insert().values(case_urn=env.case_urn, view=view, updated_at=now))
+        else:
+            conn.execute(
+                cases.update()
+                .where(cases.c.case_urn == env.case_urn)
+                .values(view=view, updated_at=now)
+            )
         return True
 
     def quarantine(self, position: str, reason: str, value: bytes) -> None:

@@ -76,12 +76,22 @@ class Subscriber:
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Handle one batch; returns how many records it held."""
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=500)
+        readable: list[Delivery] = []
         count = 0
         for records in batches.values():
             for record in records:
-                self._handle(record.topic, record.partition, record.offset, record.value)
                 count += 1
+                delivery = self._decode(record.topic, record.partition, record.offset, record.value)
+                if delivery is not None:
+                    readable.append(delivery)
         if count:
+            self.stats.received += count
+            for delivery, new in zip(readable, self.store.store_many(readable), strict=True):
+                if new:
+                    self.stats.stored += 1
+                else:
+                    self.stats.redelivered += 1
+                self._acknowledge(delivery)
             if self.producer is not None:
                 self.producer.flush()
             self.consumer.commit()
@@ -99,21 +109,18 @@ class Subscriber:
                 break
         return self.stats
 
-    def _handle(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
-        self.stats.received += 1
+    def _decode(
+        self, topic: str, partition: int, offset: int, value: bytes | None
+    ) -> Delivery | None:
+        """The delivery in a record, or None after quarantining what could not be read."""
         position = f"{topic}/{partition}/{offset}"
         try:
-            delivery = self.codec.decode_as(value or b"", Delivery)
+            return self.codec.decode_as(value or b"", Delivery)
         except CodecError as error:
             self.store.quarantine(position, f"{error.code}: {error.message}", value or b"")
             self.stats.quarantined += 1
             log.warning("quarantined", extra={"position": position, "code": error.code.value})
-            return
-        if self.store.store(delivery):
-            self.stats.stored += 1
-        else:
-            self.stats.redelivered += 1
-        self._acknowledge(delivery)
+            return None
 
     def _acknowledge(self, delivery: Delivery) -> None:
         """Tell the exchange the delivery is safely stored (again, harmlessly, on redelivery)."""

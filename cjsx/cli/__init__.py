@@ -8,6 +8,7 @@ from cjsx.cli.access import access
 from cjsx.cli.broker import broker
 from cjsx.cli.demo import demo
 from cjsx.cli.ids import check_id, validate
+from cjsx.cli.partner import partner
 from cjsx.cli.rejected import rejected
 from cjsx.cli.schema import schema
 from cjsx.cli.status import status
@@ -28,6 +29,7 @@ cli.add_command(check_id)
 cli.add_command(validate)
 cli.add_command(schema)
 cli.add_command(access)
+cli.add_command(partner)
 cli.add_command(rejected)
 cli.add_command(status)
 

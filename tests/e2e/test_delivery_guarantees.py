@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
+from cjsx import processes
+from consumers.store import PartnerStore
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.publisher import Publisher
@@ -22,7 +24,7 @@ from producers.simulator import SyntheticForce
 from producers.traffic import Intent, Traffic, TrafficMix, plan, publish
 from schemas.models import Delivery, OrderingFlag, ReceiptStatus, RejectedEvent
 from streams.reference import StandingData
-from tests.support.world import TEST_FORCES, Broker, WorkerProcess, read_topic
+from tests.support.world import TEST_FORCES, Broker, PartnerProcess, WorkerProcess, read_topic
 
 COURT_EVENT_TYPES = {
     "uk.gov.cjsx.DefendantCharged",
@@ -205,13 +207,26 @@ def test_conservation_and_order_of_a_mixed_run(
     watcher.close()
 
 
-def test_nothing_is_lost_when_the_worker_is_killed_twice(
+def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:
+    """20,000+ events; the worker is SIGKILLed twice and every partner's subscriber once,
+    mid-way, and all are restarted. Issue 4's crash proof and issue 5's exactly-once-in-store
+    proof share this one run."""
     traffic = make_traffic(cases_per_force=3400, seed=29)
     assert len(traffic.planned) >= 20_000
     publish_all(kafka, catalog, traffic)
     total = len(traffic.planned)
+    recipients = [
+        "cps-london-north",
+        "cps-london-south",
+        "cps-mersey-cheshire",
+        "court-magistrates",
+        "court-crown",
+    ]
+    partners = {
+        p: PartnerProcess(kafka, catalog, p, tmp_path / "partners").start() for p in recipients
+    }
     probe = ReceiptWatcher(
         bootstrap_servers=kafka.bootstrap,
         topics=[catalog.receipts(f) for f in TEST_FORCES],
@@ -227,21 +242,50 @@ def test_nothing_is_lost_when_the_worker_is_killed_twice(
             assert reached, f"worker made no progress to {fraction:.0%}"
             worker.kill()  # SIGKILL: no clean shutdown, no final commit
             kills.append(sum(probe.outcomes.values()))
+            if fraction == 0.25:
+                for process in partners.values():
+                    process.kill()  # mid-batch, between store and commit or not: any point
+                    process.start()
         worker = WorkerProcess(kafka, catalog, tmp_path).start()
         watcher = settle(kafka, catalog, traffic, timeout=900)
         observed = observe(kafka, catalog, watcher)
+        expected_by_partner = {
+            p: {d.delivery_id for d in observed.deliveries[p]} for p in recipients
+        }
+        stores = {p: PartnerStore(partners[p].store_url) for p in recipients}
+
+        def drained() -> bool:
+            return all(
+                stores[p].counts().deliveries >= len(expected_by_partner[p]) for p in recipients
+            )
+
+        assert processes.wait_for(drained, timeout=600), "partners did not catch up"
+        assert watcher.wait_until(
+            lambda w: all(s.delivered_to <= s.acknowledged_by for s in w.statuses.values()),
+            timeout=300,
+        ), "not every delivery was acknowledged"
         worker.stop()
     finally:
         probe.close()
+        for process in partners.values():
+            process.stop()
     re_emitted = check_conservation(catalog, traffic, observed)
     check_ordering(traffic, observed)
+    for p in recipients:
+        ids = stores[p].delivery_ids()
+        assert len(ids) == len(set(ids))  # the primary key: never twice
+        assert {UUID(i) for i in ids} == expected_by_partner[p]  # and nothing missing
+        counts = stores[p].counts()
+        assert counts.quarantined == 0
+        stores[p].close()
     deliveries = sum(len(d) for d in observed.deliveries.values())
     report = {
         "published": total,
-        "killed_after_outcomes": kills,
+        "worker_killed_after_outcomes": kills,
         "deliveries_on_topics": deliveries,
-        "deliveries_re_emitted": re_emitted,
+        "deliveries_re_emitted_by_worker": re_emitted,
         "receipts_re_emitted": watcher.duplicates_seen,
+        "partner_stores_exactly_once": True,
     }
     print("crash-run", json.dumps(report))
     reports = Path(__file__).resolve().parents[2] / ".cache" / "reports"

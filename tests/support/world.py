@@ -149,6 +149,51 @@ class WorkerProcess:
             self.process.wait(timeout=10)
 
 
+@dataclass
+class PartnerProcess:
+    """``cjsx partner run`` as a real child process, connecting as the partner."""
+
+    broker: Broker
+    catalog: TopicCatalog
+    partner: str
+    home: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{self.home / (self.partner + '.sqlite')}"
+
+    def start(self) -> PartnerProcess:
+        env = {
+            "CJSX_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "CJSX_SECRETS_DIR": str(self.broker.secrets_dir),
+            "CJSX_TOPIC_NAMESPACE": self.catalog.namespace,
+            "CJSX_FORCES": ",".join(f.code for f in self.catalog.registry.forces),
+            "CJSX_CACHE_DIR": str(self.home),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "cjsx",
+            "partner",
+            "run",
+            "--partner",
+            self.partner,
+            "--store",
+            self.store_url,
+        ]
+        self.process = processes.spawn(command, log=self.home / f"{self.partner}.log", env=env)
+        return self
+
+    def stop(self) -> int | None:
+        return processes.stop(self.process) if self.process is not None else None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
 def read_topic(
     broker: Broker,
     topic: str,

@@ -1,0 +1,79 @@
+"""The partner's store: each delivery once, a case view folded in order, nothing dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consumers.store import PartnerStore
+from producers.simulator import SyntheticForce
+from schemas.models import Delivery, MgForm
+from tests.support.builders import case, catalog, codec, exchange, record, synthetic_force
+
+COURT = catalog().deliver("court-magistrates")
+CPS = catalog().deliver("cps-mersey-cheshire")
+
+
+def deliveries_to(topic: str, sim: SyntheticForce, advised: bool = True) -> list[Delivery]:
+    """A case's life through the real pipeline: what one recipient was delivered."""
+    story = case(sim)
+    events = [
+        sim.charge(story, advised=advised),
+        sim.documents(story, [MgForm.MG5, MgForm.MG6D]),
+        sim.remand_change(story),
+    ]
+    x = exchange()
+    found: list[Delivery] = []
+    for offset, event in enumerate(events):
+        for out in x.process(record(event, offset)).outputs:
+            if out.topic == topic:
+                found.append(codec().decode_as(out.value, Delivery))
+    return found
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> PartnerStore:
+    return PartnerStore.sqlite(str(tmp_path / "partner.sqlite"))
+
+
+def test_a_redelivery_is_recognised_and_not_stored_twice(store: PartnerStore) -> None:
+    batch = deliveries_to(COURT, synthetic_force())
+    assert store.store_many(batch) == [True, True, True]
+    assert store.store_many(batch) == [False, False, False]
+    assert store.store(batch[0]) is False
+    counts = store.counts()
+    assert (counts.deliveries, counts.cases, counts.quarantined) == (3, 1, 0)
+    assert sorted(store.delivery_ids()) == sorted(str(d.delivery_id) for d in batch)
+
+
+def test_the_court_view_holds_what_the_court_was_sent_and_no_more(store: PartnerStore) -> None:
+    batch = deliveries_to(COURT, synthetic_force())
+    store.store_many(batch)
+    urn = batch[0].event.envelope.case_urn
+    view = store.case(urn)
+    assert view is not None
+    assert view.charging_advice is None
+    assert {d["form"] for d in view.documents} == {"MG5"}  # MG6D was withheld
+    assert view.events == 3
+    assert view.last_sequence == 3
+    (defendant,) = view.defendants.values()
+    assert defendant.remand_status == "CONDITIONAL_BAIL"
+    assert [e["event"]["envelope"]["sequence"] for e in store.events_of(urn)] == [1, 2, 3]
+
+
+def test_the_cps_view_has_the_advice_and_every_document(store: PartnerStore) -> None:
+    batch = deliveries_to(CPS, synthetic_force())
+    store.store_many(batch)
+    view = store.case(batch[0].event.envelope.case_urn)
+    assert view is not None
+    assert view.charging_advice
+    assert {d["form"] for d in view.documents} == {"MG5", "MG6D"}
+
+
+def test_an_unreadable_record_is_quarantined_with_its_reason_and_bytes(
+    store: PartnerStore,
+) -> None:
+    store.quarantine("topic/0/7", "UNDECODABLE: no magic", b"\x00junk")
+    store.quarantine("topic/0/7", "UNDECODABLE: no magic", b"\x00junk")  # a redelivery
+    assert store.counts().quarantined == 1
