@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cjsx.cli.access import access
+from cjsx.cli.audit import audit, auditor
 from cjsx.cli.broker import broker
 from cjsx.cli.demo import demo
 from cjsx.cli.ids import check_id, validate
@@ -29,6 +30,8 @@ cli.add_command(check_id)
 cli.add_command(validate)
 cli.add_command(schema)
 cli.add_command(access)
+cli.add_command(auditor)
+cli.add_command(audit)
 cli.add_command(partner)
 cli.add_command(rejected)
 cli.add_command(status)

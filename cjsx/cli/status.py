@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import click
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -329,27 +328,6 @@ def fetch(url: str, timeout: float = 5.0) -> Scrape:
         return parse_metrics(response.read().decode())
 
 
-def broker_scrape() -> Scrape:
-    """Lag and the rejected backlog read straight from the broker (one refresh)."""
-    from cjsx.runtime import Runtime
-    from cjsx.settings import Settings
-    from infra.security.policy import OPERATOR
-    from streams.lag import BrokerMetrics, KafkaOffsetReader, catalog_watches
-
-    runtime = Runtime(Settings())
-    collector = BrokerMetrics(
-        catalog_watches(runtime.catalog),
-        lambda: KafkaOffsetReader(runtime.bootstrap, runtime.client_config(OPERATOR)),
-    )
-    registry = CollectorRegistry()
-    registry.register(collector)
-    try:
-        collector.refresh()
-        return parse_metrics(generate_latest(registry).decode())
-    finally:
-        collector.close()
-
-
 def _default_url() -> str:
     from cjsx.settings import Settings
 
@@ -366,13 +344,7 @@ def _default_url() -> str:
     show_default=True,
     help="Seconds between two scrapes, for rates; 0 shows totals only.",
 )
-@click.option(
-    "--broker/--no-broker",
-    default=True,
-    show_default=True,
-    help="Read lag from the broker when the worker does not export it.",
-)
-def status(metrics_url: str | None, interval: float, broker: bool) -> None:
+def status(metrics_url: str | None, interval: float) -> None:
     """Throughput, latency, each partner's lag and the rejected backlog, in the terminal."""
     url = metrics_url or _default_url()
     try:
@@ -383,7 +355,5 @@ def status(metrics_url: str | None, interval: float, broker: bool) -> None:
             second = fetch(url)
     except OSError as error:
         raise click.ClickException(f"cannot read {url}: {error}") from error
-    if broker and not second.has("cjsx_consumer_lag_messages"):
-        second = merge(second, broker_scrape())
     before = first if interval > 0 else None
     Console().print(render(summarise(second, before, interval)))

@@ -9,8 +9,8 @@ is removed from the broker. Running either twice changes nothing the second time
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 

@@ -84,13 +84,15 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
             allow(WORKER, "TOPIC", catalog.ingest(force.code), "READ", "DESCRIBE")
             allow(WORKER, "TOPIC", catalog.receipts(force.code), "WRITE", "DESCRIBE")
         for partner in registry.partners:
-            allow(WORKER, "TOPIC", catalog.deliver(partner.id), "WRITE", "DESCRIBE")
+            # READ too: the age of a partner's oldest unread delivery (lag in seconds) is the
+            # timestamp of that record, which the worker wrote in the first place.
+            allow(WORKER, "TOPIC", catalog.deliver(partner.id), "READ", "WRITE", "DESCRIBE")
             allow(WORKER, "TOPIC", catalog.acks(partner.id), "READ", "DESCRIBE")
             # Lag of each partner's group, for the operators' metrics.
             allow(
                 WORKER, "GROUP", catalog.partner_group(partner.id), "DESCRIBE", pattern="PREFIXED"
             )
-        allow(WORKER, "TOPIC", catalog.rejected, "WRITE", "DESCRIBE")
+        allow(WORKER, "TOPIC", catalog.rejected, "READ", "WRITE", "DESCRIBE")
         allow(WORKER, "GROUP", catalog.operator_group(""), "DESCRIBE", pattern="PREFIXED")
         allow(WORKER, "TOPIC", catalog.disclosures, "WRITE", "DESCRIBE")
         allow(WORKER, "TOPIC", catalog.ticks, "READ", "WRITE", "DESCRIBE")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
+import pytest
+
 from cjsx import processes
 from consumers.store import PartnerStore
 from infra.topics import TopicCatalog
@@ -191,6 +193,7 @@ def check_ordering(traffic: Traffic, observed: Observed) -> None:
     assert reordered, "the out-of-order cases were delivered"
 
 
+@pytest.mark.timeout(600)
 def test_conservation_and_order_of_a_mixed_run(
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:
@@ -207,6 +210,7 @@ def test_conservation_and_order_of_a_mixed_run(
     watcher.close()
 
 
+@pytest.mark.timeout(1800)
 def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:

@@ -76,7 +76,9 @@ def _probe(broker: Broker, principal: str, topics: list[Topic]) -> Answers:
     try:
         visible = set(consumer.topics())  # metadata: only what DESCRIBE allows
         answers = Answers({t.name for t in topics if t.name in visible}, set(), set())
-        pending = {name: producer.send(name, key=b"acl-probe", value=b"acl") for name in visible}
+        pending = {
+            name: producer.send(name, key=b"acl-probe", value=b"acl") for name in answers.describe
+        }
         for name, future in pending.items():
             try:
                 future.get(timeout=6)

@@ -8,24 +8,26 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry
 
-from infra.broker.node import KafkaCluster, free_port
+from infra.broker.node import free_port
+from infra.security.policy import OPERATOR, WORKER
 from infra.topics import TopicCatalog
 from streams.lag import (
-    REJECTED_REVIEW_GROUP,
+    REJECTED_REVIEW_TOOL,
     BrokerMetrics,
     KafkaOffsetReader,
     Watch,
-    partner_group,
     register_broker_metrics,
 )
+from tests.support.world import Broker
 
 PARTNER = "court-magistrates"
 N, M = 10, 4
 
 
-def _produce(bootstrap: str, topic: str, ages_seconds: list[float], partition: int = 0) -> None:
-    """Records stamped ``ages_seconds`` ago, in that order, on one partition."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+def _produce(kafka: Broker, topic: str, ages_seconds: list[float], partition: int = 0) -> None:
+    """Records stamped ``ages_seconds`` ago, in that order, on one partition, written as the
+    worker writes delivery and rejected topics."""
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client(WORKER))
     now_ms = int(time.time() * 1000)
     try:
         for i, age in enumerate(ages_seconds):
@@ -41,14 +43,16 @@ def _produce(bootstrap: str, topic: str, ages_seconds: list[float], partition: i
         producer.close()
 
 
-def _consume_and_commit(bootstrap: str, topic: str, group: str, upto: int) -> None:
-    """Read partition 0 up to offset ``upto`` and commit exactly that, as a partner would."""
+def _consume_and_commit(kafka: Broker, principal: str, topic: str, group: str, upto: int) -> None:
+    """Read partition 0 up to offset ``upto`` and commit exactly that, as ``principal`` (a
+    partner, or an operator's review tool) would."""
     tp = TopicPartition(topic, 0)
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=kafka.bootstrap,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **kafka.client(principal),
     )
     try:
         consumer.assign([tp])
@@ -73,16 +77,19 @@ def _wait_for(registry: CollectorRegistry, name: str, labels: dict[str, str], wa
     raise AssertionError(f"{name}{labels} = {registry.get_sample_value(name, labels)}, not {want}")
 
 
-def test_partner_lag_in_messages_and_seconds(kafka: KafkaCluster, catalog: TopicCatalog) -> None:
+def test_partner_lag_in_messages_and_seconds(kafka: Broker, catalog: TopicCatalog) -> None:
     topic = catalog.deliver(PARTNER)
     # Oldest first: record i is (100 - i) s old, so after M are consumed the oldest left is
     # (100 - M) s old.
-    _produce(kafka.bootstrap, topic, [100.0 - i for i in range(N)])
-    _produce(kafka.bootstrap, catalog.rejected, [30.0, 20.0])
-    _consume_and_commit(kafka.bootstrap, topic, partner_group(PARTNER), M)
+    _produce(kafka, topic, [100.0 - i for i in range(N)])
+    _produce(kafka, catalog.rejected, [30.0, 20.0])
+    _consume_and_commit(kafka, PARTNER, topic, catalog.partner_group(PARTNER), M)
 
+    # Read with the worker's identity, as the worker that serves these metrics reads them.
     registry = CollectorRegistry()
-    collector = register_broker_metrics(registry, kafka.bootstrap, catalog, {}, interval=0.5)
+    collector = register_broker_metrics(
+        registry, kafka.bootstrap, catalog, kafka.client(WORKER), interval=0.5
+    )
     try:
         labels = {"recipient": PARTNER}
         _wait_for(registry, "cjsx_consumer_lag_messages", labels, N - M)
@@ -101,10 +108,11 @@ def test_partner_lag_in_messages_and_seconds(kafka: KafkaCluster, catalog: Topic
         assert 30 <= age < 50
 
         # The partner catches up: lag falls to zero on a later refresh.
-        _consume_and_commit(kafka.bootstrap, topic, partner_group(PARTNER), N)
+        _consume_and_commit(kafka, PARTNER, topic, catalog.partner_group(PARTNER), N)
         _wait_for(registry, "cjsx_consumer_lag_messages", labels, 0)
         assert registry.get_sample_value("cjsx_consumer_lag_seconds", labels) == 0
-        _consume_and_commit(kafka.bootstrap, catalog.rejected, REJECTED_REVIEW_GROUP, 2)
+        review = catalog.operator_group(REJECTED_REVIEW_TOOL)
+        _consume_and_commit(kafka, OPERATOR, catalog.rejected, review, 2)
         _wait_for(registry, "cjsx_rejected_backlog_messages", {}, 0)
     finally:
         collector.close()

@@ -13,13 +13,11 @@ import threading
 from pathlib import Path
 
 from click.testing import CliRunner
-from prometheus_client import CollectorRegistry, start_http_server
 
 from cjsx import processes
 from cjsx.cli.status import status
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
-from infra.broker.node import KafkaCluster, free_port
 from infra.grafana.dashboards import DASHBOARDS_DIR
 from infra.grafana.promql import PanelQuery, dashboard_queries, label_values_query, substitute
 from infra.prometheus.server import PrometheusServer
@@ -28,9 +26,8 @@ from producers.profiles import force_profile
 from producers.publisher import Publisher
 from producers.simulator import SyntheticForce
 from producers.traffic import TrafficMix, plan, publish
-from streams.lag import partner_group, register_broker_metrics
 from streams.reference import StandingData
-from tests.support.world import TEST_FORCES, WorkerProcess
+from tests.support.world import TEST_FORCES, Broker, WorkerProcess
 
 FORCE = "05"
 PARTNER = "court-magistrates"
@@ -48,34 +45,17 @@ def _all_queries() -> list[PanelQuery]:
     return queries
 
 
-class BrokerSidecar:
-    """The broker collector served on its own port, for a worker that does not serve it.
-
-    streams/app.py is to call ``register_broker_metrics`` (issue 6); until it does, the same
-    collector is served from here as a second target of the worker job, as a lag sidecar
-    would be. Once the worker exports ``cjsx_broker_up`` this is not started.
-    """
-
-    def __init__(self, bootstrap: str, catalog: TopicCatalog) -> None:
-        registry = CollectorRegistry()
-        self.collector = register_broker_metrics(registry, bootstrap, catalog, {}, interval=1.0)
-        self.target = f"127.0.0.1:{free_port()}"
-        host, port = self.target.split(":")
-        self.server, self.thread = start_http_server(int(port), addr=host, registry=registry)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-        self.collector.close()
-
-
-def _publish_mixed_traffic(bootstrap: str, catalog: TopicCatalog, seed: int) -> int:
+def _publish_mixed_traffic(kafka: Broker, catalog: TopicCatalog, seed: int) -> int:
     standing = StandingData.load()
     sims = [SyntheticForce(force_profile(standing, f), seed=seed + int(f)) for f in TEST_FORCES]
     traffic = plan(sims, MIX, seed=seed)
     publishers = {
-        f: Publisher(bootstrap_servers=bootstrap, topic=catalog.ingest(f)) for f in TEST_FORCES
+        f: Publisher(
+            bootstrap_servers=kafka.bootstrap,
+            topic=catalog.ingest(f),
+            **kafka.client(f"force-{f}"),
+        )
+        for f in TEST_FORCES
     }
     try:
         sent = sum(1 for _ in publish(traffic.planned, publishers))
@@ -86,14 +66,15 @@ def _publish_mixed_traffic(bootstrap: str, catalog: TopicCatalog, seed: int) -> 
     return sent
 
 
-def _run_partner(bootstrap: str, catalog: TopicCatalog, home: Path, stop: threading.Event) -> None:
+def _run_partner(kafka: Broker, catalog: TopicCatalog, home: Path, stop: threading.Event) -> None:
     store = PartnerStore.sqlite(str(home / f"{PARTNER}.sqlite"))
     subscriber = Subscriber(
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=kafka.bootstrap,
         topic=catalog.deliver(PARTNER),
-        group_id=partner_group(PARTNER),
+        group_id=catalog.partner_group(PARTNER),
         store=store,
         acks_topic=catalog.acks(PARTNER),
+        **kafka.client(PARTNER),
     )
     try:
         subscriber.run(until=stop.is_set)
@@ -111,21 +92,15 @@ def _has_data(result: list[dict[str, object]]) -> bool:
 
 
 def test_every_dashboard_query_returns_data_from_a_real_scrape(
-    kafka: KafkaCluster, catalog: TopicCatalog, worker: WorkerProcess, tmp_path: Path
+    kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess, tmp_path: Path
 ) -> None:
     queries = _all_queries()
     assert len(queries) > 20
 
+    # The worker serves the broker's lag metrics itself: it is the only target.
     targets = [f"127.0.0.1:{worker.web_port}"]
-    sidecar: BrokerSidecar | None = None
-    if "cjsx_broker_up" not in (worker.metrics() or ""):
-        sidecar = BrokerSidecar(kafka.bootstrap, catalog)
-        targets.append(sidecar.target)
-
     stop_partner = threading.Event()
-    partner = threading.Thread(
-        target=_run_partner, args=(kafka.bootstrap, catalog, tmp_path, stop_partner)
-    )
+    partner = threading.Thread(target=_run_partner, args=(kafka, catalog, tmp_path, stop_partner))
     prometheus = PrometheusServer(tmp_path / "prometheus", targets, scrape_interval="1s")
     prometheus.start()
     try:
@@ -134,7 +109,7 @@ def test_every_dashboard_query_returns_data_from_a_real_scrape(
         # rate yet, so the second round is what rates, ratios and percentiles are made of.
         sent = 0
         for seed in (40, 70):
-            sent += _publish_mixed_traffic(kafka.bootstrap, catalog, seed)
+            sent += _publish_mixed_traffic(kafka, catalog, seed)
             assert processes.wait_for(
                 lambda total=sent: worker.metric("cjsx_events_received_total") >= total, 60
             ), f"worker counted {worker.metric('cjsx_events_received_total')} of {sent}"
@@ -161,9 +136,10 @@ def test_every_dashboard_query_returns_data_from_a_real_scrape(
         for wrong in ("sum(cjsx_event_total)", 'sum(rate(cjsx_events_total{force="99"}[1m]))'):
             assert not _has_data(prometheus.query(wrong)), wrong
 
-        # The terminal view reads the same worker, and the broker for lag.
+        # The terminal view reads the same worker, and the broker for lag (as ``operator``).
         env = {
             "CJSX_BOOTSTRAP_SERVERS": kafka.bootstrap,
+            "CJSX_SECRETS_DIR": str(kafka.secrets_dir),
             "CJSX_TOPIC_NAMESPACE": catalog.namespace,
             "CJSX_FORCES": ",".join(TEST_FORCES),
         }
@@ -176,6 +152,4 @@ def test_every_dashboard_query_returns_data_from_a_real_scrape(
         stop_partner.set()
         partner.join(timeout=30)
         code = prometheus.stop()
-        if sidecar is not None:
-            sidecar.stop()
     assert code == 0, f"prometheus did not stop cleanly; see {prometheus.log}"

@@ -182,7 +182,7 @@ def served() -> Iterator[tuple[str, World]]:
 def test_the_command_reads_a_workers_metrics(served: tuple[str, World]) -> None:
     url, world = served
     world.deliver(5, latency=0.01)
-    result = CliRunner().invoke(status, ["--metrics-url", url, "--interval", "0", "--no-broker"])
+    result = CliRunner().invoke(status, ["--metrics-url", url, "--interval", "0"])
     assert result.exit_code == 0, result.output
     assert "court-magistrates" in result.output
     assert "totals only" in result.output
@@ -190,6 +190,6 @@ def test_the_command_reads_a_workers_metrics(served: tuple[str, World]) -> None:
 
 def test_the_command_fails_clearly_without_a_worker() -> None:
     url = f"http://127.0.0.1:{free_port()}/metrics"
-    result = CliRunner().invoke(status, ["--metrics-url", url, "--interval", "0", "--no-broker"])
+    result = CliRunner().invoke(status, ["--metrics-url", url, "--interval", "0"])
     assert result.exit_code == 1
     assert f"cannot read {url}" in result.output

@@ -1,0 +1,365 @@
+"""The auditor: the one writer of the disclosure log (Data Protection Act 2018, s.62).
+
+It reads the ``Disclosure`` records the worker writes for every delivery and appends each, as a
+hash-chained ``AuditRecord`` (see :mod:`streams.audit.chain`), to the audit topic.
+
+Exactly once, from the log itself
+    The auditor keeps no state of its own. On start it reads the last *committed* record of the
+    audit topic (the chain head: sequence, hash and the disclosure offset it chained) and
+    resumes the disclosures topic at the offset after it. Each poll's batch is appended in one
+    Kafka transaction, and the head only moves when the transaction commits, so a crash at
+    any point leaves either the whole batch or none of it: no gaps, no duplicates, no fork.
+
+One writer
+    ``init_transactions`` with the auditor's transactional id aborts whatever a previous
+    instance left open and fences it: a zombie auditor's next transaction fails with
+    ``ProducerFencedError`` (raised here as :class:`AuditorFenced`), so two auditors can never
+    both extend the chain. The head is read *after* ``init_transactions`` for that reason.
+
+Re-emitted deliveries
+    After a worker crash the worker may deliver an event to a partner again; it then writes a
+    second ``Disclosure`` with the same ``delivery_id``. That is a second transfer on the wire,
+    so it is chained as a record of its own: the log records transfers, not unique deliveries.
+
+Faults
+    An abortable failure (a timeout, a lost broker) aborts the batch and retries it from the
+    committed head. Being fenced, not authorised, a disclosure that does not decode (only the
+    worker writes that topic) or an audit head that fails its own hash stop the auditor:
+    extending a chain it cannot trust would hide the problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import errors as kafka_errors
+
+from cjsx.errors import CjsxError
+from schemas.cloudevents import EXCHANGE_SOURCE, Headers, ce_headers
+from schemas.codec import Codec, CodecError
+from schemas.models import AuditRecord, Disclosure
+from streams.audit.chain import link, record_hash
+
+log = logging.getLogger("cjsx.auditor")
+
+_AUDIT_IDS = uuid.UUID("5d3f7a0e-9b1c-4e62-8a4d-2c7e1f6b9d03")
+_FENCED = (kafka_errors.ProducerFencedError, kafka_errors.InvalidProducerEpochError)
+
+
+def _fenced(error: BaseException) -> bool:
+    """Whether ``error`` says another producer took the transactional id.
+
+    kafka-python 3.0 raises ``ProducerFencedError`` once; every later transactional call on
+    that producer raises a plain ``KafkaError`` that only names it in its text.
+    """
+    return isinstance(error, _FENCED) or any(e.__name__ in str(error) for e in _FENCED)
+
+
+class AuditorError(CjsxError):
+    """The auditor cannot safely extend the chain; an operator must look."""
+
+
+class AuditorFenced(AuditorError):
+    """Another auditor with the same transactional id has started: this one must stop."""
+
+
+def transactional_id(namespace: str = "") -> str:
+    """The auditor's transactional id; the ACLs grant it to ``exchange-auditor`` by prefix."""
+    return f"{namespace}.exchange-auditor" if namespace else "exchange-auditor"
+
+
+def _only_partition(consumer: KafkaConsumer, topic: str) -> TopicPartition:
+    """Partition 0 of a single-partition topic: one partition is what makes one chain."""
+    partitions = consumer.partitions_for_topic(topic)
+    if partitions != {0}:
+        raise AuditorError(f"{topic} must exist with exactly one partition, has {partitions}")
+    return TopicPartition(topic, 0)
+
+
+def read_log(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    client: dict[str, Any] | None = None,
+    stall_timeout: float = 30.0,
+) -> Iterator[bytes]:
+    """Every committed record value of the audit topic, oldest first, up to its current end.
+
+    Reads by position (no consumer group), so it needs only read access to the topic.
+    """
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **(client or {}),
+    )
+    try:
+        tp = _only_partition(consumer, topic)
+        consumer.assign([tp])
+        end = consumer.end_offsets([tp])[tp]
+        consumer.seek_to_beginning(tp)
+        yield from _read_until(consumer, tp, end, stall_timeout)
+    finally:
+        consumer.close()
+
+
+def _read_until(
+    consumer: KafkaConsumer, tp: TopicPartition, end: int, stall_timeout: float
+) -> Iterator[bytes]:
+    """Values from the consumer's position up to ``end`` (markers and aborted data skipped)."""
+    last_progress = time.monotonic()
+    while consumer.position(tp) < end:
+        before = consumer.position(tp)
+        for record in consumer.poll(timeout_ms=500).get(tp, []):
+            if record.offset < end:
+                yield record.value if record.value is not None else b""
+        if consumer.position(tp) > before:
+            last_progress = time.monotonic()
+        elif time.monotonic() - last_progress > stall_timeout:
+            raise AuditorError(f"reading {tp.topic} stalled at offset {consumer.position(tp)}")
+
+
+def read_head(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    codec: Codec | None = None,
+    client: dict[str, Any] | None = None,
+    stall_timeout: float = 30.0,
+) -> AuditRecord | None:
+    """The last committed record of the audit topic (``None`` if the log is empty).
+
+    The offset before the end is usually a transaction's commit marker, not a record, and
+    aborted batches hold offsets too, so the window read before the end widens until it holds
+    a committed record.
+    """
+    codec = codec or Codec()
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **(client or {}),
+    )
+    try:
+        tp = _only_partition(consumer, topic)
+        consumer.assign([tp])
+        begin = consumer.beginning_offsets([tp])[tp]
+        end = consumer.end_offsets([tp])[tp]
+        window = 2
+        while True:
+            start = max(begin, end - window)
+            consumer.seek(tp, start)
+            last: bytes | None = None
+            for value in _read_until(consumer, tp, end, stall_timeout):
+                last = value
+            if last is not None:
+                break
+            if start == begin:
+                return None
+            window *= 8
+    finally:
+        consumer.close()
+    try:
+        head = codec.decode_as(last, AuditRecord)
+    except CodecError as error:
+        raise AuditorError(f"the audit log's last record does not decode ({error.code})") from error
+    if record_hash(head) != head.hash:
+        raise AuditorError(f"the audit log's last record (sequence {head.sequence}) is altered")
+    return head
+
+
+@dataclass
+class AuditorStats:
+    chained: int = 0
+    transactions: int = 0
+    aborted: int = 0
+
+
+class Auditor:
+    """Chains the disclosures topic into the audit topic, one transaction per poll."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        disclosures_topic: str,
+        audit_topic: str,
+        transactional_id: str,
+        client: dict[str, Any] | None = None,
+        codec: Codec | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        batch_size: int = 500,
+        retry_pause: float = 1.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.bootstrap_servers = bootstrap_servers
+        self.disclosures_topic = disclosures_topic
+        self.audit_topic = audit_topic
+        self.client = dict(client or {})
+        self.codec = codec or Codec()
+        self.clock = clock
+        self.batch_size = batch_size
+        self.retry_pause = retry_pause
+        self.stats = AuditorStats()
+        self.head: AuditRecord | None = None
+        """The last record of the chain as committed (what a restart would resume from)."""
+        self._started = False
+        self.producer = KafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            transactional_id=transactional_id,
+            acks="all",
+            **self.client,
+        )
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            **self.client,
+        )
+        self._source = TopicPartition(disclosures_topic, 0)
+
+    def start(self) -> AuditRecord | None:
+        """Fence any earlier auditor, find the chain head, resume after it. Returns the head."""
+        if self._started:
+            return self.head
+        self.producer.init_transactions()
+        _only_partition(self.consumer, self.audit_topic)
+        self._source = _only_partition(self.consumer, self.disclosures_topic)
+        self.consumer.assign([self._source])
+        self.head = read_head(
+            self.bootstrap_servers, self.audit_topic, codec=self.codec, client=self.client
+        )
+        self._rewind()
+        self._started = True
+        log.info(
+            "auditor started",
+            extra={
+                "sequence": self.head.sequence if self.head else 0,
+                "resume_offset": self._resume_offset(),
+            },
+        )
+        return self.head
+
+    def _resume_offset(self) -> int:
+        return self.head.source_offset + 1 if self.head is not None else 0
+
+    def _rewind(self) -> None:
+        """Put the disclosures consumer back to just after the committed head."""
+        begin = self.consumer.beginning_offsets([self._source])[self._source]
+        resume = self._resume_offset()
+        if resume < begin:
+            # Retention removed disclosures the auditor never chained: the log has a hole
+            # the chain cannot show, so say so loudly.
+            log.error(
+                "disclosures expired before they were chained",
+                extra={"from_offset": resume, "to_offset": begin - 1, "missing": begin - resume},
+            )
+            resume = begin
+        self.consumer.seek(self._source, resume)
+
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        """Chain one batch of disclosures in one transaction; returns how many were chained."""
+        self.start()
+        batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_size)
+        records = batch.get(self._source, [])
+        if not records:
+            return 0
+        try:
+            head = self._append([(r.offset, r.value) for r in records])
+        except kafka_errors.AuthorizationError as error:
+            raise AuditorError("the auditor is not authorised to write the audit log") from error
+        except kafka_errors.KafkaError as error:
+            if _fenced(error):
+                raise AuditorFenced("another auditor holds the transactional id") from error
+            self._abort(error)
+            time.sleep(self.retry_pause)
+            return 0
+        except CodecError as error:
+            self._abort(error)
+            raise AuditorError(
+                f"a disclosure does not decode ({error.code}); the auditor stops"
+            ) from error
+        self.head = head
+        self.stats.chained += len(records)
+        self.stats.transactions += 1
+        log.debug(
+            "chained", extra={"records": len(records), "sequence": head.sequence if head else 0}
+        )
+        return len(records)
+
+    def _append(self, records: list[tuple[int, bytes | None]]) -> AuditRecord | None:
+        """Link and write the batch, then commit: the head moves only if the commit succeeds."""
+        previous = self.head
+        self.producer.begin_transaction()
+        futures = []
+        for offset, value in records:
+            disclosure = self.codec.decode_as(value or b"", Disclosure)
+            previous = link(previous, disclosure, offset, self.clock())
+            futures.append(
+                self.producer.send(
+                    self.audit_topic,
+                    key=disclosure.case_urn.encode(),
+                    value=self.codec.encode(previous),
+                    headers=self._headers(previous),
+                    partition=0,
+                )
+            )
+        self.producer.flush()
+        for future in futures:
+            future.get(timeout=0)  # raises the send's error, if any, before committing
+        self.producer.commit_transaction()
+        return previous
+
+    def _abort(self, error: Exception) -> None:
+        """Abort the open transaction and resume from the committed head."""
+        self.stats.aborted += 1
+        log.warning("batch aborted", extra={"error": type(error).__name__})
+        try:
+            self.producer.abort_transaction()
+        except kafka_errors.KafkaError as abort_error:
+            if _fenced(abort_error):
+                raise AuditorFenced("another auditor holds the transactional id") from abort_error
+            raise AuditorError("the batch could not be aborted; the auditor stops") from abort_error
+        self._rewind()
+
+    def _headers(self, record: AuditRecord) -> Headers:
+        return ce_headers(
+            id=str(uuid.uuid5(_AUDIT_IDS, str(record.sequence))),
+            source=EXCHANGE_SOURCE,
+            type=record.avro_name,
+            subject=record.disclosure.case_urn,
+            time=record.recorded_at,
+            dataschema=self.codec.writer_schema(record).dataschema,
+        )
+
+    def run(
+        self, *, until: Callable[[], bool] = lambda: False, idle_timeout: float | None = None
+    ) -> AuditorStats:
+        """Chain until ``until()`` is true, or nothing has arrived for ``idle_timeout`` s."""
+        self.start()
+        last = time.monotonic()
+        while not until():
+            if self.poll_once():
+                last = time.monotonic()
+            elif idle_timeout is not None and time.monotonic() - last > idle_timeout:
+                break
+        return self.stats
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Close the clients; ``timeout`` bounds the wait for the producer's pending sends."""
+        self.consumer.close()
+        self.producer.close(timeout=timeout)
+
+    def __enter__(self) -> Auditor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

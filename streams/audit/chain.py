@@ -1,0 +1,299 @@
+"""The hash chain of the disclosure log: how a record is linked, and how a log is verified.
+
+Canonical content
+    A record's hash covers its *canonical content*: every field except ``hash``, written as
+    canonical JSON (RFC 8785 style: keys sorted, no whitespace, UTF-8, strings escaped as
+    Python's ``json`` does, which matches RFC 8785 for the strings we hold), with timestamps as
+    integer milliseconds since the Unix epoch (exactly the Avro ``timestamp-millis`` value) and
+    UUIDs in their lower-case hyphenated form. There are no floats, so number formatting
+    cannot differ between implementations.
+
+    Why JSON and not the record's Avro bytes: the hash must mean the same thing for as long
+    as the log is kept (forever). The Avro encoding of a record depends on the schema version
+    it is written with, so a compatible schema change would alter the bytes of old records
+    re-encoded by a new reader and make an intact log look broken. The JSON form depends only
+    on :data:`CANONICAL_FIELDS` and can be recomputed by an examiner with any JSON library and
+    ``sha256sum`` from the recipe in ``docs/audit.md``. Adding a field to ``AuditRecord`` fails a
+    unit test until someone decides whether (and from which sequence) it is hashed.
+
+Link
+    ``hash = sha256_hex(previous_hash + canonical_content)`` with ``previous_hash`` of the
+    first record 64 zeros. Changing a record changes its hash; removing or reordering one
+    leaves a ``previous_hash`` that names no neighbour.
+
+Wire bytes
+    :func:`verify_encoded` checks the log as stored: a value that does not decode is a break,
+    and so is one that decodes but is not the codec's encoding of what it decodes to (a byte
+    changed in a way the decoder tolerates), so no change to any stored byte goes unseen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from schemas.codec import Codec, CodecError
+from schemas.models import AuditRecord, Disclosure
+
+GENESIS_HASH = "0" * 64
+"""``previous_hash`` of the first record."""
+
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "sequence",
+    "disclosure",
+    "source_offset",
+    "recorded_at",
+    "previous_hash",
+)
+"""The ``AuditRecord`` fields the hash covers (all but ``hash``); a test guards the list."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _plain(value: Any) -> Any:
+    """Values as canonical JSON holds them: datetimes as epoch millis, UUIDs as text."""
+    if isinstance(value, datetime):
+        return (value - _EPOCH) // _MILLISECOND
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def canonical_content(record: AuditRecord) -> bytes:
+    """The bytes the record's hash covers: canonical JSON of every field but ``hash``."""
+    data = _plain(record.model_dump(mode="python", include=set(CANONICAL_FIELDS)))
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def record_hash(record: AuditRecord) -> str:
+    """What ``record.hash`` must be, given its ``previous_hash`` and content."""
+    digest = hashlib.sha256(record.previous_hash.encode("utf-8"))
+    digest.update(canonical_content(record))
+    return digest.hexdigest()
+
+
+def link(
+    previous: AuditRecord | None,
+    disclosure: Disclosure,
+    source_offset: int,
+    recorded_at: datetime,
+) -> AuditRecord:
+    """The record that chains ``disclosure`` after ``previous`` (``None``: the first)."""
+    unsealed = AuditRecord(
+        sequence=previous.sequence + 1 if previous is not None else 1,
+        disclosure=disclosure,
+        source_offset=source_offset,
+        recorded_at=recorded_at,
+        previous_hash=previous.hash if previous is not None else GENESIS_HASH,
+        hash="",
+    )
+    return unsealed.model_copy(update={"hash": record_hash(unsealed)})
+
+
+class BreakKind(StrEnum):
+    """Why a link is broken, in words an operator can act on."""
+
+    UNDECODABLE = "undecodable"
+    """The stored bytes are not an AuditRecord: the record was altered (or is not ours)."""
+    ALTERED = "altered"
+    """The record's hash does not match its content, or its bytes are not their encoding."""
+    REMOVED_OR_REORDERED = "removed_or_reordered"
+    """``previous_hash`` or ``sequence`` do not follow the record before: one is missing or
+    out of place."""
+    SOURCE_NOT_INCREASING = "source_offset_not_increasing"
+    """The disclosure's offset is not after the previous record's: chained twice or out of
+    order."""
+    TRUNCATED = "truncated"
+    """The log ends before the head the caller expected: records at the end were removed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """The first broken link: where (0-based position in the log as read) and why."""
+
+    position: int
+    sequence: int | None
+    """The sequence the record claims (``None`` if it does not decode)."""
+    expected_sequence: int
+    kind: BreakKind
+    detail: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "position": self.position,
+            "sequence": self.sequence,
+            "expected_sequence": self.expected_sequence,
+            "kind": self.kind.value,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The last record of a log: what an operator can note down to detect truncation later."""
+
+    sequence: int
+    hash: str
+    source_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """``records`` counts every record read; only those before ``first_break`` are trusted."""
+
+    records: int
+    first_break: Break | None
+    head: Head | None
+    """The last record checked intact (``None`` for an empty log or a break at position 0)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "records": self.records,
+            "ok": self.ok,
+            "first_break": self.first_break.to_json() if self.first_break else None,
+            "head": (
+                {
+                    "sequence": self.head.sequence,
+                    "hash": self.head.hash,
+                    "source_offset": self.head.source_offset,
+                }
+                if self.head
+                else None
+            ),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """Stands in the record stream for stored bytes that are not exactly one AuditRecord."""
+
+    kind: BreakKind
+    reason: str
+
+
+def _check(record: AuditRecord, previous: AuditRecord | None) -> tuple[BreakKind, str] | None:
+    """Why ``record`` does not follow ``previous``, or ``None`` if it does."""
+    if record_hash(record) != record.hash:
+        return BreakKind.ALTERED, "the record's hash does not match its content"
+    expected_previous = previous.hash if previous is not None else GENESIS_HASH
+    if record.previous_hash != expected_previous:
+        before = (
+            f"the record before it (sequence {previous.sequence})"
+            if previous is not None
+            else "the genesis value (64 zeros)"
+        )
+        return BreakKind.REMOVED_OR_REORDERED, f"previous_hash is not the hash of {before}"
+    expected_sequence = previous.sequence + 1 if previous is not None else 1
+    if record.sequence != expected_sequence:
+        return (
+            BreakKind.REMOVED_OR_REORDERED,
+            f"sequence {record.sequence} where {expected_sequence} was due",
+        )
+    if previous is not None and record.source_offset <= previous.source_offset:
+        return (
+            BreakKind.SOURCE_NOT_INCREASING,
+            f"source offset {record.source_offset} is not after {previous.source_offset}",
+        )
+    return None
+
+
+def _verify(
+    items: Iterable[AuditRecord | _Unreadable], expect_head: Head | None = None
+) -> VerifyResult:
+    count = 0
+    previous: AuditRecord | None = None
+    first_break: Break | None = None
+    for position, item in enumerate(items):
+        count += 1
+        if first_break is not None:
+            continue  # keep counting: the total tells the operator how much is untrusted
+        expected = previous.sequence + 1 if previous is not None else 1
+        if isinstance(item, _Unreadable):
+            first_break = Break(position, None, expected, item.kind, item.reason)
+            continue
+        problem = _check(item, previous)
+        if problem is not None:
+            first_break = Break(position, item.sequence, expected, *problem)
+            continue
+        previous = item
+    head = (
+        Head(previous.sequence, previous.hash, previous.source_offset)
+        if previous is not None
+        else None
+    )
+    if first_break is None and expect_head is not None and not _reaches(head, expect_head):
+        last = head.sequence if head is not None else 0
+        first_break = Break(
+            count,
+            None,
+            last + 1,
+            BreakKind.TRUNCATED,
+            f"the log ends at sequence {last}, not at the expected head "
+            f"{expect_head.sequence} with hash {expect_head.hash}",
+        )
+    return VerifyResult(count, first_break, head)
+
+
+def _reaches(head: Head | None, expected: Head) -> bool:
+    """Whether the verified log ends at the expected head (or has grown past it)."""
+    return head is not None and (
+        head.sequence > expected.sequence
+        or (head.sequence == expected.sequence and head.hash == expected.hash)
+    )
+
+
+def verify(records: Iterable[AuditRecord], *, expect_head: Head | None = None) -> VerifyResult:
+    """Check a log of decoded records, oldest first; report the first broken link.
+
+    Removing the *last* records leaves a shorter, valid chain: only a head noted earlier
+    (``expect_head``, e.g. from a previous verification) reveals it. A log that has grown
+    past the expected head is fine; the noted hash is not re-checked for it (a later break
+    would still be reported by the links themselves).
+    """
+    return _verify(records, expect_head)
+
+
+def _decode_log(values: Iterable[bytes], codec: Codec) -> Iterator[AuditRecord | _Unreadable]:
+    """Stored values as records, with a stand-in for any that are not exactly one.
+
+    Only the error's code is kept: a decoder's message could quote the stored bytes.
+    """
+    for value in values:
+        try:
+            record = codec.decode_as(value, AuditRecord)
+        except CodecError as error:
+            yield _Unreadable(
+                BreakKind.UNDECODABLE,
+                f"{error.code.value}: the stored bytes are not an AuditRecord",
+            )
+            continue
+        latest = codec.writer_schema(record).fingerprint
+        if codec.writer_of(value).fingerprint == latest and codec.encode(record) != value:
+            yield _Unreadable(
+                BreakKind.ALTERED, "the stored bytes are not the encoding of what they decode to"
+            )
+            continue
+        yield record
+
+
+def verify_encoded(
+    values: Iterable[bytes], codec: Codec | None = None, *, expect_head: Head | None = None
+) -> VerifyResult:
+    """Check a log as stored (raw record values, oldest first): the tamper-evidence check."""
+    return _verify(_decode_log(values, codec or Codec()), expect_head)

@@ -1,0 +1,303 @@
+"""The section 62 disclosure log against the real broker: the auditor and ``cjsx audit``.
+
+The auditor runs in-process (it is a plain class); the worker is a real process. The CLI is
+driven through click's runner with the same environment a deployed operator would have.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import errors as kafka_errors
+
+from cjsx import processes
+from cjsx.cli.audit import audit
+from infra.security.policy import AUDITOR, WORKER
+from infra.topics import TopicCatalog
+from producers.profiles import force_profile
+from producers.publisher import Publisher
+from producers.simulator import SyntheticForce
+from schemas.codec import Codec
+from schemas.models import AuditRecord, Disclosure
+from streams.audit import Auditor, AuditorFenced, link, read_log, transactional_id, verify_encoded
+from streams.outputs import OutputFactory
+from streams.reference import StandingData
+from tests.support.world import Broker, WorkerProcess
+
+CODEC = Codec()
+
+
+def new_auditor(kafka: Broker, catalog: TopicCatalog) -> Auditor:
+    return Auditor(
+        bootstrap_servers=kafka.bootstrap,
+        disclosures_topic=catalog.disclosures,
+        audit_topic=catalog.audit,
+        transactional_id=transactional_id(catalog.namespace),
+        client=kafka.client(AUDITOR),
+        retry_pause=0.1,
+    )
+
+
+def topic_records(
+    kafka: Broker, topic: str, *, committed: bool = True
+) -> list[tuple[int, bytes | None]]:
+    """(offset, value) of everything on a one-partition topic now, as the admin sees it."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed" if committed else "read_uncommitted",
+        **kafka.client(),
+    )
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        end = consumer.end_offsets([tp])[tp]
+        consumer.seek_to_beginning(tp)
+        records: list[tuple[int, bytes | None]] = []
+        deadline = time.monotonic() + 30
+        while consumer.position(tp) < end and time.monotonic() < deadline:
+            for record in consumer.poll(timeout_ms=500).get(tp, []):
+                records.append((record.offset, record.value))
+        return records
+    finally:
+        consumer.close()
+
+
+def wait_for_count(kafka: Broker, topic: str, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(topic_records(kafka, topic)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} records on {topic}"
+        time.sleep(0.5)
+
+
+def audit_log(kafka: Broker, catalog: TopicCatalog) -> list[AuditRecord]:
+    return [
+        CODEC.decode_as(v, AuditRecord)
+        for v in read_log(kafka.bootstrap, catalog.audit, client=kafka.client())
+    ]
+
+
+def cli_env(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> dict[str, str]:
+    """What a deployed process would have in its environment, for this test's topics."""
+    return {
+        "CJSX_BOOTSTRAP_SERVERS": kafka.bootstrap,
+        "CJSX_SECRETS_DIR": str(kafka.secrets_dir),
+        "CJSX_TOPIC_NAMESPACE": catalog.namespace,
+        "CJSX_FORCES": ",".join(f.code for f in catalog.registry.forces),
+        "CJSX_CACHE_DIR": str(tmp_path),
+    }
+
+
+def cli(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> Callable[..., Result]:
+    """``cjsx audit ...`` as an operator on this test's topics."""
+    env = cli_env(kafka, catalog, tmp_path)
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(audit, list(args), env=env, catch_exceptions=False)
+
+    return run
+
+
+def test_every_disclosure_is_chained_once_and_a_restarted_auditor_continues_the_chain(
+    kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    force = SyntheticForce(force_profile(StandingData.load(), "05"), seed=11)
+    first, second, third = force.new_case(), force.new_case(), force.new_case()
+    with Publisher(
+        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05"), **kafka.client("force-05")
+    ) as publisher:
+        for event in (force.charge(first), force.charge(second), force.remand_change(first)):
+            publisher.publish(event).get(timeout=30)
+        wait_for_count(kafka, catalog.disclosures, 6)
+
+        # The first auditor chains what is there, then stops cleanly.
+        with new_auditor(kafka, catalog) as auditor:
+            assert auditor.start() is None
+            auditor.run(until=lambda: auditor.stats.chained >= 6, idle_timeout=20)
+            first_head = auditor.head
+        assert first_head is not None
+        assert first_head.sequence == 6
+
+        publisher.publish(force.charge(third)).get(timeout=30)
+    wait_for_count(kafka, catalog.disclosures, 8)
+
+    # A second auditor crashes mid-transaction: chained records written, never committed.
+    zombie = new_auditor(kafka, catalog)
+    try:
+        assert zombie.start() == first_head
+        offset, value = topic_records(kafka, catalog.disclosures)[6]
+        orphan = link(first_head, CODEC.decode_as(value or b"", Disclosure), offset, now())
+        zombie.producer.begin_transaction()
+        zombie.producer.send(catalog.audit, value=CODEC.encode(orphan), partition=0)
+        zombie.producer.flush()
+
+        # Its replacement fences it, aborts its transaction and resumes from the committed head.
+        with new_auditor(kafka, catalog) as successor:
+            assert successor.start() == first_head
+            successor.run(until=lambda: successor.stats.chained >= 2, idle_timeout=20)
+            assert successor.head is not None
+            assert successor.head.sequence == 8
+        with pytest.raises(kafka_errors.KafkaError):
+            zombie.producer.commit_transaction()
+        with pytest.raises(AuditorFenced):
+            zombie.poll_once(timeout_ms=2000)
+    finally:
+        zombie.close(timeout=5)
+
+    disclosures = topic_records(kafka, catalog.disclosures)
+    records = audit_log(kafka, catalog)
+    # One audit record per disclosure, in order, nothing twice, nothing missing.
+    assert [r.sequence for r in records] == list(range(1, 9))
+    assert [r.source_offset for r in records] == [o for o, _ in disclosures]
+    assert [CODEC.encode(r.disclosure) for r in records] == [v for _, v in disclosures]
+    assert records[6].previous_hash == first_head.hash  # the restart continued the chain
+    assert verify_encoded(read_log(kafka.bootstrap, catalog.audit, client=kafka.client())).ok
+    # The orphan is on the partition but no committed reader sees it.
+    assert len(topic_records(kafka, catalog.audit, committed=False)) > len(records)
+    # Each record is keyed by its case and carries CloudEvents headers.
+    consumer = KafkaConsumer(
+        catalog.audit,
+        bootstrap_servers=kafka.bootstrap,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        consumer_timeout_ms=3000,
+        **kafka.client(),
+    )
+    try:
+        raw = list(consumer)
+    finally:
+        consumer.close()
+    assert [m.key.decode() for m in raw] == [r.disclosure.case_urn for r in records]
+    assert {dict(m.headers)["ce_type"] for m in raw} == {b"uk.gov.cjsx.AuditRecord"}
+
+    # `cjsx audit case URN`: exactly that case's disclosures, court and CPS, oldest first.
+    result = cli(kafka, catalog, tmp_path)("case", first.urn)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    mine = [r for r in records if r.disclosure.case_urn == first.urn]
+    assert len(lines) == len(mine) == 4
+    assert [line["audit_sequence"] for line in lines] == [r.sequence for r in mine]
+    assert [line["event_id"] for line in lines] == [str(r.disclosure.event_id) for r in mine]
+    recipients = {line["recipient"] for line in lines}
+    assert any(r.startswith("court-") for r in recipients)
+    assert any(r.startswith("cps-") for r in recipients)
+    assert set(lines[0]) >= {
+        "time",
+        "recipient",
+        "event_type",
+        "event_id",
+        "purpose",
+        "legal_basis",
+        "policy_version",
+        "payload_sha256",
+        "audit_sequence",
+    }
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def disclosure(n: int) -> Disclosure:
+    return Disclosure(
+        delivery_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        case_urn=f"05AB{n:05d}26",
+        event_type="uk.gov.cjsx.DefendantCharged",
+        force="05",
+        recipient="court-magistrates" if n % 2 else "cps-mersey-cheshire",
+        purpose="test",
+        legal_basis="test",
+        policy_version=1,
+        payload_sha256=hashlib.sha256(str(n).encode()).hexdigest(),
+        disclosed_at=datetime(2026, 3, 1, tzinfo=UTC) + timedelta(seconds=n),
+        disclosed_by=WORKER,
+    )
+
+
+def test_audit_verify_reports_one_changed_byte_and_one_removed_record(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    outputs = OutputFactory(CODEC)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client(WORKER))
+    try:
+        for n in range(6):
+            out = outputs.disclosure(catalog.disclosures, disclosure(n))
+            producer.send(out.topic, key=out.key, value=out.value, headers=out.headers)
+        producer.flush()
+    finally:
+        producer.close()
+    # The auditor as operations run it: its command in a process of its own, stopped by SIGTERM.
+    command = "from cjsx.cli.audit import auditor; auditor(prog_name='cjsx auditor')"
+    env = cli_env(kafka, catalog, tmp_path)  # connects as exchange-auditor by default
+    process = processes.spawn(
+        [sys.executable, "-c", command], log=tmp_path / "auditor.log", env=env
+    )
+    try:
+        assert processes.wait_for(lambda: len(topic_records(kafka, catalog.audit)) >= 6, 30), (
+            tmp_path / "auditor.log"
+        ).read_text()
+    finally:
+        assert processes.stop(process) == 0, (tmp_path / "auditor.log").read_text()
+
+    run = cli(kafka, catalog, tmp_path)
+    intact = run("verify")
+    assert intact.exit_code == 0, intact.output
+    report = json.loads(intact.stdout)
+    assert report["records"] == 6
+    assert report["ok"] is True
+    assert report["first_break"] is None
+
+    exported = tmp_path / "audit.b64"
+    assert run("export", "--file", str(exported)).exit_code == 0
+    assert exported.stat().st_mode & 0o077 == 0
+    lines = exported.read_text().splitlines()
+    assert len(lines) == 6
+    assert json.loads(run("verify", "--file", str(exported)).stdout)["ok"] is True
+
+    # One byte of the third record changed (inside the recipient's name).
+    value = bytearray(base64.b64decode(lines[2]))
+    index = bytes(value).index(b"cps-mersey-cheshire") + 4
+    value[index] ^= 0x01
+    flipped = tmp_path / "flipped.b64"
+    flipped.write_text("\n".join([*lines[:2], base64.b64encode(value).decode(), *lines[3:]]))
+    result = run("verify", "--file", str(flipped))
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert report["records"] == 6
+    assert report["first_break"]["position"] == 2
+    assert report["first_break"]["sequence"] == 3
+    assert report["first_break"]["kind"] == "altered"
+
+    # The fourth record removed: the fifth no longer follows the third.
+    removed = tmp_path / "removed.b64"
+    removed.write_text("\n".join([*lines[:3], *lines[4:]]))
+    result = run("verify", "--file", str(removed))
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["records"] == 5
+    assert report["first_break"]["position"] == 3
+    assert report["first_break"]["sequence"] == 5
+    assert report["first_break"]["kind"] == "removed_or_reordered"
+
+    # The last record removed: only a head noted earlier shows it.
+    head = json.loads(intact.stdout)["head"]
+    truncated = tmp_path / "truncated.b64"
+    truncated.write_text("\n".join(lines[:5]))
+    noted = f"{head['sequence']}:{head['hash']}"
+    assert run("verify", "--file", str(truncated)).exit_code == 0
+    result = run("verify", "--file", str(truncated), "--expect-head", noted)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["first_break"]["kind"] == "truncated"

@@ -1,0 +1,348 @@
+"""The disclosure log's hash chain (streams/audit/chain.py): linking, and catching tampering."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.codec import Codec
+from schemas.models import AuditRecord, Disclosure
+from streams.audit.chain import (
+    CANONICAL_FIELDS,
+    GENESIS_HASH,
+    BreakKind,
+    Head,
+    canonical_content,
+    link,
+    record_hash,
+    verify,
+    verify_encoded,
+)
+
+CODEC = Codec()
+T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+RECIPIENTS = ("cps-mersey-cheshire", "court-magistrates")
+
+
+def disclosure(n: int, urn: str = "05AB1234526") -> Disclosure:
+    return Disclosure(
+        delivery_id=uuid.uuid5(uuid.NAMESPACE_OID, f"delivery-{n}"),
+        event_id=uuid.uuid5(uuid.NAMESPACE_OID, f"event-{n // 2}"),
+        case_urn=urn,
+        event_type="uk.gov.cjsx.DefendantCharged",
+        force="05",
+        recipient=RECIPIENTS[n % 2],
+        purpose="Prosecution decision and case preparation",
+        legal_basis="DPA 2018 s.35(2)(b) and Part 3; Prosecution of Offences Act 1985",
+        policy_version=1,
+        payload_sha256=hashlib.sha256(f"payload-{n}".encode()).hexdigest(),
+        disclosed_at=T0 + timedelta(seconds=n),
+        disclosed_by="exchange-worker",
+    )
+
+
+def chain(length: int, first_offset: int = 0) -> list[AuditRecord]:
+    records: list[AuditRecord] = []
+    previous: AuditRecord | None = None
+    for n in range(length):
+        previous = link(
+            previous, disclosure(n), first_offset + 3 * n, T0 + timedelta(seconds=n, milliseconds=7)
+        )
+        records.append(previous)
+    return records
+
+
+def encoded(records: list[AuditRecord]) -> list[bytes]:
+    return [CODEC.encode(r) for r in records]
+
+
+# -- linking ---------------------------------------------------------------------------------
+
+
+def test_link_numbers_from_one_and_chains_each_hash_into_the_next() -> None:
+    first, second, third = chain(3)
+    assert [r.sequence for r in (first, second, third)] == [1, 2, 3]
+    assert first.previous_hash == GENESIS_HASH == "0" * 64
+    assert second.previous_hash == first.hash
+    assert third.previous_hash == second.hash
+    assert len({first.hash, second.hash, third.hash}) == 3
+
+
+def test_the_hash_is_sha256_of_previous_hash_and_canonical_json_without_the_hash() -> None:
+    record = chain(2)[1]
+    content = canonical_content(record)
+    assert record.hash == hashlib.sha256(record.previous_hash.encode() + content).hexdigest()
+    data = json.loads(content)
+    assert "hash" not in data
+    assert data["sequence"] == 2
+    assert data["recorded_at"] == (record.recorded_at - datetime(1970, 1, 1, tzinfo=UTC)) // (
+        timedelta(milliseconds=1)
+    )
+    assert data["disclosure"]["delivery_id"] == str(record.disclosure.delivery_id)
+    # Canonical: sorted keys, no whitespace, so any implementation gets the same bytes.
+    assert content == json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_the_canonical_fields_are_every_field_but_the_hash() -> None:
+    """Adding a field to AuditRecord must be a decision about the hash, not an accident."""
+    assert set(CANONICAL_FIELDS) == set(AuditRecord.model_fields) - {"hash"}
+
+
+def test_the_hash_survives_a_round_trip_through_the_codec() -> None:
+    for record in chain(4):
+        decoded = CODEC.decode_as(CODEC.encode(record), AuditRecord)
+        assert decoded == record
+        assert record_hash(decoded) == record.hash
+
+
+PINNED_CONTENT = (
+    '{"disclosure":{"case_urn":"05AB1234526","delivery_id":"83089385-d3f8-54b2-97d7-cdcf676013e4",'
+    '"disclosed_at":1772357400000,"disclosed_by":"exchange-worker",'
+    '"event_id":"7d37e070-493c-5833-a6bd-c1306571db7b","event_type":"uk.gov.cjsx.DefendantCharged",'
+    '"force":"05","legal_basis":"DPA 2018 s.35(2)(b) and Part 3; Prosecution of Offences Act 1985",'
+    '"payload_sha256":"d449acb92215ed502901c9e6f6a4dc6d28e6856fb6754892becd148dee1b3e85",'
+    '"policy_version":1,"purpose":"Prosecution decision and case preparation",'
+    '"recipient":"cps-mersey-cheshire"},'
+    '"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000",'
+    '"recorded_at":1772357400007,"sequence":1,"source_offset":0}'
+)
+
+
+def test_the_canonical_form_of_a_known_record_is_pinned() -> None:
+    """The canonical form is forever: a change to it would make every stored log look broken.
+
+    This is also the worked example of the recipe in docs/audit.md.
+    """
+    record = chain(1)[0]
+    assert canonical_content(record).decode() == PINNED_CONTENT
+    expected = hashlib.sha256((GENESIS_HASH + PINNED_CONTENT).encode()).hexdigest()
+    assert record.hash == expected
+    assert expected == "4e802b478ed08cc336a612e4d9c1654f7f880bf09ac8d0fe422062108ba6c125"
+
+
+# -- verifying -------------------------------------------------------------------------------
+
+
+def test_an_intact_chain_verifies_and_reports_its_head() -> None:
+    records = chain(5)
+    result = verify(records)
+    assert result.ok
+    assert result.records == 5
+    assert result.first_break is None
+    assert result.head == Head(5, records[-1].hash, records[-1].source_offset)
+    assert verify_encoded(encoded(records)).to_json() == result.to_json()
+
+
+def test_an_empty_log_verifies() -> None:
+    result = verify([])
+    assert result.ok
+    assert result.records == 0
+    assert result.head is None
+
+
+def test_an_altered_field_is_reported_at_that_record() -> None:
+    records = chain(5)
+    records[2] = records[2].model_copy(
+        update={"disclosure": records[2].disclosure.model_copy(update={"recipient": "someone"})}
+    )
+    result = verify(records)
+    assert not result.ok
+    assert result.first_break is not None
+    assert result.first_break.position == 2
+    assert result.first_break.sequence == 3
+    assert result.first_break.kind is BreakKind.ALTERED
+    assert result.records == 5
+    assert result.head is not None
+    assert result.head.sequence == 2
+
+
+def test_a_record_rehashed_after_alteration_breaks_the_next_link() -> None:
+    """Recomputing the altered record's own hash does not help: the next one names the old."""
+    records = chain(5)
+    altered = records[2].model_copy(update={"source_offset": records[2].source_offset + 1})
+    records[2] = altered.model_copy(update={"hash": record_hash(altered)})
+    result = verify(records)
+    assert result.first_break is not None
+    assert result.first_break.position == 3
+    assert result.first_break.kind is BreakKind.REMOVED_OR_REORDERED
+
+
+@pytest.mark.parametrize("removed", [0, 1, 3])
+def test_removing_a_record_is_reported_at_the_next(removed: int) -> None:
+    records = chain(5)
+    del records[removed]
+    result = verify(records)
+    assert result.first_break is not None
+    assert result.first_break.position == removed
+    assert result.first_break.sequence == removed + 2
+    assert result.first_break.expected_sequence == removed + 1
+    assert result.first_break.kind is BreakKind.REMOVED_OR_REORDERED
+    assert result.records == 4
+
+
+def test_removing_the_last_record_is_seen_only_against_a_noted_head() -> None:
+    records = chain(5)
+    noted = verify(records).head
+    assert noted is not None
+    assert verify(records[:-1]).ok  # a shorter chain is still a chain
+    result = verify(records[:-1], expect_head=noted)
+    assert result.first_break is not None
+    assert result.first_break.kind is BreakKind.TRUNCATED
+    assert result.first_break.position == 4
+    assert verify(records, expect_head=noted).ok
+    assert verify([*records, *chain(7)[5:]], expect_head=noted).ok  # grown since: fine
+
+
+def test_a_swap_of_two_records_is_reported_at_the_first_out_of_place() -> None:
+    records = chain(5)
+    records[1], records[2] = records[2], records[1]
+    result = verify(records)
+    assert result.first_break is not None
+    assert result.first_break.position == 1
+    assert result.first_break.sequence == 3
+    assert result.first_break.kind is BreakKind.REMOVED_OR_REORDERED
+
+
+def test_a_duplicated_record_is_reported_where_it_repeats() -> None:
+    records = chain(4)
+    records.insert(2, records[1])
+    result = verify(records)
+    assert result.first_break is not None
+    assert result.first_break.position == 2
+    assert result.first_break.kind is BreakKind.REMOVED_OR_REORDERED
+
+
+def test_a_sequence_gap_with_a_valid_hash_link_is_reported() -> None:
+    """A forger who links correctly but skips a number is still caught."""
+    first = chain(1)[0]
+    skipped = link(first, disclosure(1), 10, T0).model_copy(update={"sequence": 3})
+    skipped = skipped.model_copy(update={"hash": record_hash(skipped)})
+    result = verify([first, skipped])
+    assert result.first_break is not None
+    assert result.first_break.position == 1
+    assert result.first_break.kind is BreakKind.REMOVED_OR_REORDERED
+    assert "sequence 3 where 2 was due" in result.first_break.detail
+
+
+def test_source_offsets_that_do_not_increase_are_reported() -> None:
+    first = chain(1)[0]
+    again = link(first, disclosure(1), first.source_offset, T0)
+    result = verify([first, again])
+    assert result.first_break is not None
+    assert result.first_break.position == 1
+    assert result.first_break.kind is BreakKind.SOURCE_NOT_INCREASING
+
+
+def test_undecodable_bytes_are_a_break_at_that_record() -> None:
+    values = encoded(chain(4))
+    values[1] = b"not an audit record"
+    result = verify_encoded(values)
+    assert result.first_break is not None
+    assert result.first_break.position == 1
+    assert result.first_break.sequence is None
+    assert result.first_break.kind is BreakKind.UNDECODABLE
+    assert result.records == 4
+
+
+def test_bytes_appended_to_a_record_are_a_break_though_the_record_still_decodes() -> None:
+    values = encoded(chain(3))
+    values[2] = values[2] + b"\x00"
+    assert CODEC.decode_as(values[2], AuditRecord) == chain(3)[2]
+    result = verify_encoded(values)
+    assert result.first_break is not None
+    assert result.first_break.position == 2
+    assert result.first_break.kind is BreakKind.ALTERED
+
+
+def test_every_single_byte_change_of_a_stored_record_is_detected_at_that_record() -> None:
+    """Exhaustive over one record: each position, three different replacement bytes."""
+    values = encoded(chain(3))
+    target = 1
+    original = values[target]
+    for index in range(len(original)):
+        for flip in (0x01, 0x80, 0xFF):
+            changed = bytearray(original)
+            changed[index] ^= flip
+            tampered = [*values[:target], bytes(changed), *values[target + 1 :]]
+            result = verify_encoded(tampered)
+            assert result.first_break is not None, (index, flip)
+            assert result.first_break.position == target, (index, flip)
+            assert result.first_break.kind in (BreakKind.ALTERED, BreakKind.UNDECODABLE)
+
+
+def test_the_break_reports_serialise_to_json() -> None:
+    records = chain(3)
+    del records[1]
+    data = json.loads(json.dumps(verify(records).to_json()))
+    assert data["ok"] is False
+    assert data["records"] == 2
+    assert data["first_break"]["position"] == 1
+    assert data["first_break"]["sequence"] == 3
+    assert data["first_break"]["kind"] == "removed_or_reordered"
+
+
+# -- properties over chains of any length ----------------------------------------------------
+
+lengths = st.integers(min_value=1, max_value=25)
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(lengths)
+def test_any_chain_the_linker_builds_verifies(length: int) -> None:
+    records = chain(length)
+    result = verify_encoded(encoded(records))
+    assert result.ok
+    assert result.records == length
+    assert result.head is not None
+    assert result.head.sequence == length
+
+
+@PROPERTY
+@given(st.data())
+def test_any_single_byte_change_anywhere_is_detected_there(data: st.DataObject) -> None:
+    length = data.draw(lengths)
+    values = encoded(chain(length))
+    target = data.draw(st.integers(0, length - 1))
+    index = data.draw(st.integers(0, len(values[target]) - 1))
+    replacement = data.draw(st.integers(0, 255).filter(lambda b: b != values[target][index]))
+    changed = bytearray(values[target])
+    changed[index] = replacement
+    values[target] = bytes(changed)
+    result = verify_encoded(values)
+    assert result.first_break is not None
+    assert result.first_break.position == target
+    assert result.records == length
+
+
+@PROPERTY
+@given(st.data())
+def test_removing_any_record_but_the_last_is_detected_at_the_next(data: st.DataObject) -> None:
+    length = data.draw(st.integers(2, 25))
+    records = chain(length)
+    removed = data.draw(st.integers(0, length - 2))
+    del records[removed]
+    result = verify_encoded(encoded(records))
+    assert result.first_break is not None
+    assert result.first_break.position == removed
+    assert result.first_break.sequence == removed + 2
+
+
+@PROPERTY
+@given(st.data())
+def test_any_reordering_is_detected_at_the_first_moved_record(data: st.DataObject) -> None:
+    length = data.draw(st.integers(2, 25))
+    records = chain(length)
+    order = data.draw(st.permutations(range(length)).filter(lambda p: list(p) != sorted(p)))
+    shuffled = [records[i] for i in order]
+    first_moved = next(i for i, j in enumerate(order) if i != j)
+    result = verify(shuffled)
+    assert result.first_break is not None
+    assert result.first_break.position == first_moved
+    assert result.first_break.kind is BreakKind.REMOVED_OR_REORDERED
