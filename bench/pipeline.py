@@ -85,9 +85,10 @@ def start_worker(bootstrap: str, catalog: TopicCatalog, home: Path, port: int) -
         "CJSX_WORKER_ID": f"bench-{catalog.namespace}",
         "CJSX_WORKER_WEB_PORT": str(port),
         "CJSX_LOG_LEVEL": "WARNING",
+        "CJSX_SECURITY": "false",  # both sides plaintext: the ratio compares processing
     }
     return processes.spawn(
-        [sys.executable, "-m", "cjsx", "worker"], log=home / "worker.log", env=env
+        [sys.executable, "-m", "cjsx", "worker", "--no-supervise"], log=home / "worker.log", env=env
     )
 
 

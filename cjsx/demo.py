@@ -40,6 +40,8 @@ from producers.receipts import ReceiptWatcher
 from producers.simulator import SyntheticForce
 from producers.traffic import Traffic, TrafficMix, plan, publish
 from schemas.models import ReceiptStatus
+from streams.audit.auditor import read_log
+from streams.audit.chain import VerifyResult, verify_encoded
 from streams.reference import StandingData
 
 DEMO_FORCES = ("01", "05", "93")
@@ -64,6 +66,7 @@ class Demo:
         self.catalog = TopicCatalog(self.registry)
         self.cluster: KafkaCluster | None = None
         self.worker: subprocess.Popen[bytes] | None = None
+        self.auditor: subprocess.Popen[bytes] | None = None
         self.prometheus: PrometheusServer | None = None
         self.secrets_dir = self.home / "secrets"
         self.security: BrokerSecurity | None = None
@@ -125,6 +128,9 @@ class Demo:
         self.worker = processes.spawn(
             [sys.executable, "-m", "cjsx", "worker"], log=self.home / "worker.log", env=env
         )
+        self.auditor = processes.spawn(
+            [sys.executable, "-m", "cjsx", "auditor"], log=self.home / "auditor.log", env=env
+        )
         if not processes.wait_for(self._metrics_up, 60):
             raise RuntimeError(f"worker did not start; see {self.home / 'worker.log'}")
         if find_binary() is not None:
@@ -142,6 +148,8 @@ class Demo:
     def _stop(self) -> None:
         if self.prometheus is not None:
             self.prometheus.stop()
+        if self.auditor is not None:
+            processes.stop(self.auditor)
         if self.worker is not None:
             processes.stop(self.worker)
         if self.cluster is not None:
@@ -264,6 +272,23 @@ class Demo:
         finally:
             consumer.close()
         return found
+
+    def _audit_log(self) -> VerifyResult:
+        assert self.cluster is not None
+        values = read_log(self.cluster.bootstrap, self.catalog.audit, client=self.client(OPERATOR))
+        return verify_encoded(values)
+
+    def _audit_summary(self, deliveries: int) -> bool:
+        """Every delivery is a disclosure; the auditor chains each into the audit log."""
+        processes.wait_for(lambda: self._audit_log().records >= deliveries, 60, interval=1.0)
+        result = self._audit_log()
+        intact = result.first_break is None
+        self.console.print(
+            f"Audit log (read as operator): {result.records} disclosures chained for "
+            f"{deliveries} deliveries; chain intact: {'yes' if intact else 'NO'} "
+            "(cjsx audit verify)"
+        )
+        return intact and result.records == deliveries
 
     def _await_acknowledgements(self, watcher: ReceiptWatcher) -> None:
         self._step("Waiting for partners' acknowledgements to come back as receipts")
@@ -399,6 +424,7 @@ class Demo:
                 "Prometheus is not installed here (Debian package `prometheus`); dashboards "
                 "are in infra/grafana/dashboards/"
             )
+        ok &= self._audit_summary(totals["DELIVERIES"])
         self.console.print(
             "[bold green]All numbers add up.[/]" if ok else "[bold red]Numbers do NOT add up.[/]"
         )

@@ -13,7 +13,7 @@ from cjsx.errors import CjsxError
 from cjsx.settings import Settings
 from infra.broker.node import BrokerSecurity, KafkaCluster
 from infra.broker.provision import lib_dir
-from infra.registry import Registry, load_registry
+from infra.registry import REGISTRY_FILE, Registry, load_registry
 from infra.security.local import local_security
 from infra.security.policy import ADMIN
 from infra.security.secrets import Credentials
@@ -42,7 +42,11 @@ class Runtime:
 
     @cached_property
     def registry(self) -> Registry:
-        registry = load_registry()
+        return self.fresh_registry()
+
+    def fresh_registry(self) -> Registry:
+        """The registry as the file says now (not cached: a worker re-reads it to follow)."""
+        registry = load_registry.__wrapped__(self.settings.registry_file or REGISTRY_FILE)
         if self.settings.forces:
             registry = registry.limited_to(self.settings.forces.split(","))
         return registry

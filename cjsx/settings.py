@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     password: SecretStr | None = Field(
         default=None, description="The principal's password (default: the local secrets file)."
     )
+    registry_file: Path | None = Field(
+        default=None, description="The partner registry (default: infra/registry.toml)."
+    )
+    follow_interval_seconds: float = Field(
+        default=30, description="How often a worker looks for forces added to the registry."
+    )
     log_level: str = "INFO"
     log_json: bool = True
     topic_namespace: str = Field(

@@ -11,18 +11,25 @@ nothing is lost; re-emitted outputs carry the same ids, so sinks drop them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import faust
+from kafka import KafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from infra.registry import Registry
 from infra.topics import TopicCatalog
 from schemas.codec import Codec
+from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
 from streams.metrics import ExchangeMetrics
 from streams.outputs import Output
@@ -56,6 +63,10 @@ class WorkerConfig:
     """Faust's SASL/TLS credentials for the broker (None: plaintext)."""
     client_config: dict[str, Any] = field(default_factory=dict)
     """The same identity for kafka-python clients (the lag collector)."""
+    follow_interval: float | None = 30.0
+    """How often to look for forces added to the registry (None: never)."""
+    wanted_ingest_topics: Callable[[], list[str]] | None = None
+    """The ingest topics the registry now names (re-read each time)."""
 
 
 class _TableStore:
@@ -164,8 +175,8 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
                     )
                 else:
                     outcome = exchange.process(record)
-            except Exception:  # routed, not swallowed: the record goes to the rejected topic
-                log.exception("processing failed", extra={"position": record.position})
+            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
+                _log_failure("processing failed", record, error)
                 metrics.internal_errors.labels("pipeline").inc()
                 outcome = exchange.internal_error(record, "pipeline")
             await send_all(outcome.outputs)
@@ -180,12 +191,38 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             record = _record(event.message)
             try:
                 outcome = exchange.acknowledge(record)
-            except Exception:  # routed to the rejected topic, not swallowed
-                log.exception("acknowledgement failed", extra={"position": record.position})
+            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
+                _log_failure("acknowledgement failed", record, error)
                 metrics.internal_errors.labels("acknowledgements").inc()
                 outcome = exchange.internal_error(record, "acknowledgements")
             await send_all(outcome.outputs)
             metrics.record(outcome, utc_now())
+
+    if config.follow_interval and config.wanted_ingest_topics is not None:
+        subscribed = set(catalog.ingest_topics())
+        wanted = config.wanted_ingest_topics
+
+        def topics_to_add() -> list[str]:
+            admin = KafkaAdminClient(bootstrap_servers=config.bootstrap, **config.client_config)
+            try:
+                existing = set(admin.list_topics())
+            finally:
+                admin.close()
+            return topics_to_follow(subscribed, wanted(), existing)
+
+        @app.timer(interval=config.follow_interval)  # type: ignore[untyped-decorator]
+        async def follow() -> None:
+            """Stop (the supervisor restarts us) once the registry has a new force."""
+            try:
+                new = await asyncio.get_running_loop().run_in_executor(None, topics_to_add)
+            except Exception as error:  # noqa: BLE001 - retried at the next interval
+                log.warning("registry check failed", extra={"error": type(error).__name__})
+                return
+            if new:
+                log.warning("new forces in the registry; restarting", extra={"topics": new})
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        _ = follow
 
     @app.timer(interval=config.tick_interval)  # type: ignore[untyped-decorator]
     async def clock() -> None:
@@ -201,6 +238,15 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     _ = (exchange_agent, acks_agent, clock, metrics_page)
     return app, registry
+
+
+def _log_failure(what: str, record: SourceRecord, error: BaseException) -> None:
+    """Log a failure by type and stack frames only: an exception's message may quote case
+    data (names, dates of birth), and logs must never carry it."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error(
+        what, extra={"position": record.position, "error": type(error).__name__, "frames": frames}
+    )
 
 
 def _record(message: Any) -> SourceRecord:

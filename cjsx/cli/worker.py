@@ -1,7 +1,8 @@
-"""``cjsx worker``: one stream-processing worker process."""
+"""``cjsx worker``: one stream worker, kept running by a small supervisor."""
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 import click
@@ -9,22 +10,45 @@ import click
 from cjsx.logs import configure_logging, logging_config
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from cjsx.supervisor import supervise
 from infra.security.policy import WORKER
+from infra.topics import TopicCatalog
 from streams.app import WorkerConfig, create_app
 
 
 @click.command()
 @click.option("--name", default="worker-1", show_default=True, help="Unique per worker.")
 @click.option("--web-port", type=int, default=None, help="Port for /metrics.")
-def worker(name: str, web_port: int | None) -> None:
+@click.option(
+    "--supervise/--no-supervise",
+    "supervised",
+    default=True,
+    show_default=True,
+    help="Restart the worker when it stops by itself (to follow new forces, or after a crash).",
+)
+def worker(name: str, web_port: int | None, supervised: bool) -> None:
     """Run a stream worker until SIGTERM or Ctrl-C."""
-    from faust.worker import Worker
-
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if supervised:
+        command = [sys.executable, "-m", "cjsx", "worker", "--no-supervise", "--name", name]
+        if web_port is not None:
+            command += ["--web-port", str(web_port)]
+        raise SystemExit(supervise(command))
+    run_worker(settings, name, web_port)
+
+
+def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
+    from faust.worker import Worker
+
     runtime = Runtime(settings)
     datadir = (settings.cache_dir / "worker" / settings.worker_id / name).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
+
+    def wanted_ingest_topics() -> list[str]:
+        registry = runtime.fresh_registry()
+        return TopicCatalog(registry, namespace=settings.topic_namespace).ingest_topics()
+
     app, _ = create_app(
         WorkerConfig(
             app_id=settings.worker_id,
@@ -39,6 +63,8 @@ def worker(name: str, web_port: int | None) -> None:
             client_config=runtime.client_config(WORKER),
             dedup_window=timedelta(days=settings.dedup_window_days),
             order_hold=timedelta(seconds=settings.order_hold_seconds),
+            follow_interval=settings.follow_interval_seconds or None,
+            wanted_ingest_topics=wanted_ingest_topics,
         )
     )
     Worker(

@@ -37,9 +37,11 @@ def expected(principal: str, topic: Topic) -> Ops:
             {
                 "ingest": {R, D},
                 "receipts": {W, D},
-                "deliver": {W, D},
+                # It may read back what it wrote to deliver and rejected: the age of the
+                # oldest unread record (lag in seconds, backlog age) is that record's time.
+                "deliver": {R, W, D},
                 "acks": {R, D},
-                "rejected": {W, D},
+                "rejected": {R, W, D},
                 "disclosures": {W, D},
                 "ticks": {R, W, D},
             }.get(kind, set())

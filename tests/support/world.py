@@ -91,6 +91,10 @@ class WorkerProcess:
     home: Path
     name: str = "worker-1"
     order_hold_seconds: float = 2.0
+    supervised: bool = False
+    """Run under ``cjsx worker``'s supervisor; by default the Faust process itself, so a
+    SIGKILL lands exactly on the worker."""
+    env_extra: dict[str, str] = field(default_factory=dict)
     web_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -113,9 +117,11 @@ class WorkerProcess:
             "CJSX_WORKER_WEB_PORT": str(self.web_port),
             "CJSX_ORDER_HOLD_SECONDS": str(self.order_hold_seconds),
         }
-        self.process = processes.spawn(
-            [sys.executable, "-m", "cjsx", "worker", "--name", self.name], log=self.log, env=env
-        )
+        env.update(self.env_extra)
+        command = [sys.executable, "-m", "cjsx", "worker", "--name", self.name]
+        if not self.supervised:
+            command.append("--no-supervise")
+        self.process = processes.spawn(command, log=self.log, env=env)
         if not processes.wait_for(lambda: self.metrics() is not None, 60):
             raise RuntimeError(f"worker did not serve /metrics; see {self.log}")
         return self
