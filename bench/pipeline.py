@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,15 @@ def valid_events(count: int, seed: int) -> list[CaseEvent]:
     return events[:count]
 
 
-def output_span(bootstrap: str, topics: list[str], expected: int, timeout: float) -> float:
-    """Seconds between the first and the last of ``expected`` records on ``topics``."""
+def output_span(
+    bootstrap: str,
+    topics: list[str],
+    expected: int,
+    timeout: float,
+    counts: Callable[[bytes], bool] = lambda _value: True,
+) -> float:
+    """Seconds between the first and the last of ``expected`` counted records on ``topics``
+    (by their broker timestamps, so start-up and rebalancing are not measured)."""
     consumer = KafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
@@ -67,7 +75,7 @@ def output_span(bootstrap: str, topics: list[str], expected: int, timeout: float
     try:
         while len(stamps) < expected and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=500, max_records=5000).values():
-                stamps += [r.timestamp for r in records]
+                stamps += [r.timestamp for r in records if counts(r.value)]
     finally:
         consumer.close()
     if len(stamps) < expected:
@@ -107,35 +115,15 @@ def measure_pipeline(bootstrap: str, home: Path, events: list[CaseEvent]) -> flo
     try:
         # One ACCEPTED receipt per event marks it through every stage.
         receipts = [catalog.receipts(f) for f in FORCES]
-        span = _accepted_span(bootstrap, receipts, len(events), timeout=1800)
+        codec = Codec()
+
+        def accepted(value: bytes) -> bool:
+            return codec.decode_as(value, Receipt).status is ReceiptStatus.ACCEPTED
+
+        span = output_span(bootstrap, receipts, len(events), timeout=1800, counts=accepted)
     finally:
         processes.stop(worker)
     return len(events) / span
-
-
-def _accepted_span(bootstrap: str, topics: list[str], expected: int, timeout: float) -> float:
-    codec = Codec()
-    consumer = KafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    stamps: list[int] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(stamps) < expected and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
-                for r in records:
-                    receipt = codec.decode_as(r.value, Receipt)
-                    if receipt.status is ReceiptStatus.ACCEPTED:
-                        stamps.append(r.timestamp)
-    finally:
-        consumer.close()
-    if len(stamps) < expected:
-        raise RuntimeError(f"only {len(stamps)} of {expected} accepted within {timeout}s")
-    stamps.sort()
-    return max(1e-3, (stamps[-1] - stamps[0]) / 1000)
 
 
 def measure_baseline(bootstrap: str, home: Path, values: list[tuple[bytes, bytes]]) -> float:

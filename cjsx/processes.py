@@ -61,3 +61,19 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
             return True
         time.sleep(interval)
     return condition()
+
+
+def poll_until(
+    poll_once: Callable[[], int],
+    *,
+    until: Callable[[], bool] = lambda: False,
+    idle_timeout: float | None = None,
+) -> None:
+    """Call ``poll_once`` (which returns how many records it handled) until ``until()`` is
+    true, or nothing has arrived for ``idle_timeout`` seconds."""
+    last = time.monotonic()
+    while not until():
+        if poll_once():
+            last = time.monotonic()
+        elif idle_timeout is not None and time.monotonic() - last > idle_timeout:
+            return

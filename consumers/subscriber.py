@@ -10,7 +10,6 @@ After each write the subscriber acknowledges the delivery; the exchange turns th
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from cjsx.processes import poll_until
 from consumers.store import PartnerStore
 from schemas.cloudevents import ce_headers
 from schemas.codec import Codec, CodecError
@@ -101,12 +101,7 @@ class Subscriber:
         self, *, until: Callable[[], bool] = lambda: False, idle_timeout: float | None = None
     ) -> SubscriberStats:
         """Poll until ``until()`` is true, or nothing has arrived for ``idle_timeout`` s."""
-        last = time.monotonic()
-        while not until():
-            if self.poll_once():
-                last = time.monotonic()
-            elif idle_timeout is not None and time.monotonic() - last > idle_timeout:
-                break
+        poll_until(self.poll_once, until=until, idle_timeout=idle_timeout)
         return self.stats
 
     def _decode(

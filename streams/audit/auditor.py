@@ -42,6 +42,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kafka_errors
 
 from cjsx.errors import CjsxError
+from cjsx.processes import poll_until
 from schemas.cloudevents import EXCHANGE_SOURCE, Headers, ce_headers
 from schemas.codec import Codec, CodecError
 from schemas.models import AuditRecord, Disclosure
@@ -94,12 +95,7 @@ def read_log(
 
     Reads by position (no consumer group), so it needs only read access to the topic.
     """
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        **(client or {}),
-    )
+    consumer = _committed_reader(bootstrap_servers, client)
     try:
         tp = _only_partition(consumer, topic)
         consumer.assign([tp])
@@ -108,6 +104,16 @@ def read_log(
         yield from _read_until(consumer, tp, end, stall_timeout)
     finally:
         consumer.close()
+
+
+def _committed_reader(bootstrap_servers: str, client: dict[str, Any] | None) -> KafkaConsumer:
+    """A group-less consumer that sees only committed transactions."""
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **(client or {}),
+    )
 
 
 def _read_until(
@@ -141,12 +147,7 @@ def read_head(
     a committed record.
     """
     codec = codec or Codec()
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        **(client or {}),
-    )
+    consumer = _committed_reader(bootstrap_servers, client)
     try:
         tp = _only_partition(consumer, topic)
         consumer.assign([tp])
@@ -345,12 +346,7 @@ class Auditor:
     ) -> AuditorStats:
         """Chain until ``until()`` is true, or nothing has arrived for ``idle_timeout`` s."""
         self.start()
-        last = time.monotonic()
-        while not until():
-            if self.poll_once():
-                last = time.monotonic()
-            elif idle_timeout is not None and time.monotonic() - last > idle_timeout:
-                break
+        poll_until(self.poll_once, until=until, idle_timeout=idle_timeout)
         return self.stats
 
     def close(self, timeout: float | None = 10.0) -> None:

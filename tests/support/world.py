@@ -82,8 +82,35 @@ def new_catalog(broker: Broker, forces: tuple[str, ...] = TEST_FORCES) -> TopicC
     return catalog
 
 
+class _Child:
+    """A ``cjsx`` command run as a child process of the test, in the test's world."""
+
+    broker: Broker
+    catalog: TopicCatalog
+    home: Path
+    process: subprocess.Popen[bytes] | None
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "CJSX_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "CJSX_SECRETS_DIR": str(self.broker.secrets_dir),
+            "CJSX_TOPIC_NAMESPACE": self.catalog.namespace,
+            "CJSX_FORCES": ",".join(f.code for f in self.catalog.registry.forces),
+            "CJSX_CACHE_DIR": str(self.home),
+        }
+
+    def stop(self) -> int | None:
+        return processes.stop(self.process) if self.process is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, no final commit."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
 @dataclass
-class WorkerProcess:
+class WorkerProcess(_Child):
     """``cjsx worker`` as a real child process, connecting as ``exchange-worker``."""
 
     broker: Broker
@@ -108,16 +135,12 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         env = {
-            "CJSX_BOOTSTRAP_SERVERS": self.broker.bootstrap,
-            "CJSX_SECRETS_DIR": str(self.broker.secrets_dir),
-            "CJSX_TOPIC_NAMESPACE": self.catalog.namespace,
-            "CJSX_FORCES": ",".join(f.code for f in self.catalog.registry.forces),
-            "CJSX_CACHE_DIR": str(self.home),
+            **self._env(),
             "CJSX_WORKER_ID": self.app_id,
             "CJSX_WORKER_WEB_PORT": str(self.web_port),
             "CJSX_ORDER_HOLD_SECONDS": str(self.order_hold_seconds),
+            **self.env_extra,
         }
-        env.update(self.env_extra)
         command = [sys.executable, "-m", "cjsx", "worker", "--name", self.name]
         if not self.supervised:
             command.append("--no-supervise")
@@ -146,17 +169,9 @@ class WorkerProcess:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
-    def stop(self) -> int | None:
-        return processes.stop(self.process) if self.process is not None else None
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
 
 @dataclass
-class PartnerProcess:
+class PartnerProcess(_Child):
     """``cjsx partner run`` as a real child process, connecting as the partner."""
 
     broker: Broker
@@ -170,13 +185,7 @@ class PartnerProcess:
         return f"sqlite:///{self.home / (self.partner + '.sqlite')}"
 
     def start(self) -> PartnerProcess:
-        env = {
-            "CJSX_BOOTSTRAP_SERVERS": self.broker.bootstrap,
-            "CJSX_SECRETS_DIR": str(self.broker.secrets_dir),
-            "CJSX_TOPIC_NAMESPACE": self.catalog.namespace,
-            "CJSX_FORCES": ",".join(f.code for f in self.catalog.registry.forces),
-            "CJSX_CACHE_DIR": str(self.home),
-        }
+        env = self._env()
         command = [
             sys.executable,
             "-m",
@@ -190,14 +199,6 @@ class PartnerProcess:
         ]
         self.process = processes.spawn(command, log=self.home / f"{self.partner}.log", env=env)
         return self
-
-    def stop(self) -> int | None:
-        return processes.stop(self.process) if self.process is not None else None
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 def read_topic(
