@@ -39,7 +39,11 @@ from producers.publisher import Publisher
 from producers.simulator import SyntheticForce
 from schemas.codec import Codec
 from schemas.models import CaseEvent, Delivery, Receipt, ReceiptStatus
+from streams.pipeline import Exchange
+from streams.record import SourceRecord
 from streams.reference import StandingData
+from streams.route import load_policy
+from streams.state import DictStore
 
 FORCES = ("01", "05", "93")
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,7 +163,7 @@ def measure_baseline(bootstrap: str, home: Path, values: list[tuple[bytes, bytes
 def measure_latency(
     bootstrap: str, home: Path, rate: float, seconds: float, seed: int
 ) -> dict[str, Any]:
-    catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace="tl")
+    catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace=f"tl{int(rate)}")
     apply_topics(catalog, bootstrap)
     port = free_port()
     worker = start_worker(bootstrap, catalog, home / "tl", port)
@@ -239,10 +243,38 @@ def _drain(consumer: KafkaConsumer, codec: Codec) -> list[float]:
     return found
 
 
+def measure_in_process(events: list[CaseEvent]) -> float:
+    """The stages alone: Exchange.process over in-memory stores, no Kafka, no Faust. It
+    bounds what any wiring could reach on one core and shows where the time goes."""
+    catalog = TopicCatalog(load_registry().limited_to(list(FORCES)))
+    codec = Codec()
+    exchange = Exchange(
+        codec=codec,
+        catalog=catalog,
+        registry=catalog.registry,
+        standing=StandingData.load(),
+        policy=load_policy(),
+        seen_store=DictStore(),
+        case_store=DictStore(),
+    )
+    records = [
+        SourceRecord(catalog.ingest(e.envelope.force), 0, i, None, codec.encode(e))
+        for i, e in enumerate(events)
+    ]
+    started = time.perf_counter()
+    for record in records:
+        exchange.process(record)
+    return len(records) / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument(
+        "--rates",
+        default="1000,200",
+        help="Offered loads for the latency runs, events/s (the first is the target's).",
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -258,9 +290,11 @@ def main() -> None:
             values = [(e.envelope.case_urn.encode(), codec.encode(e)) for e in events]
             baseline = measure_baseline(cluster.bootstrap, home, values)
             pipeline = measure_pipeline(cluster.bootstrap, home, events)
-            latency = measure_latency(
-                cluster.bootstrap, home, args.rate, args.seconds, args.seed + 1
-            )
+            in_process = measure_in_process(events)
+            latency = [
+                measure_latency(cluster.bootstrap, home, float(rate), args.seconds, args.seed + i)
+                for i, rate in enumerate(args.rates.split(","), start=1)
+            ]
         finally:
             cluster.stop()
     result = {
@@ -275,6 +309,7 @@ def main() -> None:
         "baseline_forward_events_per_s": round(baseline, 1),
         "pipeline_events_per_s": round(pipeline, 1),
         "pipeline_to_baseline": round(pipeline / baseline, 3),
+        "stages_in_process_events_per_s": round(in_process, 1),
         "latency_publish_to_delivery": latency,
     }
     print(json.dumps(result))

@@ -111,8 +111,11 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         producer_acks=-1,
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
+        # Every commit first flushes the producer (at-least-once) and stalls the agent until
+        # the broker acknowledges: committing every 1,000 records left the worker idle a
+        # quarter of the time. A crash now replays up to this many records, with the same ids.
+        broker_commit_every=10_000,
+        broker_commit_interval=2.0,
     )
     registry = CollectorRegistry()
     metrics = ExchangeMetrics(registry)
