@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint typecheck unit integration e2e broker-jars tools docs release-schemas clean
+.PHONY: demo test lint typecheck unit integration e2e broker-jars tools docs release-schemas refdata clean
 
 # The virtualenv and the project with its dev tools (re-done when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -54,3 +54,7 @@ tools:
 	@command -v initdb >/dev/null || test -x /usr/lib/postgresql/15/bin/initdb || \
 	  { $(SUDO) apt-get install -y -qq postgresql || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }; }
+
+# The CJS standing-data snapshot, regenerated from the pinned npm package (needs npm).
+refdata: $(STAMP)
+	$(BIN)/python -m streams.reference.snapshot

@@ -9,13 +9,16 @@ delivered, every delivery acknowledged. Everything it starts is stopped on exit 
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -144,6 +147,10 @@ class Demo:
         assert self.security is not None
         password = Credentials(self.secrets_dir).password(principal)
         return self.security.client(principal, password)
+
+    def stop(self) -> None:
+        """Stop everything the demo started (safe to call twice)."""
+        self._stop()
 
     def _stop(self) -> None:
         if self.prometheus is not None:
@@ -434,6 +441,16 @@ class Demo:
 def run_demo(settings: Settings) -> bool:
     console = Console(width=110)
     started = time.monotonic()
-    ok: bool = Demo(settings, console).run()
+    demo = Demo(settings, console)
+
+    def interrupted(_signum: int, _frame: FrameType | None) -> None:
+        # Client libraries may swallow KeyboardInterrupt in their waits, so stop here, now.
+        console.print("[yellow]Interrupted: stopping everything the demo started[/]")
+        demo.stop()
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    ok: bool = demo.run()
     console.print(f"Demo finished in {time.monotonic() - started:.0f}s; everything stopped.")
     return ok

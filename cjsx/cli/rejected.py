@@ -36,15 +36,21 @@ def rejected_records(runtime: Runtime, idle_ms: int = 2000) -> Iterator[Rejected
 
 def to_json(rejected: RejectedEvent) -> dict[str, object]:
     """A rejected record for people: the original bytes as base64, the event if it decodes."""
-    data = rejected.model_dump(mode="json")
-    data["value"] = base64.b64encode(rejected.value).decode()
-    data["key"] = base64.b64encode(rejected.key).decode() if rejected.key is not None else None
+    data = rejected.model_dump(mode="json", exclude={"value", "key", "headers"})
+    data["value"] = _b64(rejected.value)
+    data["key"] = _b64(rejected.key)
+    data["headers"] = [{"key": h.key, "value": _b64(h.value)} for h in rejected.headers]
     try:
         data["event"] = Codec().decode(rejected.value).model_dump(mode="json")
     except CodecError as error:
         data["event"] = None
         data["decode_error"] = f"{error.code}: {error.message}"
     return data
+
+
+def _b64(raw: bytes | None) -> str | None:
+    """Original bytes as base64: they are kept exactly, and need not be text."""
+    return None if raw is None else base64.b64encode(raw).decode()
 
 
 @click.group()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from cjsx.cli import cli
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
 from infra.topics import TopicCatalog
@@ -102,6 +107,26 @@ def test_a_malformed_record_is_rejected_with_its_reason_and_original_bytes(
     assert [h.key for h in record.headers] == ["x-test"]
     assert [r.code for r in record.reasons] == ["UNDECODABLE"]
     assert worker.metric("cjsx_rejection_reasons_total", reason="UNDECODABLE") == 1
+
+    # The operator's view of it, as `cjsx rejected` shows it (connecting as `operator`).
+    env = {
+        "CJSX_BOOTSTRAP_SERVERS": kafka.bootstrap,
+        "CJSX_SECRETS_DIR": str(kafka.secrets_dir),
+        "CJSX_TOPIC_NAMESPACE": catalog.namespace,
+        "CJSX_FORCES": "01,05,93",
+    }
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["rejected", "list", "--force", "93"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.split("\t")[0] == str(record.rejection_id)
+    where = f"{catalog.ingest('93')}/{metadata.partition}/{metadata.offset}"
+    assert listed.output.rstrip().endswith(f"\t93\t{where}\tUNDECODABLE")
+    shown = runner.invoke(cli, ["rejected", "show", str(record.rejection_id)], env=env)
+    assert shown.exit_code == 0, shown.output
+    detail = json.loads(shown.output)
+    assert base64.b64decode(detail["value"]) == garbage
+    assert detail["event"] is None
+    assert detail["decode_error"].startswith("UNDECODABLE")
 
 
 def test_a_valid_charge_delivered_to_the_court_has_no_charging_advice(

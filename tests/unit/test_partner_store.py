@@ -77,3 +77,33 @@ def test_an_unreadable_record_is_quarantined_with_its_reason_and_bytes(
     store.quarantine("topic/0/7", "UNDECODABLE: no magic", b"\x00junk")
     store.quarantine("topic/0/7", "UNDECODABLE: no magic", b"\x00junk")  # a redelivery
     assert store.counts().quarantined == 1
+
+
+def test_the_partner_commands_list_and_show_a_stored_case(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cjsx.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'court.sqlite'}"
+    store = PartnerStore(url)
+    batch = deliveries_to(COURT, synthetic_force())
+    store.store_many(batch)
+    store.close()
+    urn = batch[0].event.envelope.case_urn
+    runner = CliRunner()
+    listed = runner.invoke(
+        cli, ["partner", "cases", "--partner", "court-magistrates", "--store", url]
+    )
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith(f"{urn}\t05\t")
+    assert listed.output.rstrip().endswith("OPEN\t3")
+    shown = runner.invoke(
+        cli, ["partner", "show", urn, "--partner", "court-magistrates", "--store", url]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert '"charging_advice": null' in shown.output
+    missing = runner.invoke(
+        cli, ["partner", "show", "05XX0000024", "--partner", "court-magistrates", "--store", url]
+    )
+    assert missing.exit_code == 1
+    assert "no case 05XX0000024" in missing.output
