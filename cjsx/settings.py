@@ -68,8 +68,3 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.secrets_dir_override or self.cache_dir / "secrets"
-
-    @property
-    def run_dir(self) -> Path:
-        """Where running processes keep pid files and state for the CLI to find."""
-        return self.cache_dir / "run"

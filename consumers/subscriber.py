@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from cjsx.processes import poll_until
 from consumers.store import PartnerStore
-from schemas.cloudevents import ce_headers
+from schemas.cloudevents import to_kafka
 from schemas.codec import Codec, CodecError
 from schemas.models import Delivery, Receipt, ReceiptStatus
 
@@ -132,20 +132,15 @@ class Subscriber:
             recipient=delivery.recipient,
             issued_at=now,
         )
-        headers = ce_headers(
+        value, headers = to_kafka(
+            self.codec,
+            receipt,
             id=str(receipt.receipt_id),
             source=f"/cjs/partners/{delivery.recipient}",
-            type=receipt.avro_name,
             subject=env.case_urn,
             time=now,
-            dataschema=self.codec.writer_schema(receipt).dataschema,
         )
-        self.producer.send(
-            self.acks_topic,
-            key=env.case_urn.encode(),
-            value=self.codec.encode(receipt),
-            headers=headers,
-        )
+        self.producer.send(self.acks_topic, key=env.case_urn.encode(), value=value, headers=headers)
 
     def close(self) -> None:
         self.consumer.close()

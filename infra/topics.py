@@ -101,11 +101,15 @@ class TopicCatalog:
     namespace: str = ""
     templates: tuple[TopicTemplate, ...] = field(default_factory=load_templates)
 
+    @cached_property
+    def _by_id(self) -> dict[str, TopicTemplate]:
+        return {t.id: t for t in self.templates}
+
     def _template(self, topic_id: TopicId) -> TopicTemplate:
-        for t in self.templates:
-            if t.id == topic_id:
-                return t
-        raise TopicSpecError(f"no topic {topic_id!r} in the spec")
+        try:
+            return self._by_id[topic_id]
+        except KeyError:
+            raise TopicSpecError(f"no topic {topic_id!r} in the spec") from None
 
     def _name(self, topic_id: TopicId, **owner: str) -> str:
         prefix = f"{self.namespace}." if self.namespace else ""

@@ -13,7 +13,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 
-from schemas.cloudevents import Headers, ce_headers, force_source
+from schemas.cloudevents import Headers, force_source, to_kafka
 from schemas.codec import Codec
 from schemas.models import CaseEvent
 
@@ -43,16 +43,15 @@ class Publisher:
     def encode(self, event: CaseEvent) -> tuple[bytes, bytes, Headers]:
         """Key, value and headers for ``event``, as they go on the wire."""
         env = event.envelope
-        version = self.codec.writer_schema(event)
-        headers = ce_headers(
+        value, headers = to_kafka(
+            self.codec,
+            event,
             id=str(env.event_id),
             source=force_source(env.force, env.system),
-            type=event.avro_name,
             subject=env.case_urn,
             time=env.occurred_at,
-            dataschema=version.dataschema,
         )
-        return env.case_urn.encode(), self.codec.encode(event), headers
+        return env.case_urn.encode(), value, headers
 
     def publish(self, event: CaseEvent) -> FutureRecordMetadata:
         key, value, headers = self.encode(event)

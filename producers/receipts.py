@@ -37,11 +37,6 @@ class EventStatus:
     acknowledged_by: set[str] = field(default_factory=set)
     receipts: set[UUID] = field(default_factory=set)
 
-    @property
-    def settled(self) -> bool:
-        """Has an outcome, and every delivery made so far has been acknowledged."""
-        return self.outcome is not None and self.delivered_to <= self.acknowledged_by
-
 
 def _undeliverable(receipt: Receipt) -> bool:
     return receipt.status is ReceiptStatus.REJECTED and any(

@@ -8,8 +8,10 @@ own Kafka binding to prove conformance.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+
+from schemas.codec import Codec
+from schemas.models import AvroRecord
 
 SPEC_VERSION = b"1.0"
 CONTENT_TYPE = b"application/avro"
@@ -46,6 +48,18 @@ def ce_headers(
     ]
 
 
-def header_map(headers: Iterable[tuple[str, bytes | None]]) -> Mapping[str, str]:
-    """Headers as text, for reading attributes back (later duplicates win)."""
-    return {k: (v or b"").decode("utf-8", "replace") for k, v in headers}
+def to_kafka(
+    codec: Codec, record: AvroRecord, *, id: str, source: str, subject: str, time: datetime
+) -> tuple[bytes, Headers]:
+    """A record's value and its binary-mode headers: the one way every producer of the
+    exchange (forces, the worker, partners, the auditor) puts a record on the wire."""
+    version = codec.writer_schema(record)
+    headers = ce_headers(
+        id=id,
+        source=source,
+        type=record.avro_name,
+        subject=subject,
+        time=time,
+        dataschema=version.dataschema,
+    )
+    return codec.encode(record, version), headers

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from cjsx.errors import CjsxError
 from schemas.models import TOP_LEVEL_TYPES, AvroRecord
-from schemas.reasons import ReasonCode
+from schemas.reasons import Reason, ReasonCode
 from schemas.store import SchemaStore, SchemaVersion, default_store
 
 MAGIC = b"\xc3\x01"
@@ -35,6 +35,10 @@ class CodecError(CjsxError):
         self.message = message
         self.field = field
 
+    def reason(self) -> Reason:
+        """The failure as the coded reason a rejection carries."""
+        return Reason.of(self.code, self.field, self.message)
+
 
 class Codec:
     """Encode and decode top-level records with the released schemas."""
@@ -50,8 +54,9 @@ class Codec:
     def writer_schema(self, record: AvroRecord) -> SchemaVersion:
         return self.store.latest(record.avro_name)
 
-    def encode(self, record: AvroRecord) -> bytes:
-        version = self.writer_schema(record)
+    def encode(self, record: AvroRecord, version: SchemaVersion | None = None) -> bytes:
+        """Single-object bytes; ``version`` saves the lookup when the caller already has it."""
+        version = version or self.writer_schema(record)
         buffer = io.BytesIO()
         buffer.write(MAGIC)
         buffer.write(version.fingerprint)

@@ -10,7 +10,7 @@ route already reflects later events.
 from __future__ import annotations
 
 import json
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 
 from streams.state import KeyValueStore
 
@@ -38,7 +38,7 @@ class CaseMemory:
 
 
 def _encode(route: CaseRoute | None) -> list[str | None] | None:
-    return None if route is None else list(astuple(route))
+    return None if route is None else [route.court_ou, route.cps_area, route.venue]
 
 
 def _decode(raw: list[str | None] | None) -> CaseRoute | None:

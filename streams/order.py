@@ -135,6 +135,7 @@ class Sequencer:
         seq = event.envelope.sequence
         position = record.position
         state = _CaseState.decode(self.store.get(f"case:{urn}"))
+        was_held = bool(state.held)
         offer = Offer()
         before = state.released.get(seq)
         if before is not None and before[0] == position:
@@ -169,7 +170,7 @@ class Sequencer:
             offer.releases.append(Release(record, OrderingFlag.LATE, event))
         else:
             offer.reused_sequence = True
-        self._save(urn, record.partition, state)
+        self._save(urn, record.partition, state, was_held=was_held)
         return offer
 
     def expire(self, partition: int, now: datetime, trigger: str) -> list[Release]:
@@ -214,7 +215,7 @@ class Sequencer:
                 state.triggered[trigger] = entries
                 urns.append(urn)
                 released += entries
-            self._save(urn, partition, state)
+            self._save(urn, partition, state, was_held=True)
         if urns:
             ticks[trigger] = urns
             recent = list(ticks)[-_RECENT_TRIGGERS:]
@@ -244,8 +245,12 @@ class Sequencer:
         raw = self.store.get(f"ticks:{partition}")
         return {} if raw is None else dict(json.loads(raw))
 
-    def _save(self, urn: str, partition: int, state: _CaseState) -> None:
+    def _save(self, urn: str, partition: int, state: _CaseState, *, was_held: bool) -> None:
+        """Write the case, and the partition's index only when the case enters or leaves
+        it: most cases never hold anything, so most events touch one key, not two."""
         self.store.put(f"case:{urn}", state.encode())
+        if not was_held and not state.held:
+            return
         index = self._index(partition)
         earliest = min((h["d"] for h in state.held.values()), default=None)
         if earliest is None and urn not in index:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from schemas.cloudevents import EXCHANGE_SOURCE, Headers, ce_headers
+from schemas.cloudevents import EXCHANGE_SOURCE, Headers, to_kafka
 from schemas.codec import Codec
 from schemas.models import (
     AvroRecord,
@@ -64,16 +64,10 @@ class OutputFactory:
     def _output(
         self, topic: str, record: AvroRecord, id: UUID, subject: str, at: datetime, key: str
     ) -> Output:
-        version = self.codec.writer_schema(record)
-        headers = ce_headers(
-            id=str(id),
-            source=EXCHANGE_SOURCE,
-            type=record.avro_name,
-            subject=subject,
-            time=at,
-            dataschema=version.dataschema,
+        value, headers = to_kafka(
+            self.codec, record, id=str(id), source=EXCHANGE_SOURCE, subject=subject, time=at
         )
-        return Output(topic, key.encode(), self.codec.encode(record), headers)
+        return Output(topic, key.encode(), value, headers)
 
     def receipt(
         self,

@@ -131,7 +131,7 @@ class Exchange:
             event = self.codec.decode_as(record.value, CaseEvent)
         except CodecError as error:
             outcome.stopped_at = Stage.DECODE
-            self._reject(outcome, record, [Reason.of(error.code, error.field, error.message)], now)
+            self._reject(outcome, record, [error.reason()], now)
             return outcome
         reasons = check_sender(event, force) + validate_event(event, self.validation)
         if reasons:
@@ -195,9 +195,7 @@ class Exchange:
         try:
             receipt = self.codec.decode_as(record.value, Receipt)
         except CodecError as error:
-            self._reject(
-                outcome, record, [Reason.of(error.code, error.field, error.message)], self.clock()
-            )
+            self._reject(outcome, record, [error.reason()], self.clock())
             return outcome
         if (
             partner is None

@@ -39,9 +39,6 @@ class Scrape:
 
     samples: Mapping[str, Mapping[Labels, float]] = field(default_factory=dict)
 
-    def has(self, name: str) -> bool:
-        return name in self.samples
-
     def total(self, name: str, **match: str) -> float:
         return sum(v for labels, v in self._matching(name, match))
 
@@ -84,15 +81,6 @@ def parse_metrics(text: str) -> Scrape:
         for sample in family.samples:
             samples[sample.name][tuple(sorted(sample.labels.items()))] = float(sample.value)
     return Scrape(dict(samples))
-
-
-def merge(*scrapes: Scrape) -> Scrape:
-    """One scrape of several sources; a later source adds names an earlier one lacks."""
-    samples: dict[str, Mapping[Labels, float]] = {}
-    for scrape in scrapes:
-        for name, values in scrape.samples.items():
-            samples.setdefault(name, values)
-    return Scrape(samples)
 
 
 # -- the summary -------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from kafka import errors as kafka_errors
 
 from cjsx.errors import CjsxError
 from cjsx.processes import poll_until
-from schemas.cloudevents import EXCHANGE_SOURCE, Headers, ce_headers
+from schemas.cloudevents import EXCHANGE_SOURCE, to_kafka
 from schemas.codec import Codec, CodecError
 from schemas.models import AuditRecord, Disclosure
 from streams.audit.chain import link, record_hash
@@ -304,12 +304,20 @@ class Auditor:
         for offset, value in records:
             disclosure = self.codec.decode_as(value or b"", Disclosure)
             previous = link(previous, disclosure, offset, self.clock())
+            value, headers = to_kafka(
+                self.codec,
+                previous,
+                id=str(uuid.uuid5(_AUDIT_IDS, str(previous.sequence))),
+                source=EXCHANGE_SOURCE,
+                subject=disclosure.case_urn,
+                time=previous.recorded_at,
+            )
             futures.append(
                 self.producer.send(
                     self.audit_topic,
                     key=disclosure.case_urn.encode(),
-                    value=self.codec.encode(previous),
-                    headers=self._headers(previous),
+                    value=value,
+                    headers=headers,
                     partition=0,
                 )
             )
@@ -330,16 +338,6 @@ class Auditor:
                 raise AuditorFenced("another auditor holds the transactional id") from abort_error
             raise AuditorError("the batch could not be aborted; the auditor stops") from abort_error
         self._rewind()
-
-    def _headers(self, record: AuditRecord) -> Headers:
-        return ce_headers(
-            id=str(uuid.uuid5(_AUDIT_IDS, str(record.sequence))),
-            source=EXCHANGE_SOURCE,
-            type=record.avro_name,
-            subject=record.disclosure.case_urn,
-            time=record.recorded_at,
-            dataschema=self.codec.writer_schema(record).dataschema,
-        )
 
     def run(
         self, *, until: Callable[[], bool] = lambda: False, idle_timeout: float | None = None
