@@ -3,6 +3,8 @@ and who this process is to the broker (its principal and credentials)."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import ssl
 from dataclasses import dataclass
 from functools import cached_property
@@ -62,6 +64,27 @@ class Runtime:
     @cached_property
     def credentials(self) -> Credentials:
         return Credentials(self.settings.secrets_dir)
+
+    def delivery_key(self) -> bytes:
+        """The workers' shared secret behind delivery ids, made on first use (owner-only).
+
+        Every worker of one exchange must use the same key, or a delivery re-emitted by
+        another worker would get another id and reach the partner twice.
+        """
+        path = self.settings.secrets_dir / "delivery-ids.key"
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_bytes()
+            if len(key) < 32:
+                raise CjsxError(
+                    f"{path} holds no usable key; remove it to make a new one"
+                ) from None
+            return key
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+        return path.read_bytes()
 
     def principal(self, default: str) -> str:
         """This process's principal: ``CJSX_PRINCIPAL`` if set, else the command's default."""

@@ -10,7 +10,6 @@ After each write the subscriber acknowledges the delivery; the exchange turns th
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,11 +21,10 @@ from cjsx.processes import poll_until
 from consumers.store import PartnerStore
 from schemas.cloudevents import to_kafka
 from schemas.codec import Codec, CodecError
+from schemas.ids import acknowledgement_id
 from schemas.models import Delivery, Receipt, ReceiptStatus
 
 log = logging.getLogger("cjsx.partner")
-
-_ACK_IDS = uuid.UUID("b1d7e0a4-5c1e-4f8e-9a57-3f1d0c2a6b90")
 
 
 @dataclass
@@ -124,7 +122,7 @@ class Subscriber:
         env = delivery.event.envelope
         now = datetime.now(UTC)
         receipt = Receipt(
-            receipt_id=uuid.uuid5(_ACK_IDS, f"{delivery.delivery_id}"),
+            receipt_id=acknowledgement_id(delivery.delivery_id),
             event_id=env.event_id,
             case_urn=env.case_urn,
             force=env.force,

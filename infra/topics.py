@@ -23,6 +23,8 @@ TopicId = Literal[
     "ingest", "receipts", "deliver", "acks", "rejected", "disclosures", "audit", "ticks"
 ]
 _HOUR_MS = 3_600_000
+DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
+"""One MiB, as Kafka's own default: ingest records are at most this large."""
 
 
 class TopicSpecError(CjsxError):
@@ -41,6 +43,9 @@ class TopicTemplate:
     key: str
     value: str
     description: str
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    """The largest record the topic takes; the worker checks outputs against it before
+    sending, so an oversized output becomes a coded rejection rather than a failed send."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class Topic:
         return {
             "retention.ms": str(hours * _HOUR_MS if hours >= 0 else -1),
             "cleanup.policy": "delete",
+            "max.message.bytes": str(self.template.max_message_bytes),
         }
 
 
@@ -77,6 +83,7 @@ def load_templates(path: Path = SPEC_FILE) -> tuple[TopicTemplate, ...]:
             key=t["key"],
             value=t["value"],
             description=t["description"],
+            max_message_bytes=int(t.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)),
         )
         for t in data["topic"]
     )
@@ -183,6 +190,19 @@ class TopicCatalog:
     @cached_property
     def _ingest_owners(self) -> dict[str, str]:
         return {self.ingest(f.code): f.code for f in self.registry.forces}
+
+    def max_message_bytes(self, topic: str) -> int:
+        """The largest record ``topic`` takes (the broker's default for topics not in the spec)."""
+        return self._limits.get(topic, DEFAULT_MAX_MESSAGE_BYTES)
+
+    @cached_property
+    def _limits(self) -> dict[str, int]:
+        return {t.name: t.template.max_message_bytes for t in self.topics()}
+
+    @property
+    def largest_message_bytes(self) -> int:
+        """What a producer writing to every topic of the catalog must allow per request."""
+        return max(t.max_message_bytes for t in self.templates)
 
     def topics(self) -> list[Topic]:
         """Every concrete topic the registry implies, in spec order."""

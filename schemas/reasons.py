@@ -54,6 +54,11 @@ class ReasonCode(StrEnum):
     NO_RECIPIENT = "NO_RECIPIENT"
     # The exchange itself failed on this event; it is kept so an operator can replay it.
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Where a record arrived: its Kafka key and partition must be its case's.
+    RECORD_KEY_MISMATCH = "RECORD_KEY_MISMATCH"
+    RECORD_PARTITION_MISMATCH = "RECORD_PARTITION_MISMATCH"
+    # What the exchange would write for the event is larger than the broker accepts.
+    OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,5 +284,25 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "A fault in the exchange.",
         "No action for the force: operators will replay it from the rejected-events topic.",
         "Operators: investigate the worker log for the rejection id and fix the fault.",
+    ),
+    ReasonCode.RECORD_KEY_MISMATCH: Guidance(
+        "The Kafka record's key is not the case URN its event names.",
+        "A producer set its own key, or published the bytes of one case under another.",
+        "Publish the event again with the case URN as the record key.",
+        "Use producers.Publisher, which keys every record by its case URN.",
+    ),
+    ReasonCode.RECORD_PARTITION_MISMATCH: Guidance(
+        "The record arrived on a partition other than the one its key hashes to, so it "
+        "could overtake or repeat its case's other events.",
+        "A producer chose the partition explicitly instead of leaving it to the key.",
+        "Publish the event again without an explicit partition.",
+        "Use producers.Publisher, which leaves partitioning to the case URN.",
+    ),
+    ReasonCode.OUTPUT_TOO_LARGE: Guidance(
+        "A record the exchange must write for this event (a receipt, a delivery or the "
+        "rejection itself) would be larger than the broker accepts.",
+        "An unreasonably long field, or an event with a huge number of items.",
+        "Correct the event so that it is of a sensible size and publish it again.",
+        "Keep free-text fields short and send documents by reference, not inline.",
     ),
 }

@@ -23,12 +23,14 @@ from datetime import timedelta
 from typing import Any
 
 import faust
+from faust.sensors import Sensor
 from kafka import KafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from infra.registry import Registry
 from infra.topics import TopicCatalog
 from schemas.codec import Codec
+from streams.emitter import DeliveryFailed, Emitter
 from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
 from streams.metrics import ExchangeMetrics
@@ -37,10 +39,12 @@ from streams.pipeline import Exchange, ExchangeConfig, Outcome, utc_now
 from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.route import load_policy
+from streams.staging import StagedStore
 
 log = logging.getLogger("cjsx.worker")
 
 _CASE_STATE_TTL = timedelta(days=400)
+_EXIT_TEMPFAIL = 75
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,15 @@ class WorkerConfig:
     """How often to look for forces added to the registry (None: never)."""
     wanted_ingest_topics: Callable[[], list[str]] | None = None
     """The ingest topics the registry now names (re-read each time)."""
+    delivery_key: bytes = b"cjsx-unit-tests-only"
+    """The secret behind delivery ids (``schemas.ids.DeliveryIds``); shared by all workers."""
+    batch_size: int = 500
+    """Records taken at once: state is written once per key per batch, outputs are sent
+    together and awaited once."""
+    batch_within: float = 0.02
+    """Seconds to wait for a batch to fill before processing what has come."""
+    standby_replicas: int = 1
+    """Table standby replicas, so a worker taking over a partition need not rebuild it."""
 
 
 class _TableStore:
@@ -116,9 +129,14 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         # quarter of the time. A crash now replays up to this many records, with the same ids.
         broker_commit_every=10_000,
         broker_commit_interval=2.0,
+        producer_linger_ms=5,
+        producer_max_batch_size=256 * 1024,
+        producer_max_request_size=catalog.largest_message_bytes + 64 * 1024,
+        table_standby_replicas=config.standby_replicas,
     )
     registry = CollectorRegistry()
     metrics = ExchangeMetrics(registry)
+    app.sensors.add(_CommitTimer(metrics))
     register_broker_metrics(registry, config.bootstrap, catalog, config.client_config)
     codec = Codec()
     metrics.build.info({"version": "0.1.0", "policy": str(load_policy().version)})
@@ -141,15 +159,18 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         options={"ttl": int(_CASE_STATE_TTL.total_seconds())},
         help="Per-case ordering state and routing",
     )
+    stores = (StagedStore(_TableStore(seen)), StagedStore(_TableStore(cases)))
     exchange = Exchange(
         codec=codec,
         catalog=catalog,
         registry=config.registry,
         standing=StandingData.load(),
         policy=load_policy(),
-        seen_store=_TableStore(seen),
-        case_store=_TableStore(cases),
-        config=ExchangeConfig(config.dedup_window, config.order_hold),
+        seen_store=stores[0],
+        case_store=stores[1],
+        config=ExchangeConfig(
+            config.dedup_window, config.order_hold, delivery_key=config.delivery_key
+        ),
     )
     ticks_name = catalog.ticks
     source = app.topic(
@@ -160,46 +181,98 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         partitions=partitions,
     )
 
-    async def send_all(outputs: list[Output]) -> None:
-        for out in outputs:
-            await app.producer.send(out.topic, out.key, out.value, None, None, out.headers)
+    async def send(out: Output) -> Any:
+        return await app.producer.send(out.topic, out.key, out.value, None, None, out.headers)
+
+    emitter = Emitter(send, catalog.max_message_bytes)
+
+    def settle(record: SourceRecord, outcome: Outcome) -> Outcome:
+        """Keep the record's staged state if its outputs can be written; otherwise forget
+        it and reject the record instead (the rejection never needs state)."""
+        oversized = emitter.oversized(outcome.outputs)
+        if oversized is None:
+            for store in stores:
+                store.keep(record.partition)
+            return outcome
+        for store in stores:
+            store.discard()
+        rejection = exchange.too_large(record, oversized.topic)
+        if emitter.oversized(rejection.outputs) is not None:
+            # Cannot happen with the topic spec's limits (a rejection's topic takes any
+            # ingest record with room to spare); stop rather than commit past the record.
+            raise DeliveryFailed("a rejection is larger than the rejected topic takes")
+        return rejection
+
+    async def finish(
+        stream: Any, batch: list[tuple[Any, SourceRecord, Outcome, float | None]]
+    ) -> None:
+        """Write the batch's state once per key, send its outputs, wait for the broker,
+        then count it. Only after this returns are the batch's offsets acknowledged."""
+        last_in: dict[int, Any] = {}
+        for event, record, _, _ in batch:
+            last_in[record.partition] = event
+
+        def in_partition(partition: int) -> None:
+            stream._set_current_event(last_in[partition])  # table writes follow the event
+
+        writes = sum(store.flush(in_partition) for store in stores)
+        metrics.state_writes.inc(writes)
+        started = time.perf_counter()
+        try:
+            await emitter.emit([out for _, _, outcome, _ in batch for out in outcome.outputs])
+        except DeliveryFailed as error:
+            _stop_before_commit(error)
+        metrics.emit_seconds.observe(time.perf_counter() - started)
+        metrics.records_written.inc(sum(len(outcome.outputs) for _, _, outcome, _ in batch))
+        now = utc_now()
+        for _, _, outcome, elapsed in batch:
+            metrics.record(outcome, now, elapsed)
 
     @app.agent(source, name="exchange")
     async def exchange_agent(stream: Any) -> None:
-        async for event in stream.events():
-            record = _record(event.message)
-            started = time.perf_counter()
-            outcome: Outcome
-            try:
+        async for events in stream.take_events(config.batch_size, config.batch_within):
+            batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
+            for event in events:
+                stream._set_current_event(event)
+                record = _record(event.message)
+                started = time.perf_counter()
+                outcome: Outcome
+                try:
+                    if record.topic == ticks_name:
+                        outcome = exchange.tick(record)
+                    else:
+                        outcome = exchange.process(record)
+                except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
+                    for store in stores:
+                        store.discard()
+                    _log_failure("processing failed", record, error)
+                    metrics.internal_errors.labels("pipeline").inc()
+                    outcome = exchange.internal_error(record, "pipeline")
+                outcome = settle(record, outcome)
                 if record.topic == ticks_name:
-                    outcome = exchange.tick(record)
-                    metrics.held_now.labels(str(record.partition)).set(
-                        exchange.held_count(record.partition)
-                    )
+                    batch.append((event, record, outcome, None))
                 else:
-                    outcome = exchange.process(record)
-            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
-                _log_failure("processing failed", record, error)
-                metrics.internal_errors.labels("pipeline").inc()
-                outcome = exchange.internal_error(record, "pipeline")
-            await send_all(outcome.outputs)
-            elapsed = time.perf_counter() - started if record.topic != ticks_name else None
-            metrics.record(outcome, utc_now(), elapsed)
+                    batch.append((event, record, outcome, time.perf_counter() - started))
+            await finish(stream, batch)
+            for partition in {record.partition for _, record, _, _ in batch}:
+                metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
 
     acks = app.topic(*catalog.acks_topics(), key_serializer="raw", value_serializer="raw")
 
     @app.agent(acks, name="acknowledgements")
     async def acks_agent(stream: Any) -> None:
-        async for event in stream.events():
-            record = _record(event.message)
-            try:
-                outcome = exchange.acknowledge(record)
-            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
-                _log_failure("acknowledgement failed", record, error)
-                metrics.internal_errors.labels("acknowledgements").inc()
-                outcome = exchange.internal_error(record, "acknowledgements")
-            await send_all(outcome.outputs)
-            metrics.record(outcome, utc_now())
+        async for events in stream.take_events(config.batch_size, config.batch_within):
+            batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
+            for event in events:
+                record = _record(event.message)
+                try:
+                    outcome = exchange.acknowledge(record)
+                except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
+                    _log_failure("acknowledgement failed", record, error)
+                    metrics.internal_errors.labels("acknowledgements").inc()
+                    outcome = exchange.internal_error(record, "acknowledgements")
+                batch.append((event, record, settle(record, outcome), None))
+            await finish(stream, batch)
 
     if config.follow_interval and config.wanted_ingest_topics is not None:
         subscribed = set(catalog.ingest_topics())
@@ -241,6 +314,29 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     _ = (exchange_agent, acks_agent, clock, metrics_page)
     return app, registry
+
+
+class _CommitTimer(Sensor):
+    """Times Faust's offset commits (each flushes the producer first, stalling the agent)."""
+
+    def __init__(self, metrics: ExchangeMetrics) -> None:
+        super().__init__()
+        self.metrics = metrics
+
+    def on_commit_initiated(self, consumer: Any) -> float:
+        return time.perf_counter()
+
+    def on_commit_completed(self, consumer: Any, state: Any) -> None:
+        self.metrics.commit_seconds.observe(time.perf_counter() - float(state))
+
+
+def _stop_before_commit(error: DeliveryFailed) -> None:
+    """Stop the process at once: the batch's offsets must not be committed, and Faust would
+    commit them on the way out of a failed agent. The supervisor starts a new worker, which
+    processes the batch again (same ids, so sinks drop what did arrive)."""
+    log.critical("outputs not acknowledged; stopping before commit", extra={"error": str(error)})
+    logging.shutdown()
+    os._exit(_EXIT_TEMPFAIL)
 
 
 def _log_failure(what: str, record: SourceRecord, error: BaseException) -> None:

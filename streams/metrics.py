@@ -14,8 +14,7 @@ from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-from schemas.reasons import ReasonCode
-from streams.pipeline import Outcome, Stage, Status
+from streams.pipeline import Outcome, Source, Stage, Status
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 _PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1)
@@ -64,10 +63,6 @@ def stage_results(outcome: Outcome) -> Iterator[tuple[str, Stage, StageResult]]:
         yield note.force, Stage.ROUTE, StageResult.DELIVERED
     for _ in range(outcome.undeliverable):
         yield force, Stage.ROUTE, StageResult.UNDELIVERABLE
-
-
-def _is_acknowledgement_rejection(outcome: Outcome) -> bool:
-    return any(reason.code is ReasonCode.ACK_INVALID for reason in outcome.reasons)
 
 
 class ExchangeMetrics:
@@ -173,12 +168,38 @@ class ExchangeMetrics:
         )
         for stage in INTERNAL_ERROR_STAGES:
             self.internal_errors.labels(stage)
+        self.records_written = Counter(
+            "cjsx_records_written_total",
+            "Records the worker wrote for its outcomes (receipts, deliveries, rejections, "
+            "disclosures), each acknowledged by the broker; table changelogs not included",
+            registry=registry,
+        )
+        self.state_writes = Counter(
+            "cjsx_state_writes_total",
+            "Keys written to the worker's tables (one per key per batch)",
+            registry=registry,
+        )
+        self.emit_seconds = Histogram(
+            "cjsx_emit_seconds",
+            "From sending a batch's outputs to the broker acknowledging all of them",
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.commit_seconds = Histogram(
+            "cjsx_commit_seconds",
+            "Duration of one offset commit (which first flushes the producer)",
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
 
     def record(self, outcome: Outcome, now: datetime, seconds: float | None = None) -> None:
         """Count one outcome; ``seconds`` is the processing time of an ingest record."""
-        if _is_acknowledgement_rejection(outcome):
-            # Not an ingest record: counting it as force "unknown" would skew the funnel.
-            self.acknowledgements_rejected.inc()
+        if outcome.source is Source.ACKNOWLEDGEMENT:
+            # Not an ingest record: the funnel counts ingest records only.
+            if outcome.acknowledged_by is not None:
+                self.acknowledgements.labels(outcome.acknowledged_by).inc()
+            else:
+                self.acknowledgements_rejected.inc()
             return
         force = outcome.force or "unknown"
         if outcome.status is not None:

@@ -6,7 +6,6 @@ after a worker restart carries the same id as the first time: sinks drop it by i
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +13,7 @@ from uuid import UUID
 
 from schemas.cloudevents import EXCHANGE_SOURCE, Headers, to_kafka
 from schemas.codec import Codec
+from schemas.ids import derived_id
 from schemas.models import (
     AvroRecord,
     CaseEvent,
@@ -29,13 +29,6 @@ from schemas.models import (
 from schemas.models import Reason as ReasonRecord
 from schemas.reasons import Reason
 from streams.record import SourceRecord
-
-_IDS = uuid.UUID("8f0b6a52-2f3c-4b55-9d7e-0c6a4c1f2e10")
-
-
-def derived_id(*parts: object) -> UUID:
-    """A stable id for a record the exchange derives from an event."""
-    return uuid.uuid5(_IDS, "/".join(str(p) for p in parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +75,13 @@ class OutputFactory:
         original_event_id: UUID | None = None,
         recipient: str | None = None,
         occurrence: str = "",
+        receipt_id: UUID | None = None,
     ) -> Output:
         """``occurrence`` tells apart receipts about separate arrivals of the same event id
         (each resend gets its own DUPLICATE receipt); a replay of one arrival reuses it."""
         receipt = Receipt(
-            receipt_id=derived_id(event_id, status.value, recipient or "", occurrence),
+            receipt_id=receipt_id
+            or derived_id(event_id, status.value, recipient or "", occurrence),
             event_id=event_id,
             case_urn=case_urn,
             force=force,
@@ -132,6 +127,7 @@ class OutputFactory:
         self,
         topic: str,
         *,
+        delivery_id: UUID,
         recipient: str,
         event: CaseEvent,
         enrichment: Enrichment,
@@ -140,7 +136,7 @@ class OutputFactory:
         now: datetime,
     ) -> tuple[Delivery, Output]:
         delivery = Delivery(
-            delivery_id=derived_id(event.envelope.event_id, recipient),
+            delivery_id=delivery_id,
             recipient=recipient,
             policy_version=policy_version,
             ordering=ordering,

@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from kafka.partitioner.default import murmur2
+
 from infra.registry import Registry
 from infra.topics import TopicCatalog
 from schemas.codec import Codec, CodecError
+from schemas.ids import DeliveryIds, acknowledgement_id, derived_id
 from schemas.models import CaseEvent, Disclosure, Receipt, ReceiptStatus
 from schemas.reasons import Reason, ReasonCode
 from streams.cases import CaseDirectory
@@ -41,6 +44,14 @@ class Status(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+
+
+class Source(StrEnum):
+    """Where the input of an outcome came from (metrics count ingest records only)."""
+
+    INGEST = "ingest"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    TICK = "tick"
 
 
 class Stage(StrEnum):
@@ -68,6 +79,7 @@ class DeliveryNote:
 class Outcome:
     """Everything that came of one input (a record, or a tick of the ordering clock)."""
 
+    source: Source = Source.INGEST
     force: str | None = None
     status: Status | None = None
     stopped_at: Stage | None = None
@@ -87,6 +99,10 @@ class ExchangeConfig:
     order_hold: timedelta = timedelta(seconds=10)
     principal: str = "exchange-worker"
     """Who discloses, for the audit log."""
+    delivery_key: bytes = b"cjsx-unit-tests-only"
+    """Secret behind delivery ids: only the exchange can name a delivery it made, so an
+    acknowledgement proves the partner received it. Workers share one key (the worker reads
+    it from the secrets folder); this default serves unit tests only."""
 
 
 class Exchange:
@@ -112,12 +128,14 @@ class Exchange:
         self.standing = standing
         self.policy = policy
         self.outputs = OutputFactory(codec)
+        self.ingest_partitions = catalog.ingest_partitions
         self.validation = ValidationContext(standing)
         self.dedup = Deduplicator(seen_store, config.dedup_window)
         self.sequencer = Sequencer(case_store, config.order_hold)
         self.cases = CaseDirectory(case_store)
         self.clock = clock
         self.principal = config.principal
+        self.delivery_ids = DeliveryIds(config.delivery_key)
 
     # -- one ingest record -----------------------------------------------------------------
 
@@ -132,6 +150,11 @@ class Exchange:
         except CodecError as error:
             outcome.stopped_at = Stage.DECODE
             self._reject(outcome, record, [error.reason()], now)
+            return outcome
+        misplaced = self._check_placement(event, record)
+        if misplaced:
+            outcome.stopped_at = Stage.DECODE
+            self._reject(outcome, record, misplaced, now, event)
             return outcome
         reasons = check_sender(event, force) + validate_event(event, self.validation)
         if reasons:
@@ -172,51 +195,111 @@ class Exchange:
         self._deliver(outcome, offer.releases, now)
         return outcome
 
+    def _check_placement(self, event: CaseEvent, record: SourceRecord) -> list[Reason]:
+        """A case's records must share one key (its URN) and so one partition: the
+        deduplication and ordering state of a case lives in that partition only."""
+        urn = event.envelope.case_urn
+        if record.key != urn.encode():
+            return [
+                Reason.of(
+                    ReasonCode.RECORD_KEY_MISMATCH,
+                    "key",
+                    "the record's key is not the case URN of its event",
+                )
+            ]
+        expected = partition_for(record.key, self.ingest_partitions)
+        if record.partition != expected:
+            return [
+                Reason.of(
+                    ReasonCode.RECORD_PARTITION_MISMATCH,
+                    "partition",
+                    f"the record arrived on partition {record.partition}; its case URN "
+                    f"belongs on partition {expected}",
+                )
+            ]
+        return []
+
     def internal_error(self, record: SourceRecord, stage: str) -> Outcome:
         """The exchange failed on ``record``: keep it on the rejected topic for replay.
 
         The exception's text is not copied into the record: it could quote case data.
         """
-        outcome = Outcome(force=self.catalog.force_of_ingest(record.topic))
         reason = Reason.of(ReasonCode.INTERNAL_ERROR, "", f"the exchange failed in stage {stage}")
-        self._reject(outcome, record, [reason], self.clock())
+        return self._reject_record(record, reason)
+
+    def too_large(self, record: SourceRecord, topic: str) -> Outcome:
+        """What the exchange would write for ``record`` exceeds ``topic``'s size limit."""
+        reason = Reason.of(
+            ReasonCode.OUTPUT_TOO_LARGE,
+            "",
+            "a record the exchange would write for this event is larger than the broker accepts",
+        )
+        return self._reject_record(record, reason)
+
+    def _reject_record(self, record: SourceRecord, reason: Reason) -> Outcome:
+        """Reject ``record`` whatever it is, decoding it again only to address the receipt."""
+        source = Source.INGEST
+        force = self.catalog.force_of_ingest(record.topic)
+        if force is None:
+            source = Source.ACKNOWLEDGEMENT
+        outcome = Outcome(source=source, force=force)
+        event: CaseEvent | None = None
+        if force is not None:
+            try:
+                event = self.codec.decode_as(record.value, CaseEvent)
+            except CodecError:
+                event = None
+        self._reject(outcome, record, [reason], self.clock(), event)
         return outcome
 
     # -- partners' acknowledgements ----------------------------------------------------------
 
     def acknowledge(self, record: SourceRecord) -> Outcome:
-        """Relay a partner's acknowledgement to the force's receipts topic.
+        """Turn a partner's acknowledgement into an ACKNOWLEDGED receipt for the force.
 
-        Only the partner that owns the acknowledgements topic may acknowledge, and only its
-        own deliveries: the topic's ACL authenticates the partner, this check binds it.
+        The topic's ACL authenticates the partner; the acknowledgement must name a delivery
+        the exchange made to that partner: its receipt id is derived from the delivery id,
+        which only the exchange can compute (``DeliveryIds``), over the event, the partner,
+        the force and the case. The receipt the force gets is built here from those checked
+        fields; nothing else the partner wrote (reasons, headers) is passed on.
         """
         partner = self.catalog.partner_of_acks(record.topic)
-        outcome = Outcome()
+        outcome = Outcome(source=Source.ACKNOWLEDGEMENT)
+        now = self.clock()
         try:
-            receipt = self.codec.decode_as(record.value, Receipt)
+            ack = self.codec.decode_as(record.value, Receipt)
         except CodecError as error:
-            self._reject(outcome, record, [error.reason()], self.clock())
+            self._reject(outcome, record, [error.reason()], now)
             return outcome
-        if (
-            partner is None
-            or receipt.status is not ReceiptStatus.ACKNOWLEDGED
-            or receipt.recipient != partner
-            or self.registry.force(receipt.force) is None
-        ):
+        genuine = (
+            partner is not None
+            and ack.status is ReceiptStatus.ACKNOWLEDGED
+            and ack.recipient == partner
+            and self.registry.force(ack.force) is not None
+            and ack.receipt_id
+            == acknowledgement_id(
+                self.delivery_ids.of(ack.event_id, partner, ack.force, ack.case_urn)
+            )
+        )
+        if not genuine or partner is None:
             reason = Reason.of(
                 ReasonCode.ACK_INVALID,
-                "recipient",
-                f"acknowledgement on {partner}'s topic is not {partner}'s acknowledgement",
+                "receipt_id",
+                f"not an acknowledgement of a delivery the exchange made to {partner}",
             )
-            self._reject(outcome, record, [reason], self.clock())
+            self._reject(outcome, record, [reason], now)
             return outcome
         outcome.acknowledged_by = partner
         outcome.outputs.append(
-            Output(
-                self.catalog.receipts(receipt.force),
-                record.key,
-                record.value,
-                [(k, v) for k, v in record.headers if v is not None],
+            self.outputs.receipt(
+                self.catalog.receipts(ack.force),
+                event_id=ack.event_id,
+                case_urn=ack.case_urn,
+                force=ack.force,
+                status=ReceiptStatus.ACKNOWLEDGED,
+                now=now,
+                recipient=partner,
+                receipt_id=ack.receipt_id,
             )
         )
         return outcome
@@ -225,7 +308,7 @@ class Exchange:
 
     def tick(self, record: SourceRecord) -> Outcome:
         """Release events held past their hold time in the tick record's partition."""
-        outcome = Outcome()
+        outcome = Outcome(source=Source.TICK)
         now = self.clock()
         releases = self.sequencer.expire(record.partition, now, record.position)
         self._deliver(outcome, releases, now)
@@ -281,21 +364,28 @@ class Exchange:
                 event=event,
             )
         )
-        if event is not None and outcome.force is not None:
-            env = event.envelope
-            # The receipt goes to the force that sent it, even if the event names another.
-            outcome.outputs.append(
-                self.outputs.receipt(
-                    self.catalog.receipts(outcome.force),
-                    event_id=env.event_id,
-                    case_urn=env.case_urn,
-                    force=outcome.force,
-                    status=ReceiptStatus.REJECTED,
-                    now=now,
-                    reasons=reasons,
-                    occurrence=record.position,
-                )
+        if outcome.force is None:
+            return
+        if event is not None:
+            event_id, urn = event.envelope.event_id, event.envelope.case_urn
+        else:
+            # Undecodable: the force still hears of it, by where it arrived. The receipt's
+            # event id is derived from that position, and its reason names it.
+            event_id, urn = derived_id(record.position, "undecodable"), ""
+            reasons = [*reasons, _arrival(record)]
+        # The receipt goes to the force that sent it, even if the event names another.
+        outcome.outputs.append(
+            self.outputs.receipt(
+                self.catalog.receipts(outcome.force),
+                event_id=event_id,
+                case_urn=urn,
+                force=outcome.force,
+                status=ReceiptStatus.REJECTED,
+                now=now,
+                reasons=reasons,
+                occurrence=record.position,
             )
+        )
 
     def _deliver(self, outcome: Outcome, releases: list[Release], now: datetime) -> None:
         for release in releases:
@@ -316,6 +406,9 @@ class Exchange:
                     continue
                 delivery, output = self.outputs.delivery(
                     self.catalog.deliver(partner.id),
+                    delivery_id=self.delivery_ids.of(
+                        event.envelope.event_id, partner.id, event.envelope.force, urn
+                    ),
                     recipient=partner.id,
                     event=projected,
                     enrichment=enrichment,
@@ -376,3 +469,17 @@ class Exchange:
                 outcome.outputs.append(
                     self._receipt(event, ReceiptStatus.REJECTED, now, reasons=[reason])
                 )
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (Java, kafka-python, aiokafka) gives a key."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _arrival(record: SourceRecord) -> Reason:
+    return Reason.of(
+        ReasonCode.UNDECODABLE,
+        "",
+        f"the record at {record.topic} partition {record.partition} offset {record.offset} "
+        "could not be read as an event",
+    )

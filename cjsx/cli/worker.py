@@ -65,6 +65,7 @@ def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
             order_hold=timedelta(seconds=settings.order_hold_seconds),
             follow_interval=settings.follow_interval_seconds or None,
             wanted_ingest_topics=wanted_ingest_topics,
+            delivery_key=runtime.delivery_key(),
         )
     )
     Worker(

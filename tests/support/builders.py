@@ -36,7 +36,7 @@ from schemas.models import (
     Sensitivity,
 )
 from streams.outputs import Output
-from streams.pipeline import Exchange, ExchangeConfig
+from streams.pipeline import Exchange, ExchangeConfig, partition_for
 from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.route import Policy, load_policy
@@ -213,16 +213,19 @@ def record(
     offset: int = 0,
     *,
     force: str = FORCE,
-    partition: int = 0,
+    partition: int | None = None,
     topic: str | None = None,
 ) -> SourceRecord:
-    """The ingest record carrying ``event`` (or raw bytes) at ``offset`` of force's topic."""
+    """The ingest record carrying ``event`` (or raw bytes) at ``offset`` of force's topic,
+    on the partition its key hashes to unless ``partition`` says otherwise."""
     if isinstance(event, bytes):
         key: bytes | None = None
         value = event
     else:
         key = event.envelope.case_urn.encode()
         value = codec().encode(event)
+    if partition is None:
+        partition = 0 if key is None else partition_for(key, catalog().ingest_partitions)
     return SourceRecord(
         topic=topic or catalog().ingest(force),
         partition=partition,

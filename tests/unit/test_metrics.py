@@ -16,7 +16,7 @@ from schemas.models import CaseEvent
 from schemas.models.exchange import OrderingFlag
 from schemas.reasons import Reason, ReasonCode
 from streams.metrics import ExchangeMetrics, Stage, StageResult, stage_results
-from streams.pipeline import Exchange, Outcome, Status
+from streams.pipeline import Exchange, Outcome, Source, Status, partition_for
 from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.route import load_policy
@@ -48,8 +48,12 @@ class World:
         self.offset = 0
 
     def send(self, payload: CaseEvent | bytes) -> Outcome:
-        value = payload if isinstance(payload, bytes) else self.codec.encode(payload)
-        record = SourceRecord(self.catalog.ingest("05"), 0, self.offset, b"k", value)
+        if isinstance(payload, bytes):
+            key, value, partition = b"k", payload, 0
+        else:
+            key, value = payload.envelope.case_urn.encode(), self.codec.encode(payload)
+            partition = partition_for(key, self.catalog.ingest_partitions)
+        record = SourceRecord(self.catalog.ingest("05"), partition, self.offset, key, value)
         self.offset += 1
         outcome = self.exchange.process(record)
         self.metrics.record(outcome, datetime.now(UTC), 0.001)
@@ -145,7 +149,9 @@ def test_a_partners_invalid_acknowledgement_is_not_an_ingest_event() -> None:
     prom = CollectorRegistry()
     metrics = ExchangeMetrics(prom)
     outcome = Outcome(
-        status=Status.REJECTED, reasons=[Reason.of(ReasonCode.ACK_INVALID, "recipient", "no")]
+        source=Source.ACKNOWLEDGEMENT,
+        status=Status.REJECTED,
+        reasons=[Reason.of(ReasonCode.UNDECODABLE, "", "no")],
     )
     metrics.record(outcome, NOW)
     assert prom.get_sample_value("cjsx_acknowledgements_rejected_total") == 1

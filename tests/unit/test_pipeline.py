@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -14,6 +13,7 @@ from itertools import count
 import pytest
 
 from producers.simulator import Fault, SyntheticForce
+from schemas.ids import acknowledgement_id, derived_id
 from schemas.models import (
     AvroRecord,
     CaseEvent,
@@ -222,7 +222,7 @@ def test_a_rejected_event_keeps_its_bytes_and_every_reason(sim: SyntheticForce) 
     event = with_envelope(event, force="01")  # the sender binding
     event = with_defendant(event, pnc_id="2001/0171310X")
     event = with_hearing(event, court_ou="B99ZZ00", date=event.charge_date - timedelta(days=1))
-    source = record(event, 42, partition=2)
+    source = record(event, 42)
     outcome = exchange().process(source)
     expected = [
         ("SENDER_FORCE_MISMATCH", "envelope.force"),
@@ -239,7 +239,7 @@ def test_a_rejected_event_keeps_its_bytes_and_every_reason(sim: SyntheticForce) 
     [rejection] = decoded(outcome.outputs, RejectedEvent)
     assert (rejection.source_topic, rejection.source_partition, rejection.source_offset) == (
         catalog().ingest("05"),
-        2,
+        source.partition,
         42,
     )
     assert (rejection.key, rejection.value) == (source.key, source.value)
@@ -265,14 +265,23 @@ def test_a_rejected_event_keeps_its_bytes_and_every_reason(sim: SyntheticForce) 
         (b"\xc3\x01" + b"\x00" * 8 + b"body", "UNKNOWN_SCHEMA"),
     ],
 )
-def test_undecodable_bytes_yield_a_rejected_event_only(value: bytes, code: str) -> None:
-    outcome = exchange().process(record(value, 3))
+def test_undecodable_bytes_yield_a_rejection_and_a_receipt_naming_where_they_arrived(
+    value: bytes, code: str
+) -> None:
+    source = record(value, 3)
+    outcome = exchange().process(source)
     assert (outcome.status, outcome.force) == (Status.REJECTED, "05")
     assert [r.code.value for r in outcome.reasons] == [code]
-    assert summary(outcome.outputs) == [(REJECTED, code)]
+    assert summary(outcome.outputs) == [(REJECTED, code), (RECEIPTS, "REJECTED")]
     [rejection] = decoded(outcome.outputs, RejectedEvent)
     assert (rejection.value, rejection.key, rejection.event_id) == (value, None, None)
     assert outcome.outputs[0].key == b"05"
+    # The force cannot read the rejected topic: its receipt says where the record arrived.
+    [receipt] = decoded(outcome.outputs, Receipt)
+    assert (receipt.force, receipt.status) == ("05", ReceiptStatus.REJECTED)
+    assert receipt.event_id == derived_id(source.position, "undecodable")
+    assert [r.code for r in receipt.reasons] == [code, "UNDECODABLE"]
+    assert f"{source.topic} partition 0 offset 3" in receipt.reasons[-1].message
 
 
 def test_a_record_that_is_not_an_event_is_rejected(sim: SyntheticForce) -> None:
@@ -286,7 +295,7 @@ def test_a_record_that_is_not_an_event_is_rejected(sim: SyntheticForce) -> None:
     )
     source = dataclasses.replace(record(b""), value=codec().encode(receipt))
     outcome = exchange().process(source)
-    assert summary(outcome.outputs) == [(REJECTED, "NOT_AN_EVENT")]
+    assert summary(outcome.outputs) == [(REJECTED, "NOT_AN_EVENT"), (RECEIPTS, "REJECTED")]
 
 
 def test_a_record_from_a_topic_that_is_not_an_ingest_topic_is_a_fault() -> None:
@@ -398,7 +407,8 @@ def test_a_restart_replay_re_emits_every_output_with_the_same_ids(
     assert [o.status for o in after] == [o.status for o in before]
     assert [record_ids(o.outputs) for o in after] == [record_ids(o.outputs) for o in before]
     assert [summary(o.outputs) for o in after] == [summary(o.outputs) for o in before]
-    assert [len(o.outputs) for o in before] == [7, 7, 1, 2, 1, 1]  # 2 deliveries + 2 disclosures
+    # 2 deliveries + 2 disclosures + receipts; the undecodable record gets a receipt too.
+    assert [len(o.outputs) for o in before] == [7, 7, 1, 2, 2, 1]
     # The held event was not held twice: one tick releases it once.
     assert restarted.held_count(0) == 1
     clock.advance(HOLD)
@@ -480,15 +490,22 @@ def _ack(
     status: ReceiptStatus = ReceiptStatus.ACKNOWLEDGED,
     force: str = "05",
     topic_of: str = "court-magistrates",
+    urn: str = "05AM1234524",
+    receipt_id: uuid.UUID | None = None,
 ) -> SourceRecord:
+    """An acknowledgement as the partner SDK writes it, of a delivery the exchange made to
+    ``topic_of`` (unless the fields say otherwise)."""
+    event_id = uuid.uuid4()
+    delivery = exchange().delivery_ids.of(event_id, topic_of, "05", "05AM1234524")
     receipt = Receipt(
-        receipt_id=uuid.uuid4(),
-        event_id=uuid.uuid4(),
-        case_urn="05AM1234524",
+        receipt_id=receipt_id or acknowledgement_id(delivery),
+        event_id=event_id,
+        case_urn=urn,
         force=force,
         status=status,
         recipient=recipient,
         issued_at=NOW,
+        reasons=[],
     )
     return SourceRecord(
         topic=catalog().acks(topic_of),
@@ -496,19 +513,34 @@ def _ack(
         offset=9,
         key=b"05AM1234524",
         value=codec().encode(receipt),
-        headers=(("ce_id", str(receipt.receipt_id).encode()), ("empty", None)),
+        headers=(("ce_id", str(receipt.receipt_id).encode()), ("x-partner", b"anything")),
     )
 
 
-def test_a_partners_acknowledgement_is_relayed_to_the_forces_receipts() -> None:
+def test_a_partners_acknowledgement_becomes_the_exchanges_own_receipt() -> None:
     ack = _ack()
+    sent = codec().decode_as(ack.value, Receipt)
     outcome = exchange().acknowledge(ack)
     assert outcome.acknowledged_by == "court-magistrates"
     assert outcome.status is None
-    ce_id = dict(ack.headers)["ce_id"]
-    assert ce_id is not None
-    # The partner's bytes and headers go on unchanged (a header without a value is dropped).
-    assert outcome.outputs == [Output(RECEIPTS, ack.key, ack.value, [("ce_id", ce_id)])]
+    [output] = outcome.outputs
+    assert (output.topic, output.key) == (RECEIPTS, b"05AM1234524")
+    [receipt] = decoded(outcome.outputs, Receipt)
+    assert (receipt.receipt_id, receipt.event_id, receipt.case_urn, receipt.force) == (
+        sent.receipt_id,
+        sent.event_id,
+        sent.case_urn,
+        sent.force,
+    )
+    assert (receipt.status, receipt.recipient, receipt.reasons) == (
+        ReceiptStatus.ACKNOWLEDGED,
+        "court-magistrates",
+        [],
+    )
+    # Headers are the exchange's own CloudEvents attributes, not the partner's.
+    names = {k for k, _ in output.headers}
+    assert "x-partner" not in names
+    assert dict(output.headers)["ce_source"] != b"anything"
 
 
 @pytest.mark.parametrize(
@@ -518,13 +550,26 @@ def test_a_partners_acknowledgement_is_relayed_to_the_forces_receipts() -> None:
         _ack(status=ReceiptStatus.DELIVERED),  # not an acknowledgement
         _ack(force="99"),  # no such force
         dataclasses.replace(_ack(), topic=catalog().ingest("05")),  # not an acks topic
+        _ack(receipt_id=uuid.uuid4()),  # names no delivery the exchange made
+        _ack(force="01"),  # moves the acknowledgement to another force
+        _ack(urn="05AM7654321"),  # or to another case
+        _ack(topic_of="cps-mersey-cheshire", recipient="court-magistrates"),  # other's delivery
     ],
-    ids=["other-recipient", "not-acknowledged", "unknown-force", "not-an-acks-topic"],
+    ids=[
+        "other-recipient",
+        "not-acknowledged",
+        "unknown-force",
+        "not-an-acks-topic",
+        "forged-id",
+        "other-force",
+        "other-case",
+        "others-delivery",
+    ],
 )
 def test_an_invalid_acknowledgement_is_rejected(ack: SourceRecord) -> None:
     outcome = exchange().acknowledge(ack)
     assert (outcome.status, outcome.acknowledged_by) == (Status.REJECTED, None)
-    assert [(r.code, r.field) for r in outcome.reasons] == [(ReasonCode.ACK_INVALID, "recipient")]
+    assert [(r.code, r.field) for r in outcome.reasons] == [(ReasonCode.ACK_INVALID, "receipt_id")]
     assert summary(outcome.outputs) == [(REJECTED, "ACK_INVALID")]
     [rejection] = decoded(outcome.outputs, RejectedEvent)
     assert rejection.value == ack.value
@@ -572,8 +617,7 @@ def _traffic(clock: FixedClock) -> list[Input]:
         duplicate: DuplicateKind | None = None,
     ) -> None:
         decodable = event if isinstance(event, CaseEvent) else None
-        urn = decodable.envelope.case_urn if decodable else force
-        src = record(event, next(offsets), force=force, partition=zlib.crc32(urn.encode()) % 3)
+        src = record(event, next(offsets), force=force)
         inputs.append(Input(src, expected, decodable, code, duplicate))
 
     for force in ("05", "01", "93"):
@@ -618,9 +662,16 @@ def test_conservation_every_input_has_exactly_its_one_outcome(clock: FixedClock)
     outputs = [out for o in outcomes + ticks for out in o.outputs]
     receipts = [r for r in decoded(outputs, Receipt) if r.status is not ReceiptStatus.DELIVERED]
     events = [(i.event, i.expected) for i in inputs if i.event is not None]
-    # One ACCEPTED, REJECTED or DUPLICATE receipt per input that decoded, in input order.
+    # One ACCEPTED, REJECTED or DUPLICATE receipt per input, in input order; one that did not
+    # decode is named by where it arrived.
     assert [(r.event_id, r.status.value) for r in receipts] == [
-        (event.envelope.event_id, expected.value.upper()) for event, expected in events
+        (
+            i.event.envelope.event_id
+            if i.event is not None
+            else derived_id(i.record.position, "undecodable"),
+            i.expected.value.upper(),
+        )
+        for i in inputs
     ]
     # One rejected record per rejected input (garbage included), nothing else rejected.
     rejections = decoded(outputs, RejectedEvent)
