@@ -1,4 +1,5 @@
-"""The benchmark's baseline: a Faust worker that forwards bytes and does nothing else.
+"""The benchmark's baseline: a Faust worker that forwards bytes and does nothing else
+(one by one, as the exchange did; or in batches with ``BENCH_BATCH``, as it does now).
 
 Same framework, same broker, same process model as the exchange worker, so the ratio of the
 two isolates the cost of the exchange's own work (decode, validate, dedup, order, enrich,
@@ -7,6 +8,7 @@ route, encode, receipts).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -32,8 +34,20 @@ def create_forwarder() -> faust.App:
     )
     source = app.topic(source_name, key_serializer="raw", value_serializer="raw")
 
+    batch = int(os.environ.get("BENCH_BATCH") or 0)
+
     @app.agent(source, name="forward")
     async def forward(stream: Any) -> None:
+        if batch:
+            async for events in stream.take_events(batch, 0.02):
+                futures = [
+                    await app.producer.send(
+                        target, e.message.key, e.message.value, None, None, None
+                    )
+                    for e in events
+                ]
+                await asyncio.gather(*futures)
+            return
         async for event in stream.events():
             message = event.message
             await app.producer.send(target, message.key, message.value, None, None, None)

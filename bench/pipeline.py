@@ -20,15 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer
-from kafka.admin import NewTopic
 
+from bench.anchors import aiokafka_forward, faust_forward, producer_perf, tools_lib
+from bench.spans import output_span
 from cjsx import processes
 from infra.broker.node import KafkaCluster, free_port
 from infra.broker.provision import ensure_jars
@@ -39,7 +40,7 @@ from producers.publisher import Publisher
 from producers.simulator import SyntheticForce
 from schemas.codec import Codec
 from schemas.models import CaseEvent, Delivery, Receipt, ReceiptStatus
-from streams.pipeline import Exchange
+from streams.pipeline import Exchange, partition_for
 from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.route import load_policy
@@ -59,36 +60,9 @@ def valid_events(count: int, seed: int) -> list[CaseEvent]:
     return events[:count]
 
 
-def output_span(
-    bootstrap: str,
-    topics: list[str],
-    expected: int,
-    timeout: float,
-    counts: Callable[[bytes], bool] = lambda _value: True,
-) -> float:
-    """Seconds between the first and the last of ``expected`` counted records on ``topics``
-    (by their broker timestamps, so start-up and rebalancing are not measured)."""
-    consumer = KafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    stamps: list[int] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(stamps) < expected and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
-                stamps += [r.timestamp for r in records if counts(r.value)]
-    finally:
-        consumer.close()
-    if len(stamps) < expected:
-        raise RuntimeError(f"only {len(stamps)} of {expected} outputs within {timeout}s")
-    stamps.sort()
-    return max(1e-3, (stamps[expected - 1] - stamps[0]) / 1000)
-
-
-def start_worker(bootstrap: str, catalog: TopicCatalog, home: Path, port: int) -> Any:
+def start_worker(
+    bootstrap: str, catalog: TopicCatalog, home: Path, port: int, name: str = "worker-1"
+) -> Any:
     env = {
         "CJSX_BOOTSTRAP_SERVERS": bootstrap,
         "CJSX_TOPIC_NAMESPACE": catalog.namespace,
@@ -100,12 +74,19 @@ def start_worker(bootstrap: str, catalog: TopicCatalog, home: Path, port: int) -
         "CJSX_SECURITY": "false",  # both sides plaintext: the ratio compares processing
     }
     return processes.spawn(
-        [sys.executable, "-m", "cjsx", "worker", "--no-supervise"], log=home / "worker.log", env=env
+        [sys.executable, "-m", "cjsx", "worker", "--no-supervise", "--name", name],
+        log=home / f"{name}.log",
+        env=env,
     )
 
 
-def measure_pipeline(bootstrap: str, home: Path, events: list[CaseEvent]) -> float:
-    catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace="tp")
+def measure_pipeline(
+    bootstrap: str, home: Path, events: list[CaseEvent], workers: int = 1
+) -> dict[str, float]:
+    """Events/s through ``workers`` workers sharing one consumer group, and (one worker) the
+    records and state writes per accepted event, peak RSS and longest commit."""
+    namespace = f"tp{workers}"
+    catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace=namespace)
     apply_topics(catalog, bootstrap)
     publishers = {
         f: Publisher(bootstrap_servers=bootstrap, topic=catalog.ingest(f)) for f in FORCES
@@ -115,7 +96,11 @@ def measure_pipeline(bootstrap: str, home: Path, events: list[CaseEvent]) -> flo
     for p in publishers.values():
         p.flush()
         p.close()
-    worker = start_worker(bootstrap, catalog, home / "tp", free_port())
+    ports = [free_port() for _ in range(workers)]
+    running = [
+        start_worker(bootstrap, catalog, home / namespace, port, f"worker-{n}")
+        for n, port in enumerate(ports, start=1)
+    ]
     try:
         # One ACCEPTED receipt per event marks it through every stage.
         receipts = [catalog.receipts(f) for f in FORCES]
@@ -125,39 +110,45 @@ def measure_pipeline(bootstrap: str, home: Path, events: list[CaseEvent]) -> flo
             return codec.decode_as(value, Receipt).status is ReceiptStatus.ACCEPTED
 
         span = output_span(bootstrap, receipts, len(events), timeout=1800, counts=accepted)
+        result = {"events_per_s": len(events) / span}
+        if workers == 1:
+            sample = _scrape(ports[0])
+            accepted_total = sum(
+                value
+                for series, value in sample.items()
+                if series.startswith("cjsx_events_total{") and 'outcome="accepted"' in series
+            )
+            result["records_per_accepted_event"] = (
+                sample.get("cjsx_records_written_total", 0.0) / accepted_total
+            )
+            result["state_writes_per_accepted_event"] = (
+                sample.get("cjsx_state_writes_total", 0.0) / accepted_total
+            )
+            result["max_commit_seconds"] = sample.get("cjsx_commit_longest_seconds", 0.0)
+            result["worker_peak_rss_mib"] = _peak_rss_mib(running[0].pid)
     finally:
-        processes.stop(worker)
-    return len(events) / span
+        for worker in running:
+            processes.stop(worker)
+    return result
 
 
-def measure_baseline(bootstrap: str, home: Path, values: list[tuple[bytes, bytes]]) -> float:
-    from kafka import KafkaAdminClient, KafkaProducer
+def _scrape(port: int) -> dict[str, float]:
+    """The worker's /metrics as {series with labels: value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+        text = page.read().decode()
+    sample: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            sample[series] = float(value)
+    return sample
 
-    source, target = "bench.forward.in", "bench.forward.out"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    admin.create_topics([NewTopic(source, 3, 1), NewTopic(target, 3, 1)])
-    admin.close()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    for key, value in values:
-        producer.send(source, key=key, value=value)
-    producer.flush()
-    producer.close()
-    env = {
-        "BENCH_BOOTSTRAP": bootstrap,
-        "BENCH_SOURCE": source,
-        "BENCH_TARGET": target,
-        "BENCH_DATADIR": str(home / "forward"),
-        "BENCH_APP_ID": f"bench-forward-{uuid.uuid4().hex[:6]}",
-    }
-    (home / "forward").mkdir(parents=True, exist_ok=True)
-    forwarder = processes.spawn(
-        [sys.executable, "-m", "bench.forward", "worker"], log=home / "forward.log", env=env
-    )
-    try:
-        span = output_span(bootstrap, [target], len(values), timeout=900)
-    finally:
-        processes.stop(forwarder)
-    return len(values) / span
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 def measure_latency(
@@ -257,10 +248,13 @@ def measure_in_process(events: list[CaseEvent]) -> float:
         seen_store=DictStore(),
         case_store=DictStore(),
     )
-    records = [
-        SourceRecord(catalog.ingest(e.envelope.force), 0, i, None, codec.encode(e))
-        for i, e in enumerate(events)
-    ]
+    records = []
+    for i, e in enumerate(events):
+        key = e.envelope.case_urn.encode()
+        partition = partition_for(key, catalog.ingest_partitions)
+        records.append(
+            SourceRecord(catalog.ingest(e.envelope.force), partition, i, key, codec.encode(e))
+        )
     started = time.perf_counter()
     for record in records:
         exchange.process(record)
@@ -288,8 +282,19 @@ def main() -> None:
             events = valid_events(args.events, args.seed)
             codec = Codec()
             values = [(e.envelope.case_urn.encode(), codec.encode(e)) for e in events]
-            baseline = measure_baseline(cluster.bootstrap, home, values)
-            pipeline = measure_pipeline(cluster.bootstrap, home, events)
+            bootstrap = cluster.bootstrap
+            anchors = {
+                "kafka_producer_perf_records_per_s": round(
+                    producer_perf(bootstrap, tools_lib(ROOT / ".cache", "4.4.0")), 1
+                ),
+                "aiokafka_forward_events_per_s": round(aiokafka_forward(bootstrap, values), 1),
+                "faust_batched_forward_events_per_s": round(
+                    faust_forward(bootstrap, home, values, batched=True), 1
+                ),
+            }
+            baseline = faust_forward(bootstrap, home, values, batched=False)
+            pipeline = measure_pipeline(bootstrap, home, events)
+            two = measure_pipeline(bootstrap, home, events, workers=2)
             in_process = measure_in_process(events)
             latency = [
                 measure_latency(cluster.bootstrap, home, float(rate), args.seconds, args.seed + i)
@@ -306,9 +311,15 @@ def main() -> None:
         },
         "kafka": "4.4.0",
         "events": args.events,
+        "anchors": anchors,
         "baseline_forward_events_per_s": round(baseline, 1),
-        "pipeline_events_per_s": round(pipeline, 1),
-        "pipeline_to_baseline": round(pipeline / baseline, 3),
+        "pipeline_events_per_s": round(pipeline["events_per_s"], 1),
+        "pipeline_two_workers_events_per_s": round(two["events_per_s"], 1),
+        "pipeline_to_baseline": round(pipeline["events_per_s"] / baseline, 3),
+        "records_per_accepted_event": round(pipeline["records_per_accepted_event"], 2),
+        "state_writes_per_accepted_event": round(pipeline["state_writes_per_accepted_event"], 2),
+        "worker_peak_rss_mib": pipeline["worker_peak_rss_mib"],
+        "max_commit_seconds": round(pipeline["max_commit_seconds"], 3),
         "stages_in_process_events_per_s": round(in_process, 1),
         "latency_publish_to_delivery": latency,
     }

@@ -322,12 +322,17 @@ class _CommitTimer(Sensor):
     def __init__(self, metrics: ExchangeMetrics) -> None:
         super().__init__()
         self.metrics = metrics
+        self.longest = 0.0
 
     def on_commit_initiated(self, consumer: Any) -> float:
         return time.perf_counter()
 
     def on_commit_completed(self, consumer: Any, state: Any) -> None:
-        self.metrics.commit_seconds.observe(time.perf_counter() - float(state))
+        seconds = time.perf_counter() - float(state)
+        self.metrics.commit_seconds.observe(seconds)
+        if seconds > self.longest:
+            self.longest = seconds
+            self.metrics.commit_longest.set(seconds)
 
 
 def _stop_before_commit(error: DeliveryFailed) -> None:

@@ -185,6 +185,11 @@ class ExchangeMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
+        self.commit_longest = Gauge(
+            "cjsx_commit_longest_seconds",
+            "The longest offset commit since the worker started",
+            registry=registry,
+        )
         self.commit_seconds = Histogram(
             "cjsx_commit_seconds",
             "Duration of one offset commit (which first flushes the producer)",

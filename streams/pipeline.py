@@ -8,6 +8,7 @@ delivered receipt per recipient. The Faust agent only moves bytes in and out (st
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -372,7 +373,7 @@ class Exchange:
             # Undecodable: the force still hears of it, by where it arrived. The receipt's
             # event id is derived from that position, and its reason names it.
             event_id, urn = derived_id(record.position, "undecodable"), ""
-            reasons = [*reasons, _arrival(record)]
+            reasons = [_located(reason, record) for reason in reasons]
         # The receipt goes to the force that sent it, even if the event names another.
         outcome.outputs.append(
             self.outputs.receipt(
@@ -476,10 +477,8 @@ def partition_for(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def _arrival(record: SourceRecord) -> Reason:
-    return Reason.of(
-        ReasonCode.UNDECODABLE,
-        "",
-        f"the record at {record.topic} partition {record.partition} offset {record.offset} "
-        "could not be read as an event",
-    )
+def _located(reason: Reason, record: SourceRecord) -> Reason:
+    """``reason`` saying where the record arrived, for a force that cannot read the
+    rejected topic and has no event id to match the receipt by."""
+    where = f"the record at {record.topic} partition {record.partition} offset {record.offset}"
+    return dataclasses.replace(reason, message=f"{where}: {reason.message}")
