@@ -1,8 +1,9 @@
 """What a force system uses to learn what became of its events: the receipts it gets back.
 
-Every event ends in one outcome receipt (ACCEPTED, REJECTED with every reason, or DUPLICATE
-pointing at the original), then a DELIVERED receipt per recipient and an ACKNOWLEDGED one when
-the partner has stored it. ``ReceiptWatcher`` folds them into a status per event id.
+Every event ends in one outcome receipt (ACCEPTED listing the partners it went to, REJECTED
+with every reason, or DUPLICATE pointing at the original); an event held for ordering gets a
+DELIVERED receipt listing its partners when released; each partner that stored it sends an
+ACKNOWLEDGED one. ``ReceiptWatcher`` folds them into a status per event id.
 """
 
 from __future__ import annotations
@@ -97,9 +98,10 @@ class ReceiptWatcher:
             if _undeliverable(receipt) and status.outcome is ReceiptStatus.ACCEPTED:
                 # accepted, then found to have no recipient: the rejection is the final word
                 self.outcomes[receipt.force, ReceiptStatus.ACCEPTED] -= 1
+        status.delivered_to.update(receipt.deliveries)
         match receipt.status:
-            case ReceiptStatus.DELIVERED:
-                status.delivered_to.add(receipt.recipient or "")
+            case ReceiptStatus.DELIVERED if receipt.recipient is not None:
+                status.delivered_to.add(receipt.recipient)  # version 1: one per partner
             case ReceiptStatus.ACKNOWLEDGED:
                 status.acknowledged_by.add(receipt.recipient or "")
             case ReceiptStatus.DUPLICATE:

@@ -76,6 +76,7 @@ class OutputFactory:
         recipient: str | None = None,
         occurrence: str = "",
         receipt_id: UUID | None = None,
+        deliveries: Sequence[str] = (),
     ) -> Output:
         """``occurrence`` tells apart receipts about separate arrivals of the same event id
         (each resend gets its own DUPLICATE receipt); a replay of one arrival reuses it."""
@@ -90,6 +91,7 @@ class OutputFactory:
             original_event_id=original_event_id,
             recipient=recipient,
             issued_at=now,
+            deliveries=list(deliveries),
         )
         return self._output(topic, receipt, receipt.receipt_id, case_urn, now, case_urn)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -192,8 +192,13 @@ class Exchange:
             return outcome
         outcome.status = Status.ACCEPTED
         outcome.held = offer.held
-        outcome.outputs.append(self._receipt(event, ReceiptStatus.ACCEPTED, now))
-        self._deliver(outcome, offer.releases, now)
+        at = len(outcome.outputs)
+        delivered = self._deliver(outcome, offer.releases, now, arrival=record.position)
+        # One receipt for the event: accepted, and to whom it went at once (if held, its
+        # DELIVERED receipt follows when it is released).
+        outcome.outputs.insert(
+            at, self._receipt(event, ReceiptStatus.ACCEPTED, now, deliveries=delivered)
+        )
         return outcome
 
     def _check_placement(self, event: CaseEvent, record: SourceRecord) -> list[Reason]:
@@ -330,6 +335,7 @@ class Exchange:
         original: Duplicate | None = None,
         recipient: str | None = None,
         occurrence: str = "",
+        deliveries: Sequence[str] = (),
     ) -> Output:
         env = event.envelope
         return self.outputs.receipt(
@@ -343,6 +349,7 @@ class Exchange:
             original_event_id=original.original_event_id if original else None,
             recipient=recipient,
             occurrence=occurrence,
+            deliveries=deliveries,
         )
 
     def _reject(
@@ -388,7 +395,18 @@ class Exchange:
             )
         )
 
-    def _deliver(self, outcome: Outcome, releases: list[Release], now: datetime) -> None:
+    def _deliver(
+        self,
+        outcome: Outcome,
+        releases: list[Release],
+        now: datetime,
+        *,
+        arrival: str | None = None,
+    ) -> list[str]:
+        """Deliver each released event; return the partners the record at ``arrival`` went
+        to (its ACCEPTED receipt lists them). Other released events each get one DELIVERED
+        receipt listing theirs."""
+        on_arrival: list[str] = []
         for release in releases:
             event = release.event or self.codec.decode_as(release.record.value, CaseEvent)
             urn = event.envelope.case_urn
@@ -399,7 +417,7 @@ class Exchange:
                 memory.route = route_of(enrichment)
             self.cases.save(urn, memory)
             partners = recipients(enrichment, self.registry)
-            delivered = 0
+            delivered_to: list[str] = []
             for partner in partners:
                 rules = self.policy.for_kind(partner.kind)
                 projected = project(event, rules)
@@ -437,9 +455,7 @@ class Exchange:
                         ),
                     )
                 )
-                outcome.outputs.append(
-                    self._receipt(event, ReceiptStatus.DELIVERED, now, recipient=partner.id)
-                )
+                delivered_to.append(partner.id)
                 outcome.deliveries.append(
                     DeliveryNote(
                         recipient=partner.id,
@@ -449,8 +465,13 @@ class Exchange:
                         ordering=release.flag.value,
                     )
                 )
-                delivered += 1
-            if delivered == 0:
+            if release.record.position == arrival:
+                on_arrival = delivered_to
+            elif delivered_to:
+                outcome.outputs.append(
+                    self._receipt(event, ReceiptStatus.DELIVERED, now, deliveries=delivered_to)
+                )
+            if not delivered_to:
                 # Accepted but undeliverable: kept on the rejected topic for an operator.
                 reason = Reason.of(
                     ReasonCode.NO_RECIPIENT, "", "no partner is entitled to this event"
@@ -470,6 +491,7 @@ class Exchange:
                 outcome.outputs.append(
                     self._receipt(event, ReceiptStatus.REJECTED, now, reasons=[reason])
                 )
+        return on_arrival
 
 
 def partition_for(key: bytes, partitions: int) -> int:

@@ -54,6 +54,7 @@ class Receipt(AvroRecord):
     original_event_id: UUID | None = None
     recipient: str | None = None
     issued_at: Millis
+    deliveries: list[str] = Field(default_factory=list)
 
 
 class Header(AvroRecord):

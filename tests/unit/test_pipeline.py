@@ -73,6 +73,8 @@ def summary(outputs: Sequence[Output]) -> list[tuple[str, str]]:
         match value:
             case Receipt():
                 what = f"{value.status.value} {value.recipient or ''}".strip()
+                if value.deliveries:
+                    what += " to " + " ".join(value.deliveries)
             case Delivery():
                 what = f"{value.recipient} {value.ordering.value}"
             case RejectedEvent():
@@ -114,7 +116,7 @@ def clock() -> FixedClock:
 # -- accepted ------------------------------------------------------------------------------------
 
 
-def test_an_accepted_charge_is_receipted_delivered_and_receipted_per_recipient(
+def test_an_accepted_charge_is_delivered_and_receipted_once_listing_its_recipients(
     sim: SyntheticForce,
 ) -> None:
     event = sim.charge(case(sim, court=MAGISTRATES), advised=True)
@@ -125,12 +127,11 @@ def test_an_accepted_charge_is_receipted_delivered_and_receipted_per_recipient(
         False,
         [],
     )
+    # One receipt for the event, listing the partners it went to.
     assert summary(outcome.outputs) == [
-        (RECEIPTS, "ACCEPTED"),
+        (RECEIPTS, "ACCEPTED to cps-mersey-cheshire court-magistrates"),
         (TO_CPS, "cps-mersey-cheshire IN_ORDER"),
-        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
         (TO_COURT, "court-magistrates IN_ORDER"),
-        (RECEIPTS, "DELIVERED court-magistrates"),
     ]
     receipts = decoded(outcome.outputs, Receipt)
     assert {r.event_id for r in receipts} == {event.envelope.event_id}
@@ -157,9 +158,8 @@ def test_a_charging_request_goes_to_the_cps_only(sim: SyntheticForce) -> None:
     event = sim.pre_charge(case(sim))
     outcome = exchange().process(record(event))
     assert summary(outcome.outputs) == [
-        (RECEIPTS, "ACCEPTED"),
+        (RECEIPTS, "ACCEPTED to cps-mersey-cheshire"),
         (TO_CPS, "cps-mersey-cheshire IN_ORDER"),
-        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
     ]
     [delivery] = decoded(outcome.outputs, Delivery)
     assert isinstance(delivery.event, CaseFileSubmitted)
@@ -173,11 +173,9 @@ def test_later_events_follow_the_case_to_its_court(sim: SyntheticForce) -> None:
     later = met.documents(story, [MgForm.MG5, MgForm.MG6D])
     outcome = x.process(record(later, 2, force="01"))
     assert summary(outcome.outputs) == [
-        (catalog().receipts("01"), "ACCEPTED"),
+        (catalog().receipts("01"), "ACCEPTED to cps-london-south court-magistrates"),
         (catalog().deliver("cps-london-south"), "cps-london-south IN_ORDER"),
-        (catalog().receipts("01"), "DELIVERED cps-london-south"),
         (TO_COURT, "court-magistrates IN_ORDER"),
-        (catalog().receipts("01"), "DELIVERED court-magistrates"),
     ]
     cps, court = decoded(outcome.outputs, Delivery)
     assert [d.form for d in getattr(cps.event, "documents", [])] == [MgForm.MG5, MgForm.MG6D]
@@ -409,16 +407,15 @@ def test_a_restart_replay_re_emits_every_output_with_the_same_ids(
     assert [o.status for o in after] == [o.status for o in before]
     assert [record_ids(o.outputs) for o in after] == [record_ids(o.outputs) for o in before]
     assert [summary(o.outputs) for o in after] == [summary(o.outputs) for o in before]
-    # 2 deliveries + 2 disclosures + receipts; the undecodable record gets a receipt too.
-    assert [len(o.outputs) for o in before] == [7, 7, 1, 2, 2, 1]
+    # One receipt + 2 deliveries + 2 disclosures; the undecodable record gets a receipt too.
+    assert [len(o.outputs) for o in before] == [5, 5, 1, 2, 2, 1]
     # The held event was not held twice: one tick releases it once.
     assert restarted.held_count(0) == 1
     clock.advance(HOLD)
     assert summary(restarted.tick(tick_record(0)).outputs) == [
         (TO_CPS, "cps-mersey-cheshire RELEASED_AFTER_GAP"),
-        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
         (TO_COURT, "court-magistrates RELEASED_AFTER_GAP"),
-        (RECEIPTS, "DELIVERED court-magistrates"),
+        (RECEIPTS, "DELIVERED to cps-mersey-cheshire court-magistrates"),
     ]
     assert restarted.tick(tick_record(0)).outputs == []
 
@@ -448,9 +445,8 @@ def test_tick_releases_held_events_after_the_hold_time(
     assert released.status is None
     assert summary(released.outputs) == [
         (TO_CPS, "cps-mersey-cheshire RELEASED_AFTER_GAP"),
-        (RECEIPTS, "DELIVERED cps-mersey-cheshire"),
         (TO_COURT, "court-magistrates RELEASED_AFTER_GAP"),
-        (RECEIPTS, "DELIVERED court-magistrates"),
+        (RECEIPTS, "DELIVERED to cps-mersey-cheshire court-magistrates"),
     ]
     assert [d.event for d in decoded(released.outputs, Delivery)] == [change, change]
     assert x.held_count(1) == 0
@@ -681,7 +677,7 @@ def test_conservation_every_input_has_exactly_its_one_outcome(clock: FixedClock)
         i.record.offset for i in inputs if i.expected is Status.REJECTED
     ]
     # Every accepted event is delivered exactly once to each recipient, the CPS always among
-    # them, each with its DELIVERED receipt; nothing else is delivered.
+    # them, each listed on a receipt; nothing else is delivered.
     accepted = {e.envelope.event_id for e, expected in events if expected is Status.ACCEPTED}
     deliveries = Counter(
         (d.event.envelope.event_id, d.recipient) for d in decoded(outputs, Delivery)
@@ -691,12 +687,16 @@ def test_conservation_every_input_has_exactly_its_one_outcome(clock: FixedClock)
     assert all(
         any(r.startswith("cps-") for e, r in deliveries if e == event_id) for event_id in accepted
     )
+    # Each delivery is listed once, on the event's ACCEPTED receipt or (held) its DELIVERED one.
     delivered_receipts = Counter(
-        (r.event_id, r.recipient)
-        for r in decoded(outputs, Receipt)
-        if r.status is ReceiptStatus.DELIVERED
+        (r.event_id, partner) for r in decoded(outputs, Receipt) for partner in r.deliveries
     )
     assert delivered_receipts == deliveries
+    assert all(
+        r.status in (ReceiptStatus.ACCEPTED, ReceiptStatus.DELIVERED)
+        for r in decoded(outputs, Receipt)
+        if r.deliveries
+    )
     # Per case, deliveries to each recipient are in sequence order unless flagged.
     flags = Counter(d.ordering for d in decoded(outputs, Delivery))
     assert set(flags) == {OrderingFlag.IN_ORDER}

@@ -227,7 +227,7 @@ def test_a_type_never_released_is_reported(dirs: tuple[Path, Path]) -> None:
 def test_a_released_type_without_an_authored_schema_is_reported(dirs: tuple[Path, Path]) -> None:
     avro, released = dirs
     folder = released / "uk.gov.cjsx.Acknowledgement"
-    shutil.copytree(released / "uk.gov.cjsx.Receipt", folder)
+    shutil.copytree(released / "uk.gov.cjsx.Disclosure", folder)
     schema = json.loads((folder / "v1.avsc").read_text())
     schema["name"] = "uk.gov.cjsx.Acknowledgement"
     (folder / "v1.avsc").write_text(json.dumps(schema))
@@ -244,13 +244,13 @@ def test_two_released_versions_with_one_fingerprint_are_refused(dirs: tuple[Path
 
 def test_a_doc_only_edit_updates_the_released_file_in_place(dirs: tuple[Path, Path]) -> None:
     avro, released = dirs
-    path = avro / "uk.gov.cjsx.Receipt.avsc"
+    path = avro / "uk.gov.cjsx.Disclosure.avsc"
     authored = json.loads(path.read_text())
     authored["doc"] = "Reworded, same wire format."
     path.write_text(json.dumps(authored))
-    assert release(["uk.gov.cjsx.Receipt"], avro, released) == [("uk.gov.cjsx.Receipt", 1)]
-    assert sorted(p.name for p in (released / "uk.gov.cjsx.Receipt").iterdir()) == ["v1.avsc"]
-    assert SchemaStore.load(released).latest("uk.gov.cjsx.Receipt").schema["doc"] == (
+    assert release(["uk.gov.cjsx.Disclosure"], avro, released) == [("uk.gov.cjsx.Disclosure", 1)]
+    assert sorted(p.name for p in (released / "uk.gov.cjsx.Disclosure").iterdir()) == ["v1.avsc"]
+    assert SchemaStore.load(released).latest("uk.gov.cjsx.Disclosure").schema["doc"] == (
         "Reworded, same wire format."
     )
 
