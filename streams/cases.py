@@ -1,7 +1,7 @@
 """What the exchange remembers about each case so later events reach the same partners.
 
 A charge names the court; a later bail variation or document upload does not. The directory
-keeps, per case, the court, CPS area and venue last learned (key ``route:<urn>``), and for
+keeps, per case, the court, CPS area and venue last learned (in the case's key), and for
 recent sequence numbers the route that was known just before each was released, so an event
 released again after a restart is routed exactly as the first time, even when the stored
 route already reflects later events.
@@ -46,21 +46,23 @@ def _decode(raw: list[str | None] | None) -> CaseRoute | None:
 
 
 class CaseDirectory:
+    """Keeps a case's route inside the case's ordering state (key ``case:<urn>``, fields
+    ``rt`` and ``rh``): the two change together, so one key means one state write."""
+
     def __init__(self, store: KeyValueStore) -> None:
         self.store = store
 
     def get(self, urn: str) -> CaseMemory:
-        raw = self.store.get(f"route:{urn}")
-        if raw is None:
-            return CaseMemory()
-        data = json.loads(raw)
-        history = {int(k): _decode(v) for k, v in data["h"].items()}
-        return CaseMemory(_decode(data["r"]), history)
+        raw = self.store.get(f"case:{urn}")
+        data = json.loads(raw) if raw is not None else {}
+        history = {int(k): _decode(v) for k, v in data.get("rh", {}).items()}
+        return CaseMemory(_decode(data.get("rt")), history)
 
     def save(self, urn: str, memory: CaseMemory) -> None:
+        key = f"case:{urn}"
+        raw = self.store.get(key)
+        data = json.loads(raw) if raw is not None else {}
         recent = sorted(memory.history)[-_HISTORY:]
-        data = {
-            "r": _encode(memory.route),
-            "h": {str(k): _encode(memory.history[k]) for k in recent},
-        }
-        self.store.put(f"route:{urn}", json.dumps(data).encode())
+        data["rt"] = _encode(memory.route)
+        data["rh"] = {str(k): _encode(memory.history[k]) for k in recent}
+        self.store.put(key, json.dumps(data).encode())

@@ -55,33 +55,60 @@ def content_fingerprint(event: CaseEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_MAX_SIGHTINGS = 2000
+"""Per case and kind: far more events than a real case has in the window, and a bound on what
+a hostile sender can make the exchange remember for one case."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Sighting:
     event_id: str
     position: str
     seen_at_ms: int
 
-    def encode(self) -> bytes:
-        return json.dumps([self.event_id, self.position, self.seen_at_ms]).encode()
+
+@dataclass(slots=True)
+class _CaseSightings:
+    """What one case's events were seen as: by event id and by content fingerprint.
+
+    A resend carries its case's URN (the URN is business content), so both kinds of
+    duplicate are found within the case: one key per case, one state write per event.
+    """
+
+    ids: dict[str, _Sighting]
+    fps: dict[str, _Sighting]
 
     @classmethod
-    def decode(cls, raw: bytes) -> _Sighting:
-        event_id, position, seen_at_ms = json.loads(raw)
-        return cls(str(event_id), str(position), int(seen_at_ms))
+    def decode(cls, raw: bytes | None) -> _CaseSightings:
+        if raw is None:
+            return cls({}, {})
+        data = json.loads(raw)
+        return cls(
+            {k: _Sighting(*v) for k, v in data["i"].items()},
+            {k: _Sighting(*v) for k, v in data["f"].items()},
+        )
+
+    def encode(self, now_ms: int, window_ms: int) -> bytes:
+        """Only live sightings are kept, the newest ``_MAX_SIGHTINGS`` of each kind."""
+
+        def live(entries: dict[str, _Sighting]) -> dict[str, list[object]]:
+            kept = [(k, s) for k, s in entries.items() if now_ms - s.seen_at_ms <= window_ms]
+            kept.sort(key=lambda item: item[1].seen_at_ms)
+            return {k: [s.event_id, s.position, s.seen_at_ms] for k, s in kept[-_MAX_SIGHTINGS:]}
+
+        return json.dumps({"i": live(self.ids), "f": live(self.fps)}).encode()
 
 
 class Deduplicator:
-    """Checks and records sightings in a ``KeyValueStore`` (keys ``id:…`` and ``fp:…``)."""
+    """Checks and records sightings in a ``KeyValueStore``, one key per case (``seen:<urn>``)."""
 
     def __init__(self, store: KeyValueStore, window: timedelta) -> None:
         self.store = store
         self.window_ms = int(window.total_seconds() * 1000)
 
-    def _live(self, key: str, now_ms: int) -> _Sighting | None:
-        raw = self.store.get(key)
-        if raw is None:
+    def _live(self, sighting: _Sighting | None, now_ms: int) -> _Sighting | None:
+        if sighting is None:
             return None
-        sighting = _Sighting.decode(raw)
         return sighting if now_ms - sighting.seen_at_ms <= self.window_ms else None
 
     def check(self, event: CaseEvent, position: str, now: datetime) -> Duplicate | Sighting:
@@ -90,19 +117,22 @@ class Deduplicator:
         A new event is remembered at once, so a later resend is caught.
         """
         now_ms = int(now.timestamp() * 1000)
+        key = f"seen:{event.envelope.case_urn}"
+        case = _CaseSightings.decode(self.store.get(key))
         event_id = str(event.envelope.event_id)
-        by_id = self._live(f"id:{event_id}", now_ms)
+        by_id = self._live(case.ids.get(event_id), now_ms)
         if by_id is not None:
             if by_id.position == position:
                 return Sighting.REPLAY
             return Duplicate(DuplicateKind.EVENT_ID, event.envelope.event_id)
-        fp_key = f"fp:{content_fingerprint(event)}"
-        by_content = self._live(fp_key, now_ms)
+        fingerprint = content_fingerprint(event)
+        by_content = self._live(case.fps.get(fingerprint), now_ms)
         if by_content is not None and by_content.position != position:
             return Duplicate(DuplicateKind.CONTENT, UUID(by_content.event_id))
-        sighting = _Sighting(event_id, position, now_ms).encode()
-        self.store.put(f"id:{event_id}", sighting)
-        self.store.put(fp_key, sighting)
+        sighting = _Sighting(event_id, position, now_ms)
+        case.ids[event_id] = sighting
+        case.fps[fingerprint] = sighting
+        self.store.put(key, case.encode(now_ms, self.window_ms))
         return Sighting.NEW
 
     def forget(self, event: CaseEvent, position: str) -> None:
@@ -113,7 +143,22 @@ class Deduplicator:
         record must be refused again, not taken for a replay of an accepted one. Only the
         entries this very record made are removed.
         """
-        for key in (f"id:{event.envelope.event_id}", f"fp:{content_fingerprint(event)}"):
-            raw = self.store.get(key)
-            if raw is not None and _Sighting.decode(raw).position == position:
-                self.store.delete(key)
+        key = f"seen:{event.envelope.case_urn}"
+        raw = self.store.get(key)
+        if raw is None:
+            return
+        case = _CaseSightings.decode(raw)
+        event_id, fingerprint = str(event.envelope.event_id), content_fingerprint(event)
+        removed = False
+        for entries, k in ((case.ids, event_id), (case.fps, fingerprint)):
+            found = entries.get(k)
+            if found is not None and found.position == position:
+                del entries[k]
+                removed = True
+        if not removed:
+            return
+        if case.ids or case.fps:
+            newest = max(s.seen_at_ms for s in [*case.ids.values(), *case.fps.values()])
+            self.store.put(key, case.encode(newest, self.window_ms))
+        else:
+            self.store.delete(key)

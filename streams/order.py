@@ -22,6 +22,7 @@ from streams.state import KeyValueStore
 _MAX_SKIPPED = 1000
 _RECENT_SEQUENCES = 64
 _RECENT_TRIGGERS = 8
+_OWN = frozenset({"n", "s", "h", "p", "r"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +62,15 @@ class _CaseState:
     held: dict[int, dict[str, Any]] = field(default_factory=dict)
     released: dict[int, list[Any]] = field(default_factory=dict)
     triggered: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    others: dict[str, Any] = field(default_factory=dict)
+    """What other stages keep under the same key (the case's route): one write per case."""
 
     def encode(self) -> bytes:
         recent = sorted(self.released)[-_RECENT_SEQUENCES:]
         triggers = list(self.triggered)[-_RECENT_TRIGGERS:]
         return json.dumps(
             {
+                **self.others,
                 "n": self.next,
                 "s": self.skipped,
                 "h": {str(k): v for k, v in self.held.items()},
@@ -81,11 +85,12 @@ class _CaseState:
             return cls()
         data = json.loads(raw)
         return cls(
-            data["n"],
-            data["s"],
-            {int(k): v for k, v in data["h"].items()},
+            data.get("n", 1),
+            data.get("s", []),
+            {int(k): v for k, v in data.get("h", {}).items()},
             {int(k): v for k, v in data.get("p", {}).items()},
             dict(data.get("r", {})),
+            {k: v for k, v in data.items() if k not in _OWN},
         )
 
     def release(

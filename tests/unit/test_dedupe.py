@@ -47,7 +47,8 @@ def test_first_sighting_is_new_and_is_remembered() -> None:
     store = DictStore()
     event = valid_charge()
     assert Deduplicator(store, WINDOW).check(event, P1, NOW) is Sighting.NEW
-    assert sorted(k.split(":")[0] for k in store.data) == ["fp", "id"]
+    # One key per case holds both kinds of sighting: one state write per event.
+    assert list(store.data) == [f"seen:{event.envelope.case_urn}"]
 
 
 def test_exact_resend_at_another_position_is_an_event_id_duplicate() -> None:

@@ -278,7 +278,8 @@ def test_case_directory_remembers_the_latest_route_and_the_route_before_each_eve
     assert again.known_before(2, replay=True) == first
     # An event never seen before takes the newest route, even flagged as a replay.
     assert again.known_before(3, replay=True) == moved
-    assert list(store.data) == ["route:05AM1234524"]
+    # The route lives in the case's own key, beside its ordering state: one write per case.
+    assert list(store.data) == ["case:05AM1234524"]
 
 
 def test_a_case_for_the_crown_court_stays_there_when_a_summary_charge_follows() -> None:

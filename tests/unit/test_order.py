@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.models import CaseEvent, OrderingFlag
-from streams.order import Offer, Release, Sequencer
+from streams.order import Offer, Release, Sequencer, _CaseState
 from streams.record import SourceRecord
 from streams.state import DictStore
 from tests.support.builders import HOLD, NOW, renumbered, synthetic_force, valid_charge
@@ -377,3 +377,21 @@ def test_a_huge_gap_is_skipped_without_listing_every_missing_number() -> None:
     assert seqs(h.offer(top - 1).releases) == [(top - 1, LATE)]
     # Numbers beyond the remembered window are no longer expected: a reuse, not LATE.
     assert h.offer(2).reused_sequence
+
+
+def test_the_case_key_keeps_what_other_stages_store_beside_the_ordering_state() -> None:
+    """The route memory shares the case's key (one state write per case): ordering must
+    carry it through untouched, and it must not disturb ordering."""
+    from streams.cases import CaseDirectory, CaseMemory, CaseRoute
+    from streams.state import DictStore
+
+    store = DictStore()
+    directory = CaseDirectory(store)
+    route = CaseRoute("B05AM00", "mersey-cheshire", "MAGISTRATES")
+    directory.save("05AM1234524", CaseMemory(route, {1: None}))
+    state = _CaseState.decode(store.get("case:05AM1234524"))
+    assert (state.next, state.held) == (1, {})
+    state.next = 5
+    store.put("case:05AM1234524", state.encode())
+    assert directory.get("05AM1234524").route == route
+    assert _CaseState.decode(store.get("case:05AM1234524")).next == 5
