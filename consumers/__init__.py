@@ -1,0 +1,15 @@
+"""What a CJS partner uses: receive its deliveries into its own store, exactly once, and
+acknowledge them; read each case as it stands."""
+
+from consumers.casefile import CaseView, DefendantView
+from consumers.store import PartnerStore, StoreCounts
+from consumers.subscriber import Subscriber, SubscriberStats
+
+__all__ = [
+    "CaseView",
+    "DefendantView",
+    "PartnerStore",
+    "StoreCounts",
+    "Subscriber",
+    "SubscriberStats",
+]
