@@ -1,0 +1,53 @@
+"""The known offence codes nearest an unknown one, for OFFENCE_UNKNOWN's hint.
+
+difflib's similarity ratio (standard library) ranks the chargeable codes of the standing data;
+ties go to the code sharing the longest beginning with the one given, because offence codes
+are built left to right (act, year, section): ``TH68011`` is nearer ``TH68010`` than
+``TH78011``. A unit test holds the ranking to a few typical typing mistakes.
+"""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+from functools import lru_cache
+from os.path import commonprefix
+
+from streams.reference import StandingData
+
+CUTOFF = 0.6
+"""Least similarity (0-1) worth suggesting."""
+COUNT = 3
+
+_BY_STANDING: dict[int, tuple[StandingData, OffenceSuggester]] = {}
+"""Suggesters by snapshot identity; the snapshot is kept with it so its id is never reused."""
+
+
+class OffenceSuggester:
+    """Nearest chargeable codes of one standing-data snapshot; answers are cached per code."""
+
+    def __init__(self, codes: list[str]) -> None:
+        self.codes = sorted(codes)
+        self.nearest = lru_cache(maxsize=1024)(self._nearest)
+
+    @classmethod
+    def of(cls, standing: StandingData) -> OffenceSuggester:
+        """The suggester of ``standing``, built once (the list has some 30,000 codes)."""
+        entry = _BY_STANDING.get(id(standing))
+        if entry is None:
+            entry = (standing, cls([o.code for o in standing.offences() if o.chargeable]))
+            _BY_STANDING[id(standing)] = entry
+        return entry[1]
+
+    def _nearest(self, code: str) -> tuple[str, ...]:
+        matcher = SequenceMatcher()
+        matcher.set_seq2(code)
+        scored: list[tuple[float, int, str]] = []
+        for candidate in self.codes:
+            matcher.set_seq1(candidate)
+            if (
+                matcher.real_quick_ratio() >= CUTOFF
+                and matcher.quick_ratio() >= CUTOFF
+                and (ratio := matcher.ratio()) >= CUTOFF
+            ):
+                scored.append((-ratio, -len(commonprefix([code, candidate])), candidate))
+        return tuple(c for _, _, c in sorted(scored)[:COUNT])
