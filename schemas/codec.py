@@ -127,7 +127,5 @@ class Codec:
         record = self.decode(data)
         if not isinstance(record, model):
             wanted = model.avro_name if model.avro_name in self.models else "a case-file event"
-            raise CodecError(
-                ReasonCode.NOT_AN_EVENT, f"{record.avro_name} is not {wanted}"
-            )
+            raise CodecError(ReasonCode.NOT_AN_EVENT, f"{record.avro_name} is not {wanted}")
         return record

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+_TIMESTAMP = "must be an RFC 3339 timestamp with a time zone, e.g. 2026-03-02T09:30:00Z"
 _BY_TYPE = {
     "missing": "required, but missing",
     "extra_forbidden": "is not a field of this record",
@@ -26,12 +27,10 @@ _BY_TYPE = {
     "uuid_type": "must be a UUID string such as 6f1c7e9a-3b2d-4c5e-8f90-1a2b3c4d5e6f",
     "uuid_parsing": "must be a UUID string such as 6f1c7e9a-3b2d-4c5e-8f90-1a2b3c4d5e6f",
     "date_type": "must be a date, YYYY-MM-DD",
-    "timezone_aware": "must be an RFC 3339 timestamp with a time zone, e.g. 2026-03-02T09:30:00Z",
-    "datetime_type": "must be an RFC 3339 timestamp with a time zone, e.g. 2026-03-02T09:30:00Z",
-    "datetime_parsing": "must be an RFC 3339 timestamp with a time zone, e.g. "
-    "2026-03-02T09:30:00Z",
-    "datetime_from_date_parsing": "must be an RFC 3339 timestamp with a time zone, e.g. "
-    "2026-03-02T09:30:00Z",
+    "timezone_aware": _TIMESTAMP,
+    "datetime_type": _TIMESTAMP,
+    "datetime_parsing": _TIMESTAMP,
+    "datetime_from_date_parsing": _TIMESTAMP,
 }
 
 

@@ -245,7 +245,8 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
     ReasonCode.OFFENCE_UNKNOWN: Guidance(
         "The offence code is well formed but not in the CJS offence list.",
         "A retired code (for example RT88191) or a mistyped one.",
-        "Use the current CJS code for the offence; the reason's hint names the nearest known codes.",
+        "Use the current CJS code for the offence; the reason's hint names the nearest known "
+        "codes.",
         "Refresh the local offence list from the CJS standing data.",
     ),
     ReasonCode.OFFENCE_NOT_CHARGEABLE: Guidance(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 from functools import lru_cache
-from os.path import commonprefix
 
 from streams.reference import StandingData
 
@@ -49,5 +48,15 @@ class OffenceSuggester:
                 and matcher.quick_ratio() >= CUTOFF
                 and (ratio := matcher.ratio()) >= CUTOFF
             ):
-                scored.append((-ratio, -len(commonprefix([code, candidate])), candidate))
+                scored.append((-ratio, -_shared_start(code, candidate), candidate))
         return tuple(c for _, _, c in sorted(scored)[:COUNT])
+
+
+def _shared_start(a: str, b: str) -> int:
+    """How many leading characters two codes share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
