@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import click
 from kafka import KafkaConsumer
 
+from cjsx.cli.ids import force_code
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
 from infra.security.policy import OPERATOR
@@ -59,7 +60,7 @@ def rejected() -> None:
 
 
 @rejected.command("list")
-@click.option("--force", default=None, help="Only this force's rejections.")
+@click.option("--force", default=None, callback=force_code, help="Only this force's rejections.")
 def list_rejected(force: str | None) -> None:
     """One line per rejection: id, time, force, where it came from, reason codes."""
     for record in rejected_records(Runtime(Settings())):
