@@ -151,7 +151,7 @@ ROWS: dict[tuple[str, str, str], list[Fails] | NotARule] = {
         Fails(lambda: pre_charge(file_type=FileType.GAP), C.FILE_TYPE_INVALID, "file_type")
     ],
     ("DefendantCharged", "file_type", "gap, ngap or crown"): [
-        Fails(lambda: charge(file_type=t), C.FILE_TYPE_INVALID, "file_type")
+        Fails(lambda t=t: charge(file_type=t), C.FILE_TYPE_INVALID, "file_type")
         for t in (FileType.PRE_CHARGE, FileType.UPGRADE)
     ],
     ("DefendantCharged", "offences", "at least"): [
