@@ -8,6 +8,7 @@ hostile input (empty lines, binary garbage, 1 MB lines, wrong types).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,9 @@ import pytest
 from schemas.cloudevents import force_source
 from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, render, to_cloudevent
 from schemas.limits import FREE_TEXT
-from schemas.models import CaseEvent, DefendantCharged
+from schemas.models import EVENT_TYPES, CaseEvent, DefendantCharged
 from schemas.reasons import GUIDANCE, ReasonCode
+from streams.validate import wire_doc
 from tests.support.contract import one_of_each_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -395,3 +397,18 @@ def test_schema_check_passes_on_the_shipped_contract() -> None:
     assert (
         result.stdout == b"every schema is FULL_TRANSITIVE compatible with its released versions\n"
     )
+
+
+def test_every_example_in_the_wire_format_doc_passes_cjsx_validate(tmp_path: Path) -> None:
+    """docs/wire-format.md's examples, exactly as a force developer would copy them."""
+    text = (ROOT / "docs" / "wire-format.md").read_text(encoding="utf-8")
+    blocks = re.findall(re.escape(wire_doc.EXAMPLE) + r"\n```json\n(.*?)\n```", text, re.DOTALL)
+    worked = re.findall(r"<!-- example-json -->\n```json\n(.*?)\n```", text, re.DOTALL)
+    lines = [*blocks, *worked]
+    assert len(blocks) == len(EVENT_TYPES)
+    file = tmp_path / "examples.jsonl"
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cjsx("validate", "--force", "01", str(file))
+    verdicts = objects(result)
+    assert [v["accepted"] for v in verdicts] == [True] * len(lines), verdicts
+    assert result.returncode == 0
