@@ -32,6 +32,8 @@ from schemas.models import (
     FileType,
     MgForm,
     Offence,
+    Receipt,
+    RejectedEvent,
     RemandStatus,
     RemandStatusChanged,
     Sensitivity,
@@ -39,7 +41,16 @@ from schemas.models import (
 from schemas.reasons import MAX_REASONS, ReasonCode
 from schemas.store import AVRO_DIR, resolve
 from streams.validate import ValidationContext, validate_event
-from tests.support.builders import document, standing, with_envelope
+from tests.support.builders import (
+    codec,
+    decoded,
+    document,
+    exchange,
+    record,
+    standing,
+    valid_charge,
+    with_envelope,
+)
 from tests.support.contract import one_of_each_event
 
 C = ReasonCode
@@ -512,3 +523,28 @@ def test_trailing_bytes_after_a_valid_body_are_refused(extra: bytes) -> None:
         codec.decode(value + extra)
     assert refused.value.code is C.TRAILING_BYTES
     assert refused.value.message.startswith(f"{len(extra)} byte")
+
+
+# -- through the pipeline: what a force's receipt and the rejected topic carry -------------------
+
+
+def test_the_pipeline_rejects_trailing_bytes_and_keeps_them() -> None:
+    value = codec().encode(valid_charge()) + b"\x00junk"
+    outcome = exchange().process(record(value))
+    (rejection,) = decoded(outcome.outputs, RejectedEvent)
+    assert [r.code for r in rejection.reasons] == ["TRAILING_BYTES"]
+    assert rejection.value == value
+
+
+def test_the_pipeline_caps_the_reasons_of_a_hostile_event() -> None:
+    event = valid_charge()
+    repeated = [event.offences[0]] * 6000
+    source = record(event.model_copy(update={"offences": repeated}))
+    outcome = exchange().process(source)
+    (kept,) = decoded(outcome.outputs, RejectedEvent)
+    assert len(kept.reasons) == MAX_REASONS + 1
+    assert kept.reasons[-1].code == "MORE_REASONS"
+    (receipt,) = decoded(outcome.outputs, Receipt)
+    assert receipt.reasons == kept.reasons
+    # The rejection is the original bytes and a bounded list of reasons, whatever the event.
+    assert max(len(o.value) for o in outcome.outputs) < len(source.value) + 30_000
