@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -261,11 +263,11 @@ def input_types() -> set[str]:
     return found
 
 
-def documented_constraints() -> set[tuple[str, str, str]]:
+def documented_constraints(avro_dir: Path = AVRO_DIR) -> set[tuple[str, str, str]]:
     """(record, field or "", phrase) for every constraint phrase in an input type's docs."""
     found: set[tuple[str, str, str]] = set()
     wanted = input_types()
-    for path in sorted(AVRO_DIR.glob("*.avsc")):
+    for path in sorted(avro_dir.glob("*.avsc")):
         schema = json.loads(path.read_text(encoding="utf-8"))
         if schema["name"] not in wanted:
             continue
@@ -288,6 +290,17 @@ def test_the_walk_finds_constraints_and_covers_every_input_type() -> None:
     assert ("Offence", "sequence", "from 1") in found
     assert {"DefendantCharged", "Envelope", "Offence", "Document", "Defendant"} <= input_types()
     assert "Receipt" not in input_types()  # written by the exchange, not validated input
+
+
+def test_a_new_constraint_in_a_schema_doc_is_noticed(tmp_path: Path) -> None:
+    """What the next test would say if someone documented a rule and did not enforce it."""
+    for path in AVRO_DIR.glob("*.avsc"):
+        shutil.copy(path, tmp_path / path.name)
+    hearing = tmp_path / "uk.gov.cjsx.Hearing.avsc"
+    schema = json.loads(hearing.read_text(encoding="utf-8"))
+    schema["fields"][1]["doc"] += " Must be a weekday."
+    hearing.write_text(json.dumps(schema), encoding="utf-8")
+    assert documented_constraints(tmp_path) - set(ROWS) == {("Hearing", "date", "must")}
 
 
 def test_every_documented_constraint_has_a_row() -> None:
