@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 
 import click
@@ -75,11 +76,11 @@ def list_rejected(force: str | None) -> None:
 
 
 @rejected.command()
-@click.argument("rejection_id")
-def show(rejection_id: str) -> None:
+@click.argument("rejection_id", type=click.UUID)
+def show(rejection_id: uuid.UUID) -> None:
     """The whole rejection as JSON: reasons, origin, original bytes and decoded event."""
     for record in rejected_records(Runtime(Settings())):
-        if str(record.rejection_id) == rejection_id:
+        if record.rejection_id == rejection_id:
             click.echo(json.dumps(to_json(record), indent=2))
             return
     raise click.ClickException(f"no rejection {rejection_id}")

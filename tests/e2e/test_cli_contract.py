@@ -379,6 +379,7 @@ def test_validate_force_option_binds_to_that_forces_topic() -> None:
         ("validate", "--force", "99", "-"),
         ("validate", "--force", "1", "-"),
         ("rejected", "list", "--force", "abc"),
+        ("rejected", "show", "not-a-rejection-id"),
     ],
 )
 def test_validate_usage_errors_exit_2(args: tuple[str, ...]) -> None:
