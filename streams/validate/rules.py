@@ -51,7 +51,7 @@ AGE_OF_CRIMINAL_RESPONSIBILITY = 10
 _HEX = frozenset("0123456789abcdef")
 CHARGE_FILE_TYPES = (FileType.GAP, FileType.NGAP, FileType.CROWN)
 """A charge's file types, as the DefendantCharged schema documents them."""
-_SUGGESTED_OFFENCES = 5
+_SUGGESTED_OFFENCES = 3
 """Unknown offence codes per event that get suggestions (each is a search of the list)."""
 
 

@@ -561,3 +561,27 @@ def test_the_pipeline_caps_the_reasons_of_a_hostile_event() -> None:
     assert receipt.reasons == kept.reasons
     # The rejection is the original bytes and a bounded list of reasons, whatever the event.
     assert max(len(o.value) for o in outcome.outputs) < len(source.value) + 30_000
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("TH68011", "TH68010"),
+        ("TH86010", "TH68010"),
+        ("TH68O10", "TH68010"),
+        ("COML052", "COML050"),
+    ],
+)
+def test_suggestions_rank_the_likely_intended_code_high(typed: str, meant: str) -> None:
+    """A mistyped digit, two digits swapped, the letter O for a zero."""
+    suggester = ValidationContext(standing()).suggester
+    assert meant in suggester.nearest(typed)[:2]
+
+
+def test_only_the_first_unknown_offences_get_suggestions() -> None:
+    unknown = [_offence(i + 1, f"TH6801{i}", f"wording {i}") for i in range(1, 9)]
+    found = validate_event(charge(offences=unknown), ValidationContext(standing()))
+    hints = [r.hint for r in found if r.code is C.OFFENCE_UNKNOWN]
+    assert hints
+    suggested = [h for h in hints if "nearest known codes" in h]
+    assert 0 < len(suggested) <= 3
