@@ -67,7 +67,7 @@ class OffenceSuggester:
         shared: Counter[str] = Counter()
         for pair in set(_pairs(code)):
             shared.update(self._by_pair.get(pair, ()))
-        same_act = self._by_act.get(code[:2], [])[:SHORTLIST * 4]
+        same_act = self._by_act.get(code[:2], [])[: SHORTLIST * 4]
         return list(dict.fromkeys([*same_act, *(c for c, _ in shared.most_common(SHORTLIST))]))
 
 

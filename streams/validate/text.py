@@ -8,7 +8,9 @@ free-text field may hold personal data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from schemas.limits import (
@@ -25,16 +27,21 @@ from schemas.reasons import Reason, ReasonCode
 _DEFAULT_IDENTIFIER_LIMIT = 64
 
 
-def _text(value: str, key: str, path: str, out: list[Reason]) -> None:
+def _join(prefix: str, field: str) -> str:
+    return f"{prefix}.{field}" if prefix else field
+
+
+def _text(value: str, key: str, path: Callable[[], str], out: list[Reason]) -> None:
+    """Checks first, the path only when one fails: this runs for every string of every event."""
     free = key in FREE_TEXT
     limit = FREE_TEXT[key] if free else IDENTIFIERS.get(key, _DEFAULT_IDENTIFIER_LIMIT)
     if free and not value.strip():
-        out.append(Reason.of(ReasonCode.TEXT_EMPTY, path, "must not be empty or only spaces"))
+        out.append(Reason.of(ReasonCode.TEXT_EMPTY, path(), "must not be empty or only spaces"))
     if len(value) > limit:
         out.append(
             Reason.of(
                 ReasonCode.TEXT_TOO_LONG,
-                path,
+                path(),
                 f"is {len(value)} characters long; the limit is {limit}",
             )
         )
@@ -44,39 +51,46 @@ def _text(value: str, key: str, path: str, out: list[Reason]) -> None:
         out.append(
             Reason.of(
                 ReasonCode.TEXT_CHARACTERS_INVALID,
-                path,
+                path(),
                 f"holds the character U+{ord(found.group()):04X} at position {found.start() + 1}, "
                 "a control or bidirectional formatting character",
             )
         )
 
 
-def _value(value: Any, key: str, path: str, out: list[Reason]) -> None:
-    if isinstance(value, AvroRecord):
-        _record(value, path, out)
-    elif isinstance(value, Enum):
-        return
-    elif isinstance(value, str):
-        _text(value, key, path, out)
-    elif isinstance(value, list):
-        limit = LISTS.get(key)
-        if limit is not None and len(value) > limit:
-            out.append(
-                Reason.of(
-                    ReasonCode.TOO_MANY_ITEMS,
-                    path,
-                    f"has {len(value)} items; the limit is {limit}",
-                )
+def _list(items: list[Any], key: str, path: str, out: list[Reason]) -> None:
+    limit = LISTS.get(key)
+    if limit is not None and len(items) > limit:
+        out.append(
+            Reason.of(
+                ReasonCode.TOO_MANY_ITEMS, path, f"has {len(items)} items; the limit is {limit}"
             )
-        for i, item in enumerate(value):
-            _value(item, f"{key}[]", f"{path}[{i}]", out)
+        )
+    item_key = f"{key}[]"
+    for i, item in enumerate(items):
+        if isinstance(item, AvroRecord):
+            _record(item, f"{path}[{i}]", out)
+        elif isinstance(item, str) and not isinstance(item, Enum):
+            _text(item, item_key, lambda i=i: f"{path}[{i}]", out)  # type: ignore[misc]
+
+
+@cache
+def _fields(model: type[AvroRecord]) -> tuple[tuple[str, str], ...]:
+    """(field, ``Record.field`` key) of a record type, in schema order."""
+    return tuple((field, f"{model.__name__}.{field}") for field in model.model_fields)
 
 
 def _record(record: AvroRecord, prefix: str, out: list[Reason]) -> None:
-    name = type(record).__name__
-    for field in type(record).model_fields:
-        path = f"{prefix}.{field}" if prefix else field
-        _value(getattr(record, field), f"{name}.{field}", path, out)
+    for field, key in _fields(type(record)):
+        value = getattr(record, field)
+        if value is None or isinstance(value, Enum):
+            continue
+        if isinstance(value, str):
+            _text(value, key, lambda field=field: _join(prefix, field), out)  # type: ignore[misc]
+        elif isinstance(value, AvroRecord):
+            _record(value, _join(prefix, field), out)
+        elif isinstance(value, list):
+            _list(value, key, _join(prefix, field), out)
 
 
 def check_text(event: AvroRecord) -> list[Reason]:
