@@ -108,6 +108,8 @@ def _reason(check: IdCheck, field: str) -> list[Reason]:
                 _FORMAT_CODE[check.kind],
                 field,
                 f"send identifiers in normalised form: {check.normalized}",
+                f"Send it as {check.normalized}: on the wire each identifier has exactly one "
+                "form (docs/wire-format.md section 5).",
             )
         ]
     return []

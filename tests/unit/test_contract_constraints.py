@@ -585,3 +585,13 @@ def test_only_the_first_unknown_offences_get_suggestions() -> None:
     assert hints
     suggested = [h for h in hints if "nearest known codes" in h]
     assert 0 < len(suggested) <= 3
+
+
+def test_a_short_form_asn_is_answered_with_the_long_form_to_send() -> None:
+    person = charge().defendant
+    short = _short_asn(person.asn)
+    event = charge(defendant=person.model_copy(update={"asn": short}))
+    (reason,) = validate_event(event, ValidationContext(standing()))
+    assert reason.code is C.ASN_FORMAT
+    assert person.asn in reason.hint
+    assert "YY/FFUU" not in reason.hint
