@@ -78,7 +78,7 @@ def _headers_schema() -> dict[str, Any]:
         "type": "object",
         "description": "CloudEvents 1.0 attributes in the Kafka protocol binding, binary mode: "
         "one UTF-8 header per attribute (docs/wire-format.md). On a force's event each must "
-        "agree with the value, else the event is rejected with HEADER_MISMATCH.",
+        "agree with the value (docs/wire-format.md section 5, HEADER_MISMATCH).",
         "required": [
             "ce_specversion",
             "ce_id",

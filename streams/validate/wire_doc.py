@@ -71,7 +71,9 @@ def examples() -> list[CaseEvent]:
 
 
 def _minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} minutes" if seconds >= 60 else f"{seconds:g} seconds"
+    """A duration in words: '5 minutes', '1 second'."""
+    count, unit = (int(seconds // 60), "minute") if seconds >= 60 else (int(seconds), "second")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def render_section() -> str:
@@ -148,7 +150,9 @@ def render_section() -> str:
         f"{_minutes(CLOCK_SKEW.total_seconds())} (`EVENT_IN_FUTURE`), and `published_at` is not "
         f"earlier than `occurred_at` less {_minutes(CLOCK_SKEW.total_seconds())} "
         "(`PUBLISHED_BEFORE_OCCURRED`).",
-        "- The CloudEvents attributes agree with the event (`HEADER_MISMATCH`): `id`, `subject`, "
+        "- The CloudEvents attributes (JSON form) and `ce_*` headers (binary mode, by the same "
+        "rules: `streams.validate.check_headers`) agree with the event (`HEADER_MISMATCH`): "
+        "`id`, `subject`, "
         "`type`, `source` (`/cjs/forces/{force}/systems/{system}` from the envelope), "
         "`dataschema` (the released version the value was written with) and `time` "
         f"(`envelope.occurred_at`, within {_minutes(TIME_ATTRIBUTE_SKEW.total_seconds())}).",
