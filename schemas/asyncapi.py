@@ -20,6 +20,7 @@ import yaml
 
 from infra.registry import load_registry
 from infra.topics import SPEC_FILE, TopicCatalog, TopicId, TopicTemplate
+from schemas.limits import TIME_ATTRIBUTE_SKEW
 from schemas.models import EVENT_TYPES
 from schemas.store import SchemaStore, SchemaVersion
 
@@ -76,7 +77,8 @@ def _headers_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "CloudEvents 1.0 attributes in the Kafka protocol binding, binary mode: "
-        "one UTF-8 header per attribute (docs/wire-format.md).",
+        "one UTF-8 header per attribute (docs/wire-format.md). On a force's event each must "
+        "agree with the value (docs/wire-format.md section 5, HEADER_MISMATCH).",
         "required": [
             "ce_specversion",
             "ce_id",
@@ -89,15 +91,22 @@ def _headers_schema() -> dict[str, Any]:
         ],
         "properties": {
             "ce_specversion": text("CloudEvents version.", const="1.0"),
-            "ce_id": text("Unique id: the event id (events) or the record's own id."),
+            "ce_id": text("Unique id: envelope.event_id (events) or the record's own id."),
             "ce_source": text(
                 "Who produced it: /cjs/forces/{force}/systems/{system}, /cjs-exchange, or "
                 "/cjs/partners/{partner}."
             ),
             "ce_type": text("Full name of the Avro record, e.g. uk.gov.cjsx.DefendantCharged."),
             "ce_subject": text("Case URN (also the Kafka key)."),
-            "ce_time": text("RFC 3339 UTC time with milliseconds.", format="date-time"),
-            "ce_dataschema": text("Released schema version: urn:uk.gov.cjsx:schema:{name}:v{n}."),
+            "ce_time": text(
+                "RFC 3339 UTC time with milliseconds; for events envelope.occurred_at (within "
+                f"{TIME_ATTRIBUTE_SKEW.total_seconds():g} s).",
+                format="date-time",
+            ),
+            "ce_dataschema": text(
+                "The released schema version the value was written with (its fingerprint): "
+                "urn:uk.gov.cjsx:schema:{name}:v{n}."
+            ),
             "content-type": text("Media type of the value.", const="application/avro"),
         },
     }

@@ -16,6 +16,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
 from cjsx.errors import CjsxError
+from schemas.messages import plain
 from schemas.models import TOP_LEVEL_TYPES, AvroRecord
 from schemas.reasons import Reason, ReasonCode
 from schemas.store import SchemaStore, SchemaVersion, default_store
@@ -66,7 +67,11 @@ class Codec:
     def writer_of(self, data: bytes) -> SchemaVersion:
         """The released schema a record was written with, from its header."""
         if len(data) < HEADER_SIZE or data[:2] != MAGIC:
-            raise CodecError(ReasonCode.UNDECODABLE, "not Avro single-object encoded (no C3 01)")
+            raise CodecError(
+                ReasonCode.UNDECODABLE,
+                "not Avro single-object encoded: the value does not start with C3 01 and an "
+                "8-byte schema fingerprint",
+            )
         writer = self.store.by_fingerprint(bytes(data[2:HEADER_SIZE]))
         if writer is None:
             raise CodecError(
@@ -79,38 +84,48 @@ class Codec:
         """Decode to a plain datum in the newest version's shape (no model validation)."""
         writer = self.writer_of(data)
         reader = self.store.latest(writer.name)
+        body = io.BytesIO(data[HEADER_SIZE:])
         try:
             datum = schemaless_reader(
-                io.BytesIO(data[HEADER_SIZE:]),
+                body,
                 writer.parsed,
                 reader.parsed if reader is not writer else None,
                 return_record_name=True,
                 return_record_name_override=True,
             )
         except Exception as error:  # fastavro raises many types on corrupt input
+            # The library's text is not shown: it names its own internals, not the data.
             raise CodecError(
-                ReasonCode.UNDECODABLE, f"Avro body of {writer.name} is corrupt: {error}"
+                ReasonCode.UNDECODABLE,
+                f"the Avro body is not a {writer.name} v{writer.version} record: it is "
+                "truncated or corrupt",
             ) from error
         if not isinstance(datum, dict):
-            raise CodecError(ReasonCode.UNDECODABLE, "Avro body is not a record")
+            raise CodecError(ReasonCode.UNDECODABLE, "the Avro body is not a record")
+        extra = len(data) - HEADER_SIZE - body.tell()
+        if extra:
+            raise CodecError(
+                ReasonCode.TRAILING_BYTES,
+                f"{extra} byte{'s' if extra != 1 else ''} follow the end of the "
+                f"{writer.name} record",
+            )
         return reader, datum
 
     def decode(self, data: bytes) -> AvroRecord:
         reader, datum = self.decode_datum(data)
         model = self.models.get(reader.name)
         if model is None:
-            raise CodecError(ReasonCode.NOT_AN_EVENT, f"{reader.name} has no model")
+            raise CodecError(ReasonCode.NOT_AN_EVENT, f"{reader.name} is not read here")
         try:
             return model.model_validate(datum)
         except ValidationError as error:
-            first = error.errors()[0]
+            first = error.errors(include_url=False, include_input=False)[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise CodecError(ReasonCode.SCHEMA_VIOLATION, first["msg"], field) from error
+            raise CodecError(ReasonCode.SCHEMA_VIOLATION, plain(first), field) from error
 
     def decode_as(self, data: bytes, model: type[R]) -> R:
         record = self.decode(data)
         if not isinstance(record, model):
-            raise CodecError(
-                ReasonCode.NOT_AN_EVENT, f"expected {model.avro_name}, got {record.avro_name}"
-            )
+            wanted = model.avro_name if model.avro_name in self.models else "a case-file event"
+            raise CodecError(ReasonCode.NOT_AN_EVENT, f"{record.avro_name} is not {wanted}")
         return record

@@ -3,7 +3,7 @@
 ``cjsx validate`` reads, and systems without Avro may write, one event per line of JSON Lines::
 
     {"specversion": "1.0", "type": "uk.gov.cjsx.DefendantCharged",
-     "source": "/cjs/forces/01/systems/niche", "id": "<envelope.event_id>",
+     "source": "/cjs/forces/01/systems/niche-rms", "id": "<envelope.event_id>",
      "subject": "<envelope.case_urn>", "time": "<envelope.occurred_at>",
      "datacontenttype": "application/json", "data": {<the event's fields>}}
 
@@ -27,14 +27,27 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from schemas.cloudevents import force_source
+from schemas.limits import TIME_ATTRIBUTE_SKEW
+from schemas.messages import plain
 from schemas.models import EVENT_TYPES, TOP_LEVEL_TYPES, CaseEvent
-from schemas.reasons import Reason, ReasonCode
+from schemas.reasons import Reason, ReasonCode, capped
 from schemas.store import SchemaStore, default_store
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 MAX_LINE_BYTES = 1_048_576
 """Longest line accepted (1 MiB, about Kafka's default record limit); longer is UNDECODABLE."""
+
+MAX_DIGITS = 30
+"""Longest number accepted; every number of the contract fits in 20 digits."""
+
+JSON_HINT = (
+    "Write one event per line: a CloudEvents JSON object as UTF-8 text without a byte-order "
+    "mark, its event in `data` (docs/wire-format.md section 4); `cjsx validate` checks a file."
+)
+"""The hint of a line that is not JSON text: the standard one speaks to Avro senders too."""
+
+_JSON_KIND = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string"}
 
 EVENT_MODELS: Mapping[str, type[CaseEvent]] = {t.avro_name: t for t in EVENT_TYPES}
 _OTHER_RECORDS = frozenset(t.avro_name for t in TOP_LEVEL_TYPES) - set(EVENT_MODELS)
@@ -86,8 +99,23 @@ def _as_uuid(value: object) -> UUID | None:
         return None
 
 
+class _Refused(ValueError):
+    """A JSON value this exchange does not accept; its text is the message shown."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
+    raise _Refused(f"{name} is not a JSON number")
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise _Refused(f"a number has {digits} digits; the limit is {MAX_DIGITS}")
+    return int(text)
+
+
+def _undecodable(message: str) -> Parsed:
+    return Parsed(None, None, [Reason.of(ReasonCode.UNDECODABLE, "", message, JSON_HINT)])
 
 
 def _clean_text(value: Any, path: str, found: list[str]) -> Any:
@@ -169,15 +197,69 @@ def _data(model: type[CaseEvent], data: dict[str, Any]) -> tuple[CaseEvent | Non
         event = model.model_validate_json(json.dumps(cleaned), strict=True)
     except ValidationError as error:
         for e in error.errors(include_url=False, include_input=False):
-            reasons.append(_violation(_path(e["loc"]), e["msg"]))
+            reasons.append(_violation(_path(e["loc"]), plain(e)))
         return None, reasons
     return (None if reasons else event), reasons
 
 
-def parse_object(ce: object) -> Parsed:
-    """A decoded JSON value as an event, or every reason it is not one."""
+def _mismatch(name: str, message: str) -> Reason:
+    return Reason.of(ReasonCode.HEADER_MISMATCH, name, message)
+
+
+def _agreement(ce: Mapping[str, Any], event: CaseEvent, store: SchemaStore) -> list[Reason]:
+    """The CloudEvents attributes against the event they carry, in attribute order."""
+    env = event.envelope
+    reasons: list[Reason] = []
+    if isinstance(ce.get("id"), str) and _as_uuid(ce["id"]) != env.event_id:
+        reasons.append(_mismatch("id", "must equal data.envelope.event_id"))
+    if isinstance(ce.get("source"), str) and ce["source"] != force_source(env.force, env.system):
+        reasons.append(
+            _mismatch(
+                "source",
+                "must be /cjs/forces/{force}/systems/{system} with this event's "
+                "envelope.force and envelope.system",
+            )
+        )
+    if isinstance(ce.get("subject"), str) and ce["subject"] != env.case_urn:
+        reasons.append(_mismatch("subject", "must equal data.envelope.case_urn"))
+    time = _timestamp(ce.get("time"))
+    if time is not None and abs(time - env.occurred_at) > TIME_ATTRIBUTE_SKEW:
+        reasons.append(_mismatch("time", "must equal data.envelope.occurred_at"))
+    schema = ce.get("dataschema")
+    if isinstance(schema, str):
+        released = [v.dataschema for v in store.versions(event.avro_name)]
+        if schema not in released:
+            reasons.append(
+                _mismatch(
+                    "dataschema",
+                    f"{_show(schema)} is not a released version of {event.avro_name} "
+                    f"(released: {', '.join(released)})",
+                )
+            )
+    return reasons
+
+
+def _timestamp(value: object) -> datetime | None:
+    """An RFC 3339 timestamp with a zone, or None (a malformed one is reported elsewhere)."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def parse_object(ce: object, store: SchemaStore | None = None) -> Parsed:
+    """A decoded JSON value as an event, or every reason it is not one (at most
+    ``MAX_REASONS`` and one counting the rest)."""
+    parsed = _parse_object(ce, store or default_store())
+    return Parsed(parsed.event, parsed.event_id, capped(parsed.reasons))
+
+
+def _parse_object(ce: object, store: SchemaStore) -> Parsed:
     if not isinstance(ce, dict):
-        kind = "array" if isinstance(ce, list) else type(ce).__name__
+        kind = "array" if isinstance(ce, list) else _JSON_KIND.get(type(ce), "value")
         message = f"a JSON {kind} is not an event; expected a CloudEvents JSON object"
         return Parsed(None, None, [Reason.of(ReasonCode.NOT_AN_EVENT, "", message)])
     event_id = _event_id(ce)
@@ -201,11 +283,7 @@ def parse_object(ce: object) -> Parsed:
     event, problems = _data(model, data)
     reasons += problems
     if event is not None:
-        env = event.envelope
-        if isinstance(ce.get("id"), str) and _as_uuid(ce["id"]) != env.event_id:
-            reasons.append(_violation("id", "must equal data.envelope.event_id"))
-        if isinstance(ce.get("subject"), str) and ce["subject"] != env.case_urn:
-            reasons.append(_violation("subject", "must equal data.envelope.case_urn"))
+        reasons += _agreement(ce, event, store)
     if reasons:
         return Parsed(None, event_id, reasons)
     assert event is not None
@@ -218,30 +296,27 @@ def parse_line(line: bytes | str) -> Parsed:
     The size limit counts bytes for ``bytes`` input and characters for ``str`` input.
     """
     if len(line) > MAX_LINE_BYTES:
-        message = f"line is {len(line)} bytes; the limit is {MAX_LINE_BYTES}"
-        return Parsed(None, None, [Reason.of(ReasonCode.UNDECODABLE, "", message)])
+        return _undecodable(f"line is {len(line)} bytes; the limit is {MAX_LINE_BYTES}")
     if isinstance(line, bytes):
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as error:
-            message = f"line is not UTF-8 text (bad byte at offset {error.start})"
-            return Parsed(None, None, [Reason.of(ReasonCode.UNDECODABLE, "", message)])
+            return _undecodable(f"line is not UTF-8 text (bad byte at offset {error.start})")
     else:
         text = line
+    if text.startswith("\ufeff"):
+        return _undecodable("line starts with a byte-order mark; save the file as UTF-8 without it")
     text = text.strip()
     if not text:
-        message = "empty line: expected one JSON event per line"
-        return Parsed(None, None, [Reason.of(ReasonCode.UNDECODABLE, "", message)])
+        return _undecodable("empty line: expected one JSON event per line")
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=_bounded_int)
     except json.JSONDecodeError as error:
-        message = f"not JSON: {error.msg} (column {error.colno})"
-        return Parsed(None, None, [Reason.of(ReasonCode.UNDECODABLE, "", message)])
-    except ValueError as error:
-        return Parsed(None, None, [Reason.of(ReasonCode.UNDECODABLE, "", f"not JSON: {error}")])
-    except RecursionError:
-        message = "not JSON this exchange accepts: nested too deeply"
-        return Parsed(None, None, [Reason.of(ReasonCode.UNDECODABLE, "", message)])
+        return _undecodable(f"not JSON: {error.msg} (column {error.colno})")
+    except _Refused as error:
+        return _undecodable(f"not JSON this exchange accepts: {error}")
+    except (ValueError, RecursionError):
+        return _undecodable("not JSON this exchange accepts: nested too deeply or malformed")
     return parse_object(value)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schemas.limits import CLOCK_SKEW, EARLIEST_DATE, LATEST_AHEAD
+
 
 class ReasonCode(StrEnum):
     """Why an event was not accepted. Families: wire, identifier, reference, rule, sender."""
@@ -59,6 +61,26 @@ class ReasonCode(StrEnum):
     RECORD_PARTITION_MISMATCH = "RECORD_PARTITION_MISMATCH"
     # What the exchange would write for the event is larger than the broker accepts.
     OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE"
+    # -- The contract's documented constraints and input hardening (issues 13 and 11). --
+    TRAILING_BYTES = "TRAILING_BYTES"
+    HEADER_MISMATCH = "HEADER_MISMATCH"
+    FORCE_UNKNOWN = "FORCE_UNKNOWN"
+    TEXT_EMPTY = "TEXT_EMPTY"
+    TEXT_TOO_LONG = "TEXT_TOO_LONG"
+    TEXT_CHARACTERS_INVALID = "TEXT_CHARACTERS_INVALID"
+    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    OFFENCES_MISSING = "OFFENCES_MISSING"
+    OFFENCE_SEQUENCE_INVALID = "OFFENCE_SEQUENCE_INVALID"
+    DOCUMENTS_MISSING = "DOCUMENTS_MISSING"
+    DOCUMENT_HASH_FORMAT = "DOCUMENT_HASH_FORMAT"
+    FILE_TYPE_INVALID = "FILE_TYPE_INVALID"
+    BAIL_CONDITIONS_MISSING = "BAIL_CONDITIONS_MISSING"
+    BAIL_CONDITIONS_UNEXPECTED = "BAIL_CONDITIONS_UNEXPECTED"
+    DISCONTINUANCE_SCOPE_MISMATCH = "DISCONTINUANCE_SCOPE_MISMATCH"
+    DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE"
+    EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
+    PUBLISHED_BEFORE_OCCURRED = "PUBLISHED_BEFORE_OCCURRED"
+    MORE_REASONS = "MORE_REASONS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +103,30 @@ class Reason:
     hint: str
 
     @classmethod
-    def of(cls, code: ReasonCode, field: str, message: str) -> Reason:
-        """A reason whose hint is the code's standard correction."""
-        return cls(code=code, field=field, message=message, hint=GUIDANCE[code].correction)
+    def of(cls, code: ReasonCode, field: str, message: str, hint: str | None = None) -> Reason:
+        """A reason whose hint is ``hint``, or else the code's standard correction.
+
+        Give a ``hint`` when the standard correction would not be true for this case.
+        """
+        return cls(code=code, field=field, message=message, hint=hint or GUIDANCE[code].correction)
 
 
+MAX_REASONS = 50
+"""Most reasons one rejection lists; the rest are counted in a final MORE_REASONS reason, so a
+hostile event (one offence repeated thousands of times) cannot make a rejection, receipt or
+verdict larger than Kafka accepts."""
+
+
+def capped(reasons: list[Reason], limit: int = MAX_REASONS) -> list[Reason]:
+    """The first ``limit`` reasons, then one saying how many more were found."""
+    if len(reasons) <= limit:
+        return reasons
+    more = len(reasons) - limit
+    message = f"{more} more problem{'s' if more != 1 else ''} found and not listed"
+    return [*reasons[:limit], Reason.of(ReasonCode.MORE_REASONS, "", message)]
+
+
+_SKEW = f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes"
 _CHECK = (
     "The check letter is computed from the digits (mod 23, letters without I, O and S); a "
     "mistyped digit or letter makes it disagree."
@@ -93,9 +134,12 @@ _CHECK = (
 
 GUIDANCE: dict[ReasonCode, Guidance] = {
     ReasonCode.UNDECODABLE: Guidance(
-        "The record's bytes are not an Avro single-object encoded event.",
+        "The record's bytes are not an Avro single-object encoded event (on a topic), or the "
+        "line is not UTF-8 JSON text (`cjsx validate`).",
         "The publisher did not use the exchange's wire format, or the bytes were truncated.",
-        "Publish with the cjs-exchange publisher, or follow docs/wire-format.md exactly.",
+        "Avro senders: publish with the cjs-exchange publisher or follow docs/wire-format.md "
+        "section 1. JSON senders: write one CloudEvents JSON object per line, as UTF-8 text "
+        "(docs/wire-format.md section 4).",
         "Use the published client libraries and run `cjsx validate` on sample output.",
     ),
     ReasonCode.UNKNOWN_SCHEMA: Guidance(
@@ -121,7 +165,8 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
     ReasonCode.ASN_FORMAT: Guidance(
         "The Arrest/Summons Number is not in a recognised format.",
         "Wrong length, characters in the wrong place, or a sequence that is not numeric.",
-        "Enter the ASN as YYFFUUSSnnnnnnnnnnnC or YY/FFUU/SS/nC as printed on the charge sheet.",
+        "Send the ASN in its 20-character long form YYFFUUSSnnnnnnnnnnnC; `cjsx check-id asn` "
+        "turns a short form from a charge sheet into it.",
         "Take the ASN from the custody system rather than retyping it.",
     ),
     ReasonCode.ASN_CHECK_CHARACTER: Guidance(
@@ -205,7 +250,8 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
     ReasonCode.OFFENCE_UNKNOWN: Guidance(
         "The offence code is well formed but not in the CJS offence list.",
         "A retired code (for example RT88191) or a mistyped one.",
-        "Use the current CJS code for the offence (for example RA88001 for RT88191).",
+        "Use the current CJS code for the offence; the reason's hint names the nearest known "
+        "codes.",
         "Refresh the local offence list from the CJS standing data.",
     ),
     ReasonCode.OFFENCE_NOT_CHARGEABLE: Guidance(
@@ -237,7 +283,8 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "An offence repeats another on the same event: the same offence number, or the same "
         "code, date and wording.",
         "A charge entered twice.",
-        "Remove the repeated offence or give it its own sequence number.",
+        "Remove the repeated offence, or give it a sequence number of its own; the reason's hint "
+        "says which applies.",
         "Number offences on the charge sheet in one place.",
     ),
     ReasonCode.OFFENCE_DATE_IN_FUTURE: Guidance(
@@ -304,5 +351,133 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "An unreasonably long field, or an event with a huge number of items.",
         "Correct the event so that it is of a sensible size and publish it again.",
         "Keep free-text fields short and send documents by reference, not inline.",
+    ),
+    # -- The contract's documented constraints and input hardening (issues 13 and 11). --
+    ReasonCode.TRAILING_BYTES: Guidance(
+        "The record's bytes go on after the end of a valid Avro body.",
+        "Two records written into one value, padding, or bytes appended in transit.",
+        "Send exactly one single-object encoded record per Kafka record value.",
+        "Publish with the cjs-exchange publisher; never concatenate encoded records.",
+    ),
+    ReasonCode.HEADER_MISMATCH: Guidance(
+        "A CloudEvents attribute disagrees with the event it travels with: `id`, `subject`, "
+        "`type`, `dataschema`, `source` or `time` (docs/wire-format.md section 2).",
+        "Attributes filled in separately from the event, or copied from another event.",
+        "Set the attributes from the event itself: id = envelope.event_id, subject = "
+        "envelope.case_urn, type = the event's schema, dataschema = the released version the "
+        "value was written with, source = /cjs/forces/{force}/systems/{system}, time = "
+        "envelope.occurred_at.",
+        "Let the publisher (or `schemas.jsonform.render`) derive the attributes from the event.",
+    ),
+    ReasonCode.FORCE_UNKNOWN: Guidance(
+        "The envelope's force is not the two-digit PNC code of a known police force.",
+        "A mistyped or local force code.",
+        "Give your force's two-digit PNC code (for example 01 for the Metropolitan Police).",
+        "Configure the force code once in the publishing system.",
+    ),
+    ReasonCode.TEXT_EMPTY: Guidance(
+        "A text field that must say something is empty or only spaces.",
+        "A field left blank in the force system.",
+        "Fill in the field named in the reason.",
+        "Make the field mandatory in the force system's form.",
+    ),
+    ReasonCode.TEXT_TOO_LONG: Guidance(
+        "A text field is longer than the contract allows (limits: docs/wire-format.md).",
+        "Text pasted in whole where a summary belongs, or a corrupt value.",
+        "Shorten the field to its limit; put long material in a document sent by reference.",
+        "Apply the documented limits in the force system's forms.",
+    ),
+    ReasonCode.TEXT_CHARACTERS_INVALID: Guidance(
+        "A text field holds a control character (such as NUL) or a bidirectional override "
+        "(U+202A-U+202E, U+2066-U+2069), which can hide or reorder what a reader sees.",
+        "Text pasted from another program, or a value crafted to mislead.",
+        "Remove the character named in the reason; only narrative fields may hold line breaks "
+        "and tabs.",
+        "Strip control and bidirectional formatting characters when text is entered.",
+    ),
+    ReasonCode.TOO_MANY_ITEMS: Guidance(
+        "A list holds more items than the contract allows (limits: docs/wire-format.md).",
+        "Items repeated by a fault, or a case that should be split.",
+        "Send no more items than the limit; split a very large case file into several events.",
+        "Apply the documented limits in the force system.",
+    ),
+    ReasonCode.OFFENCES_MISSING: Guidance(
+        "A charge lists no offences; a charge has at least one.",
+        "The offences were not attached to the charge in the force system.",
+        "List every offence charged.",
+        "Do not publish a charge before its offences are entered.",
+    ),
+    ReasonCode.OFFENCE_SEQUENCE_INVALID: Guidance(
+        "An offence number is not a number from 1 (the offence's number on the charge sheet), "
+        "or a withdrawn offence number is below 1.",
+        "Offences numbered from 0, or a number left unset.",
+        "Number offences as on the charge sheet: 1, 2, 3 and so on.",
+        "Take offence numbers from the charge sheet.",
+    ),
+    ReasonCode.DOCUMENTS_MISSING: Guidance(
+        "A documents event lists no documents; it adds at least one.",
+        "The event was published before its documents were attached.",
+        "Attach the documents, or do not send the event.",
+        "Publish a documents event only when documents are added.",
+    ),
+    ReasonCode.DOCUMENT_HASH_FORMAT: Guidance(
+        "A document's sha256 is not 64 lower-case hexadecimal characters.",
+        "An upper-case, truncated or base64 hash.",
+        "Send the SHA-256 of the document's bytes as 64 lower-case hexadecimal characters.",
+        "Compute the hash from the stored document when publishing.",
+    ),
+    ReasonCode.FILE_TYPE_INVALID: Guidance(
+        "The file type does not fit the event: a charging request is always PRE_CHARGE; a "
+        "charge is a GAP, NGAP or CROWN file.",
+        "The file type was carried over from an earlier stage of the case.",
+        "Give the file type the event's schema documents (docs/wire-format.md).",
+        "Set the file type from the stage of the case.",
+    ),
+    ReasonCode.BAIL_CONDITIONS_MISSING: Guidance(
+        "The status is CONDITIONAL_BAIL but no bail conditions are given.",
+        "The conditions were not entered, or the status is wrong.",
+        "List the conditions of bail, or give the status that applies.",
+        "Make conditions mandatory when conditional bail is chosen.",
+    ),
+    ReasonCode.BAIL_CONDITIONS_UNEXPECTED: Guidance(
+        "Bail conditions are given with a status that has none (only CONDITIONAL_BAIL has "
+        "conditions).",
+        "Conditions left over from an earlier status, or the status is wrong.",
+        "Give the status CONDITIONAL_BAIL, or remove the conditions.",
+        "Clear the conditions when the status changes.",
+    ),
+    ReasonCode.DISCONTINUANCE_SCOPE_MISMATCH: Guidance(
+        "A discontinuance's details do not fit its scope: when the whole case is discontinued "
+        "no offence numbers are given.",
+        "The scope was chosen wrongly, or details were left over.",
+        "Give CHARGES_WITHDRAWN with the offences withdrawn, or CASE_DISCONTINUED without them.",
+        "Let the scope decide which details the form asks for.",
+    ),
+    ReasonCode.DATE_OUT_OF_RANGE: Guidance(
+        f"A date or time is outside the range the exchange accepts (from {EARLIEST_DATE}; a "
+        f"hearing at most {LATEST_AHEAD.days // 365} years after the event).",
+        "A mistyped year, or a default date such as 0001-01-01 or 9999-12-31.",
+        "Correct the date named in the reason.",
+        "Pick dates from a calendar rather than typing them.",
+    ),
+    ReasonCode.EVENT_IN_FUTURE: Guidance(
+        "The event occurred, or was published, later than now (beyond the allowed clock skew "
+        f"of {_SKEW}).",
+        "The publishing system's clock is wrong, or the time was mistyped.",
+        "Correct envelope.occurred_at or envelope.published_at.",
+        "Keep the publishing systems' clocks synchronised (NTP).",
+    ),
+    ReasonCode.PUBLISHED_BEFORE_OCCURRED: Guidance(
+        "The event's published_at is before its occurred_at (beyond the allowed clock skew of "
+        f"{_SKEW}): nothing is published before it happened.",
+        "The two times were swapped, or the systems' clocks disagree.",
+        "Set published_at when the event is handed to the exchange, after occurred_at.",
+        "Let the publisher set published_at; keep clocks synchronised (NTP).",
+    ),
+    ReasonCode.MORE_REASONS: Guidance(
+        "More problems were found than one rejection lists; this reason counts the rest.",
+        "An event with very many problems, often one mistake repeated.",
+        "Correct the problems listed, then validate again (`cjsx validate`) to see the rest.",
+        "Validate events before publishing.",
     ),
 }

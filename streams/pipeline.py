@@ -22,7 +22,7 @@ from infra.topics import TopicCatalog
 from schemas.codec import Codec, CodecError
 from schemas.ids import DeliveryIds, acknowledgement_id, derived_id
 from schemas.models import CaseEvent, Disclosure, Receipt, ReceiptStatus
-from schemas.reasons import Reason, ReasonCode
+from schemas.reasons import Reason, ReasonCode, capped
 from streams.cases import CaseDirectory
 from streams.dedupe import Deduplicator, Duplicate, DuplicateKind
 from streams.enrich import enrich, route_of
@@ -32,7 +32,7 @@ from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.route import Policy, project, recipients
 from streams.state import KeyValueStore
-from streams.validate import ValidationContext, check_sender, validate_event
+from streams.validate import ValidationContext, check_headers, check_sender, validate_event
 
 Clock = Callable[[], datetime]
 
@@ -130,7 +130,7 @@ class Exchange:
         self.policy = policy
         self.outputs = OutputFactory(codec)
         self.ingest_partitions = catalog.ingest_partitions
-        self.validation = ValidationContext(standing)
+        self.validation = ValidationContext(standing, clock=clock)
         self.dedup = Deduplicator(seen_store, config.dedup_window)
         self.sequencer = Sequencer(case_store, config.order_hold)
         self.cases = CaseDirectory(case_store)
@@ -157,7 +157,11 @@ class Exchange:
             outcome.stopped_at = Stage.DECODE
             self._reject(outcome, record, misplaced, now, event)
             return outcome
-        reasons = check_sender(event, force) + validate_event(event, self.validation)
+        reasons = capped(
+            check_sender(event, force)
+            + check_headers(record.headers, event, self.codec.writer_of(record.value).dataschema)
+            + validate_event(event, self.validation)
+        )
         if reasons:
             outcome.stopped_at = Stage.VALIDATE
             self._reject(outcome, record, reasons, now, event)

@@ -15,8 +15,9 @@ from typing import IO, Any
 
 import click
 
+from infra.registry import load_registry
 from schemas.identifiers import IdKind, check
-from schemas.jsonform import MAX_LINE_BYTES, parse_line
+from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, parse_line
 from schemas.reasons import Reason, ReasonCode
 from streams.reference import StandingData
 from streams.validate import ValidationContext, check_sender, validate_event
@@ -53,6 +54,21 @@ def bounded_lines(stream: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[by
             ended = rest.endswith(b"\n")
             size += len(rest) - ended
         yield Oversized(size)
+
+
+def force_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--force`` option's value: the two-digit PNC code of a force of the exchange
+    (infra/registry.toml), else a usage error."""
+    if value is None:
+        return None
+    if len(value) != 2 or not value.isdigit() or load_registry().force(value) is None:
+        raise click.BadParameter(
+            f"{_text(value)[:20]!r} is not the two-digit PNC code of a force of the exchange "
+            "(for example 01; see infra/registry.toml)",
+            ctx=ctx,
+            param=param,
+        )
+    return value
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -163,7 +179,7 @@ def verdict(
     """
     if isinstance(raw, Oversized):
         message = f"line is {raw.size} bytes; the limit is {MAX_LINE_BYTES}"
-        reasons = [Reason.of(ReasonCode.UNDECODABLE, "", message)]
+        reasons = [Reason.of(ReasonCode.UNDECODABLE, "", message, JSON_HINT)]
         return {"event_id": None, "accepted": False, "reasons": [_reason_json(r) for r in reasons]}
     event_id: str | None = None
     try:
@@ -174,7 +190,8 @@ def verdict(
             sender = force if force is not None else parsed.event.envelope.force
             reasons = check_sender(parsed.event, sender) + validate_event(parsed.event, ctx)
     except Exception as error:  # noqa: BLE001 - routed: the line gets an INTERNAL_ERROR verdict
-        message = f"the validator failed on this line ({type(error).__name__}); please report it"
+        del error  # its text could quote the line
+        message = "the validator failed on this line; please report it to the exchange operators"
         reasons = [Reason.of(ReasonCode.INTERNAL_ERROR, "", message)]
     return {
         "event_id": event_id,
@@ -188,21 +205,24 @@ def verdict(
 @click.option(
     "--force",
     metavar="CODE",
+    callback=force_code,
     help="Check the sender binding as if published on this force's ingest topic "
-    "(default: each event's envelope.force).",
+    "(default: each event's envelope.force); a known force's two-digit PNC code.",
 )
 def validate(file: IO[bytes], force: str | None) -> None:
     """Validate case-file events in FILE (JSON Lines; '-' for standard input).
 
     Each line is one event in the CloudEvents JSON form (docs/wire-format.md). Prints one
-    verdict per line, {"event_id", "accepted", "reasons": [{"code", "field", "message",
-    "hint"}]}, from the same code the stream runs; a line that is empty, not JSON or not an
-    event is a verdict with a reason too. Exit 0: all accepted; 1: any rejected; 2: usage
-    error.
+    verdict per non-blank line, {"event_id", "accepted", "reasons": [{"code", "field",
+    "message", "hint"}]}, from the same code the stream runs; a line that is not JSON or not
+    an event is a verdict with a reason too. Blank lines are skipped, as by ``check-id
+    --stdin``. Exit 0: all accepted; 1: any rejected; 2: usage error.
     """
     ctx = ValidationContext(StandingData.load())
     worst = EXIT_VALID
     for raw in bounded_lines(file):
+        if isinstance(raw, bytes) and not raw.strip():
+            continue
         result = verdict(raw, ctx, force)
         _emit(result)
         if not result["accepted"]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 
 import click
 from kafka import KafkaConsumer
 
+from cjsx.cli.ids import force_code
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
 from infra.security.policy import OPERATOR
@@ -59,7 +61,7 @@ def rejected() -> None:
 
 
 @rejected.command("list")
-@click.option("--force", default=None, help="Only this force's rejections.")
+@click.option("--force", default=None, callback=force_code, help="Only this force's rejections.")
 def list_rejected(force: str | None) -> None:
     """One line per rejection: id, time, force, where it came from, reason codes."""
     for record in rejected_records(Runtime(Settings())):
@@ -74,11 +76,11 @@ def list_rejected(force: str | None) -> None:
 
 
 @rejected.command()
-@click.argument("rejection_id")
-def show(rejection_id: str) -> None:
+@click.argument("rejection_id", type=click.UUID)
+def show(rejection_id: uuid.UUID) -> None:
     """The whole rejection as JSON: reasons, origin, original bytes and decoded event."""
     for record in rejected_records(Runtime(Settings())):
-        if str(record.rejection_id) == rejection_id:
+        if record.rejection_id == rejection_id:
             click.echo(json.dumps(to_json(record), indent=2))
             return
     raise click.ClickException(f"no rejection {rejection_id}")

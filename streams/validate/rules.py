@@ -8,9 +8,9 @@ the whole event in one go. Identifier format and check letters come from
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from schemas.identifiers import (
@@ -24,6 +24,7 @@ from schemas.identifiers import (
     check_pnc_id,
     check_urn,
 )
+from schemas.limits import CLOCK_SKEW, EARLIEST_DATE, LATEST_AHEAD
 from schemas.models import (
     CaseDiscontinued,
     CaseDocumentsAdded,
@@ -32,21 +33,34 @@ from schemas.models import (
     Defendant,
     DefendantCharged,
     DefendantDetailsAmended,
+    DiscontinuanceScope,
     Document,
+    FileType,
     Hearing,
     Offence,
+    RemandStatus,
     RemandStatusChanged,
 )
-from schemas.reasons import Reason, ReasonCode
+from schemas.reasons import Reason, ReasonCode, capped
 from streams.reference import StandingData
 from streams.validate.documents import SENSITIVITY_RANK, minimum_sensitivity
+from streams.validate.suggest import OffenceSuggester
+from streams.validate.text import check_text
 
 AGE_OF_CRIMINAL_RESPONSIBILITY = 10
 _HEX = frozenset("0123456789abcdef")
+CHARGE_FILE_TYPES = (FileType.GAP, FileType.NGAP, FileType.CROWN)
+"""A charge's file types, as the DefendantCharged schema documents them."""
+_SUGGESTED_OFFENCES = 3
+"""Unknown offence codes per event that get suggestions (each is a search of the list)."""
 
 
 def _england_and_wales() -> tzinfo:
     return ZoneInfo("Europe/London")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +70,17 @@ class ValidationContext:
     ``zone`` is where the case file's calendar dates (offence, birth, charge, hearing) are
     dates: ``occurred_at`` is a UTC instant, and 00:30 in London in summer is still the day
     before in UTC, so comparing UTC dates would reject a valid overnight charge.
+
+    ``clock`` is the exchange's now, for "not in the future" (with ``CLOCK_SKEW`` of slack).
     """
 
     standing: StandingData
     zone: tzinfo = dataclasses.field(default_factory=_england_and_wales)
+    clock: Callable[[], datetime] = _utc_now
+    suggester: OffenceSuggester = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "suggester", OffenceSuggester.of(self.standing))
 
 
 _FORMAT_CODE = {
@@ -87,6 +108,8 @@ def _reason(check: IdCheck, field: str) -> list[Reason]:
                 _FORMAT_CODE[check.kind],
                 field,
                 f"send identifiers in normalised form: {check.normalized}",
+                f"Send it as {check.normalized}: on the wire each identifier has exactly one "
+                "form (docs/wire-format.md section 5).",
             )
         ]
     return []
@@ -101,9 +124,12 @@ class _Rules:
 
     def __init__(self, ctx: ValidationContext, event: CaseEvent) -> None:
         self.standing = ctx.standing
+        self.suggester = ctx.suggester
+        self.now = ctx.clock()
         self.event = event
         self.occurred_on = event.envelope.occurred_at.astimezone(ctx.zone).date()
         self.reasons: list[Reason] = []
+        self.suggested = 0
 
     def add(self, code: ReasonCode, field: str, message: str) -> None:
         self.reasons.append(Reason.of(code, field, message))
@@ -114,8 +140,15 @@ class _Rules:
             self.add(
                 ReasonCode.SEQUENCE_INVALID,
                 "envelope.sequence",
-                f"sequence {env.sequence} is not a positive number",
+                f"sequence {env.sequence} is not a number from 1",
             )
+        if len(env.force) <= 8 and self.standing.force(env.force) is None:
+            self.add(
+                ReasonCode.FORCE_UNKNOWN,
+                "envelope.force",
+                "is not the two-digit PNC code of a known police force",
+            )
+        self.times()
         urn = check_urn(env.case_urn, "envelope.case_urn")
         self.reasons += _reason(urn, "envelope.case_urn")
         if urn.valid and urn.normalized is not None:
@@ -126,6 +159,39 @@ class _Rules:
                     "envelope.case_urn",
                     f"URN prefix {force}{unit} is not a known police unit",
                 )
+
+    def times(self) -> None:
+        """Nothing happens before 1900 or in the future, and nothing is sent before it happens."""
+        env = self.event.envelope
+        latest = self.now + CLOCK_SKEW
+        for name, stamp in (("occurred_at", env.occurred_at), ("published_at", env.published_at)):
+            field = f"envelope.{name}"
+            if stamp.date() < EARLIEST_DATE:
+                self.add(ReasonCode.DATE_OUT_OF_RANGE, field, f"is before {EARLIEST_DATE}")
+            elif stamp > latest:
+                self.add(
+                    ReasonCode.EVENT_IN_FUTURE,
+                    field,
+                    f"is {_ahead(stamp - self.now)} ahead of the exchange's clock",
+                )
+        if env.published_at < env.occurred_at - CLOCK_SKEW:
+            self.add(
+                ReasonCode.PUBLISHED_BEFORE_OCCURRED,
+                "envelope.published_at",
+                f"is {_ahead(env.occurred_at - env.published_at)} before envelope.occurred_at",
+            )
+
+    def date_in_range(self, value: date | None, field: str) -> None:
+        if value is None:
+            return
+        if value < EARLIEST_DATE:
+            self.add(ReasonCode.DATE_OUT_OF_RANGE, field, f"is before {EARLIEST_DATE}")
+        elif value > self.occurred_on + LATEST_AHEAD:
+            self.add(
+                ReasonCode.DATE_OUT_OF_RANGE,
+                field,
+                f"is more than {LATEST_AHEAD.days // 365} years after the event occurred",
+            )
 
     def asn(self, value: str, field: str) -> None:
         checked = check_asn(value, field)
@@ -147,6 +213,7 @@ class _Rules:
             self.reasons += _reason(check_cro(cro, f"{path}cro_number"), f"{path}cro_number")
 
     def born(self, born: date | None, field: str) -> None:
+        self.date_in_range(born, field)
         if born is not None and born > self.occurred_on:
             self.add(
                 ReasonCode.DEFENDANT_BORN_IN_FUTURE,
@@ -171,21 +238,36 @@ class _Rules:
                 )
                 break
 
+    def unknown_offence(self, code: str, field: str) -> None:
+        message = f"offence code {code} is not in the CJS offence list"
+        hint = None
+        if self.suggested < _SUGGESTED_OFFENCES:
+            self.suggested += 1
+            nearest = self.suggester.nearest(code)
+            if nearest:
+                hint = (
+                    f"Use the current CJS code for the offence; the nearest known codes are "
+                    f"{', '.join(nearest)} (`cjsx check-id offence CODE` shows one's title)."
+                )
+        self.reasons.append(Reason.of(ReasonCode.OFFENCE_UNKNOWN, field, message, hint))
+
     def offences(self, offences: Sequence[Offence], path: str) -> None:
-        seen_sequences: set[int] = set()
-        seen_content: set[tuple[str, date, str]] = set()
+        by_sequence: dict[int, int] = {}
+        by_content: dict[tuple[str, date, str], int] = {}
         for i, offence in enumerate(offences):
             field = f"{path}[{i}]"
+            if offence.sequence < 1:
+                self.add(
+                    ReasonCode.OFFENCE_SEQUENCE_INVALID,
+                    f"{field}.sequence",
+                    f"offence number {offence.sequence} is not a number from 1",
+                )
             checked = check_offence_code(offence.code, f"{field}.code")
             self.reasons += _reason(checked, f"{field}.code")
             if checked.valid and checked.normalized is not None:
                 known = self.standing.offence(checked.normalized)
                 if known is None:
-                    self.add(
-                        ReasonCode.OFFENCE_UNKNOWN,
-                        f"{field}.code",
-                        f"offence code {checked.normalized} is not in the CJS offence list",
-                    )
+                    self.unknown_offence(checked.normalized, f"{field}.code")
                 elif not known.chargeable:
                     self.add(
                         ReasonCode.OFFENCE_NOT_CHARGEABLE,
@@ -193,6 +275,7 @@ class _Rules:
                         f"offence code {known.code} has category {known.category}, "
                         "which cannot be charged",
                     )
+            self.date_in_range(offence.offence_date, f"{field}.offence_date")
             if offence.offence_date > self.occurred_on:
                 self.add(
                     ReasonCode.OFFENCE_DATE_IN_FUTURE,
@@ -202,14 +285,13 @@ class _Rules:
             # Compare codes in their normalised form: "th68 010" is TH68010 listed twice.
             code = checked.normalized or offence.code.upper()
             content = (code, offence.offence_date, offence.wording.strip())
-            if offence.sequence in seen_sequences or content in seen_content:
-                self.add(
-                    ReasonCode.OFFENCE_DUPLICATED,
-                    field,
-                    f"offence {offence.sequence} repeats an offence already listed",
+            same_number, same_content = by_sequence.get(offence.sequence), by_content.get(content)
+            if same_number is not None or same_content is not None:
+                self.reasons.append(
+                    _duplicate(path, i, offence.sequence, same_number, same_content)
                 )
-            seen_sequences.add(offence.sequence)
-            seen_content.add(content)
+            by_sequence.setdefault(offence.sequence, i)
+            by_content.setdefault(content, i)
 
     def hearing(self, hearing: Hearing, path: str, not_before: date | None) -> None:
         checked = check_ou(hearing.court_ou, f"{path}.court_ou")
@@ -223,6 +305,7 @@ class _Rules:
                     f"{path}.court_ou",
                     f"{code} is {'not a court' if known_unit else 'not a known court'}",
                 )
+        self.date_in_range(hearing.date, f"{path}.date")
         if not_before is not None and hearing.date < not_before:
             self.add(
                 ReasonCode.HEARING_BEFORE_CHARGE,
@@ -235,7 +318,7 @@ class _Rules:
             field = f"{path}[{i}]"
             if len(doc.sha256) != 64 or not set(doc.sha256) <= _HEX:
                 self.add(
-                    ReasonCode.SCHEMA_VIOLATION,
+                    ReasonCode.DOCUMENT_HASH_FORMAT,
                     f"{field}.sha256",
                     "sha256 must be 64 lower-case hexadecimal characters",
                 )
@@ -247,23 +330,77 @@ class _Rules:
                     f"{doc.form} must be marked at least {minimum}, not {doc.sensitivity}",
                 )
 
+    def file_type(self, given: FileType, allowed: Sequence[FileType]) -> None:
+        if given not in allowed:
+            names = ", ".join(t.value for t in allowed)
+            self.add(
+                ReasonCode.FILE_TYPE_INVALID,
+                "file_type",
+                f"{given.value} is not a file type of this event; it takes {names}",
+            )
+
+    def bail(self, status: RemandStatus, conditions: Sequence[str]) -> None:
+        if status is RemandStatus.CONDITIONAL_BAIL and not conditions:
+            self.add(
+                ReasonCode.BAIL_CONDITIONS_MISSING,
+                "bail_conditions",
+                "CONDITIONAL_BAIL needs at least one condition of bail",
+            )
+        elif status is not RemandStatus.CONDITIONAL_BAIL and conditions:
+            self.add(
+                ReasonCode.BAIL_CONDITIONS_UNEXPECTED,
+                "bail_conditions",
+                f"{status.value} has no conditions of bail; only CONDITIONAL_BAIL has",
+            )
+
+    def discontinuance(self, event: CaseDiscontinued) -> None:
+        for i, number in enumerate(event.offence_sequences):
+            if number < 1:
+                self.add(
+                    ReasonCode.OFFENCE_SEQUENCE_INVALID,
+                    f"offence_sequences[{i}]",
+                    f"offence number {number} is not a number from 1",
+                )
+        if event.scope is DiscontinuanceScope.CASE_DISCONTINUED and event.offence_sequences:
+            self.add(
+                ReasonCode.DISCONTINUANCE_SCOPE_MISMATCH,
+                "offence_sequences",
+                "must be empty when the whole case is discontinued",
+            )
+
     def run(self) -> list[Reason]:
         self.envelope()
         event = self.event
         match event:
             case CaseFileSubmitted():
+                self.file_type(event.file_type, (FileType.PRE_CHARGE,))
                 for i, suspect in enumerate(event.suspects):
                     self.defendant(suspect, f"suspects[{i}].", event.proposed_offences)
                 self.offences(event.proposed_offences, "proposed_offences")
                 self.documents(event.documents, "documents")
             case DefendantCharged():
+                self.file_type(event.file_type, CHARGE_FILE_TYPES)
                 self.defendant(event.defendant, "defendant.", event.offences)
+                self.date_in_range(event.charge_date, "charge_date")
+                if not event.offences:
+                    self.add(
+                        ReasonCode.OFFENCES_MISSING, "offences", "a charge has at least one offence"
+                    )
                 self.offences(event.offences, "offences")
+                self.bail(event.remand_status, event.bail_conditions)
                 self.hearing(event.first_hearing, "first_hearing", event.charge_date)
             case CaseDocumentsAdded():
+                if not event.documents:
+                    self.add(
+                        ReasonCode.DOCUMENTS_MISSING,
+                        "documents",
+                        "a documents event adds at least one document",
+                    )
                 self.documents(event.documents, "documents")
             case RemandStatusChanged():
                 self.asn(event.asn, "asn")
+                self.bail(event.remand_status, event.bail_conditions)
+                self.date_in_range(event.effective_date, "effective_date")
                 if event.next_hearing is not None:
                     self.hearing(event.next_hearing, "next_hearing", None)
             case DefendantDetailsAmended():
@@ -273,9 +410,46 @@ class _Rules:
             case CaseDiscontinued():
                 if event.asn is not None:
                     self.asn(event.asn, "asn")
+                self.discontinuance(event)
+                self.date_in_range(event.decided_on, "decided_on")
+        self.reasons += check_text(event)
         return self.reasons
 
 
+def _ahead(delta: timedelta) -> str:
+    """A duration for a message, in the largest whole unit that fits."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def _duplicate(
+    path: str, index: int, number: int, same_number: int | None, same_content: int | None
+) -> Reason:
+    """Which offence this one repeats, and a hint that is true for how it repeats it."""
+    here = f"{path}[{index}]"
+    if same_content is not None:
+        other = f"{path}[{same_content}]"
+        if same_number is not None:
+            message = f"offence {number} is {path}[{same_number}] listed again"
+        else:
+            message = f"offence {number} has the same code, date and wording as {other}"
+        hint = (
+            f"Remove {here}: it repeats {other}. If it is a separate offence, say how it "
+            "differs in its wording or date."
+        )
+    else:
+        assert same_number is not None
+        other = f"{path}[{same_number}]"
+        message = f"offence number {number} is already used by {other}"
+        hint = f"Give {here} an offence number of its own, as on the charge sheet."
+    return Reason.of(ReasonCode.OFFENCE_DUPLICATED, here, message, hint)
+
+
 def validate_event(event: CaseEvent, ctx: ValidationContext) -> list[Reason]:
-    """Every domain-rule problem of ``event``, in field order; empty when it is valid."""
-    return _Rules(ctx, event).run()
+    """Every domain-rule problem of ``event``, in field order, at most ``MAX_REASONS`` of them
+    and then one counting the rest; empty when it is valid."""
+    return capped(_Rules(ctx, event).run())

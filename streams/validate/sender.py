@@ -16,7 +16,7 @@ from schemas.models import (
     DefendantDetailsAmended,
     RemandStatusChanged,
 )
-from schemas.reasons import Reason, ReasonCode
+from schemas.reasons import Reason, ReasonCode, capped
 
 
 def _asns(event: CaseEvent) -> list[tuple[str, str]]:
@@ -33,7 +33,7 @@ def _asns(event: CaseEvent) -> list[tuple[str, str]]:
 
 
 def check_sender(event: CaseEvent, topic_force: str) -> list[Reason]:
-    """Every place the event names a force must name ``topic_force``."""
+    """Every place the event names a force must name ``topic_force`` (reasons capped)."""
     reasons: list[Reason] = []
 
     def mismatch(field: str, named: str) -> None:
@@ -46,7 +46,7 @@ def check_sender(event: CaseEvent, topic_force: str) -> list[Reason]:
         )
 
     if event.envelope.force != topic_force:
-        mismatch("envelope.force", event.envelope.force)
+        mismatch("envelope.force", event.envelope.force[:8])
     urn = check_urn(event.envelope.case_urn)
     if urn.valid and urn.normalized is not None and urn.normalized[:2] != topic_force:
         mismatch("envelope.case_urn", urn.normalized[:2])
@@ -54,4 +54,4 @@ def check_sender(event: CaseEvent, topic_force: str) -> list[Reason]:
         asn = check_asn(value)
         if asn.normalized is not None and asn.normalized[2:4] != topic_force:
             mismatch(field, asn.normalized[2:4])
-    return reasons
+    return capped(reasons)

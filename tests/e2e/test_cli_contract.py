@@ -8,6 +8,7 @@ hostile input (empty lines, binary garbage, 1 MB lines, wrong types).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,12 @@ from typing import Any
 
 import pytest
 
-from schemas.jsonform import MAX_LINE_BYTES, render, to_cloudevent
-from schemas.models import CaseEvent, DefendantCharged
+from schemas.cloudevents import force_source
+from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, render, to_cloudevent
+from schemas.limits import FREE_TEXT
+from schemas.models import EVENT_TYPES, CaseEvent, DefendantCharged
 from schemas.reasons import GUIDANCE, ReasonCode
+from streams.validate import wire_doc
 from tests.support.contract import one_of_each_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,12 +44,12 @@ def objects(result: subprocess.CompletedProcess[bytes]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.decode().splitlines()]
 
 
-def reason(code: ReasonCode, field: str, message: str) -> dict[str, str]:
+def reason(code: ReasonCode, field: str, message: str, hint: str | None = None) -> dict[str, str]:
     return {
         "code": code.value,
         "field": field,
         "message": message,
-        "hint": GUIDANCE[code].correction,
+        "hint": hint or GUIDANCE[code].correction,
     }
 
 
@@ -219,6 +223,16 @@ def test_validate_an_empty_file_accepts_nothing_and_exits_0(tmp_path: Path) -> N
     assert (result.returncode, result.stdout) == (0, b"")
 
 
+def test_validate_skips_blank_lines_as_check_id_stdin_does(tmp_path: Path) -> None:
+    event = charged()
+    file = tmp_path / "blank.jsonl"
+    file.write_bytes(b"\n" + render(event).encode() + b"\n  \r\n\t\n")
+    result = cjsx("validate", str(file))
+    assert (result.returncode, objects(result)) == (0, [accepted(event)])
+    ids = cjsx("check-id", "--stdin", stdin=b"\n  \r\n\t\n")
+    assert (ids.returncode, ids.stdout) == (0, b"")
+
+
 def test_validate_hostile_input_gives_one_verdict_per_line(tmp_path: Path) -> None:
     event = charged()
     big = to_cloudevent(event)
@@ -249,25 +263,38 @@ def test_validate_hostile_input_gives_one_verdict_per_line(tmp_path: Path) -> No
     assert result.stderr == b""
     assert objects(result) == [
         accepted(event),
-        rejected(reason(undecodable, "", "empty line: expected one JSON event per line")),
-        rejected(reason(undecodable, "", "line is not UTF-8 text (bad byte at offset 1)")),
-        rejected(reason(undecodable, "", "line is not UTF-8 text (bad byte at offset 0)")),
-        accepted(event),
+        rejected(
+            reason(undecodable, "", "line is not UTF-8 text (bad byte at offset 1)", JSON_HINT)
+        ),
+        rejected(
+            reason(undecodable, "", "line is not UTF-8 text (bad byte at offset 0)", JSON_HINT)
+        ),
+        rejected(
+            reason(
+                ReasonCode.TEXT_TOO_LONG,
+                "offences[0].wording",
+                f"is 1000000 characters long; the limit is {FREE_TEXT['Offence.wording']}",
+            ),
+            event_id=event_id,
+        ),
         rejected(
             reason(
                 ReasonCode.NOT_AN_EVENT,
                 "",
-                "a JSON str is not an event; expected a CloudEvents JSON object",
+                "a JSON string is not an event; expected a CloudEvents JSON object",
             )
         ),
         rejected(
-            reason(undecodable, "", f"line is {2 * MAX_LINE_BYTES} bytes; the limit is 1048576")
+            reason(
+                undecodable,
+                "",
+                f"line is {2 * MAX_LINE_BYTES} bytes; the limit is 1048576",
+                JSON_HINT,
+            )
         ),
         rejected(
-            reason(
-                ReasonCode.SCHEMA_VIOLATION, "envelope.sequence", "Input should be a valid integer"
-            ),
-            reason(ReasonCode.SCHEMA_VIOLATION, "charge_date", "Input should be a valid date"),
+            reason(ReasonCode.SCHEMA_VIOLATION, "envelope.sequence", "must be a whole number"),
+            reason(ReasonCode.SCHEMA_VIOLATION, "charge_date", "must be a date, YYYY-MM-DD"),
             event_id=event_id,
         ),
         rejected(
@@ -289,6 +316,7 @@ def test_validate_hostile_input_gives_one_verdict_per_line(tmp_path: Path) -> No
                 undecodable,
                 "",
                 "not JSON: Expecting property name enclosed in double quotes (column 2)",
+                JSON_HINT,
             )
         ),
     ]
@@ -311,12 +339,15 @@ def test_validate_reports_the_streams_domain_rules(tmp_path: Path) -> None:
         ReasonCode.OFFENCE_UNKNOWN,
         "offences[0].code",
         "offence code TH68999 is not in the CJS offence list",
+        "Use the current CJS code for the offence; the nearest known codes are TH68009, "
+        "TH68019, TH68029 (`cjsx check-id offence CODE` shows one's title).",
     )
 
 
 def test_validate_checks_the_sender_binding_against_the_envelope_force() -> None:
     event = to_cloudevent(charged())
     event["data"]["envelope"]["force"] = "05"
+    event["source"] = force_source("05", event["data"]["envelope"]["system"])
     result = cjsx("validate", "-", stdin=json.dumps(event).encode())
     assert result.returncode == 1
     (verdict,) = objects(result)
@@ -339,7 +370,17 @@ def test_validate_force_option_binds_to_that_forces_topic() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [("validate",), ("validate", "/no/such/file.jsonl"), ("validate", "/")]
+    "args",
+    [
+        ("validate",),
+        ("validate", "/no/such/file.jsonl"),
+        ("validate", "/"),
+        ("validate", "--force", "abc", "-"),
+        ("validate", "--force", "99", "-"),
+        ("validate", "--force", "1", "-"),
+        ("rejected", "list", "--force", "abc"),
+        ("rejected", "show", "not-a-rejection-id"),
+    ],
 )
 def test_validate_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     result = cjsx(*args)
@@ -357,3 +398,18 @@ def test_schema_check_passes_on_the_shipped_contract() -> None:
     assert (
         result.stdout == b"every schema is FULL_TRANSITIVE compatible with its released versions\n"
     )
+
+
+def test_every_example_in_the_wire_format_doc_passes_cjsx_validate(tmp_path: Path) -> None:
+    """docs/wire-format.md's examples, exactly as a force developer would copy them."""
+    text = (ROOT / "docs" / "wire-format.md").read_text(encoding="utf-8")
+    blocks = re.findall(re.escape(wire_doc.EXAMPLE) + r"\n```json\n(.*?)\n```", text, re.DOTALL)
+    worked = re.findall(r"<!-- example-json -->\n```json\n(.*?)\n```", text, re.DOTALL)
+    lines = [*blocks, *worked]
+    assert len(blocks) == len(EVENT_TYPES)
+    file = tmp_path / "examples.jsonl"
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cjsx("validate", "--force", "01", str(file))
+    verdicts = objects(result)
+    assert [v["accepted"] for v in verdicts] == [True] * len(lines), verdicts
+    assert result.returncode == 0

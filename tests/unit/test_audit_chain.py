@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.codec import Codec
+from schemas.codec import Codec, CodecError
 from schemas.models import AuditRecord, Disclosure
+from schemas.reasons import ReasonCode
 from streams.audit.chain import (
     CANONICAL_FIELDS,
     GENESIS_HASH,
@@ -250,14 +251,17 @@ def test_undecodable_bytes_are_a_break_at_that_record() -> None:
     assert result.records == 4
 
 
-def test_bytes_appended_to_a_record_are_a_break_though_the_record_still_decodes() -> None:
+def test_bytes_appended_to_a_record_are_a_break_at_that_record() -> None:
+    """The codec refuses trailing bytes (TRAILING_BYTES), so the record is unreadable there."""
     values = encoded(chain(3))
     values[2] = values[2] + b"\x00"
-    assert CODEC.decode_as(values[2], AuditRecord) == chain(3)[2]
+    with pytest.raises(CodecError) as refused:
+        CODEC.decode_as(values[2], AuditRecord)
+    assert refused.value.code is ReasonCode.TRAILING_BYTES
     result = verify_encoded(values)
     assert result.first_break is not None
     assert result.first_break.position == 2
-    assert result.first_break.kind is BreakKind.ALTERED
+    assert result.first_break.kind is BreakKind.UNDECODABLE
 
 
 def test_every_single_byte_change_of_a_stored_record_is_detected_at_that_record() -> None:

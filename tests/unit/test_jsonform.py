@@ -174,7 +174,7 @@ def test_a_naive_time_is_a_violation() -> None:
 
 def test_id_and_subject_must_agree_with_the_envelope() -> None:
     parsed = parse_object(ce(id="5f0c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f", subject="05AB12345"))
-    assert codes(parsed) == [("SCHEMA_VIOLATION", "id"), ("SCHEMA_VIOLATION", "subject")]
+    assert codes(parsed) == [("HEADER_MISMATCH", "id"), ("HEADER_MISMATCH", "subject")]
     assert parsed.event is None
     assert parsed.event_id == charged().envelope.event_id
 

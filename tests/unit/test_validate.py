@@ -362,7 +362,7 @@ def test_document_hash_must_be_lower_case_hex() -> None:
     event = valid_documents()
     docs = [event.documents[0], event.documents[1].model_copy(update={"sha256": "AB" * 32})]
     assert reasons(event.model_copy(update={"documents": docs})) == [
-        ("SCHEMA_VIOLATION", "documents[1].sha256")
+        ("DOCUMENT_HASH_FORMAT", "documents[1].sha256")
     ]
 
 

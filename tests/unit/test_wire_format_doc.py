@@ -4,6 +4,7 @@ the document (reimplemented here) gives every released fingerprint."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from fastavro.schema import to_parsing_canonical_form
 from infra.topics import load_templates
 from schemas.codec import Codec
 from schemas.jsonform import parse_line
+from schemas.models import EVENT_TYPES
 from schemas.store import SchemaStore, resolve
+from streams.validate import wire_doc
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "wire-format.md"
 
@@ -67,3 +70,31 @@ def test_every_topic_of_the_spec_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     for template in load_templates():
         assert f"`{template.name}`" in text
+
+
+def test_the_generated_rules_and_examples_section_is_current() -> None:
+    """Regenerate with ``python -m streams.validate.wire_doc``."""
+    text = DOC.read_text(encoding="utf-8")
+    assert wire_doc.START in text
+    assert wire_doc.updated(text) == text
+
+
+def test_every_event_type_has_a_complete_valid_example() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    blocks = re.findall(re.escape(wire_doc.EXAMPLE) + r"\n```json\n(.*?)\n```", text, re.DOTALL)
+    types = []
+    for block in blocks:
+        parsed = parse_line(block)
+        assert parsed.reasons == []
+        assert parsed.event is not None
+        assert parsed.event.envelope.system == wire_doc.EXAMPLE_SYSTEM
+        types.append(type(parsed.event))
+    assert types == list(EVENT_TYPES)
+
+
+def test_the_system_example_matches_the_schema_doc() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert "(e.g. niche-rms)" in json.dumps(resolve("uk.gov.cjsx.Envelope"))
+    assert '/systems/niche"' not in text
+    assert "/systems/niche " not in text
+    assert "/systems/niche\n" not in text
