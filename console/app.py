@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 EVENT_BY_NAME: dict[str, type[CaseEvent]] = {t.avro_name: t for t in EVENT_TYPES}
 URGENT = timedelta(days=7)
-"""A case whose next hearing is this close is marked urgent in the queue."""
+"""A case whose next hearing is this close (today included) is marked urgent in the queue."""
 
 Publish = Callable[[str, CaseEvent], str]
 """Publish an event as a force; returns where it went (topic/partition/offset)."""
@@ -262,7 +262,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
             hearing = event.first_hearing.date
         elif isinstance(event, RemandStatusChanged) and event.next_hearing is not None:
             hearing = event.next_hearing.date
-        return hearing is not None and hearing - now.date() <= URGENT
+        return hearing is not None and timedelta(0) <= hearing - now.date() <= URGENT
 
     # -- one exception ------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ class Checked:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None or value == [] else str(value)
 
 
 def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
