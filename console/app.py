@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from kafka.errors import KafkaError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -397,7 +398,18 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
             except StateError as error:
                 raise HTTPException(409, str(error)) from error
         event = EVENT_BY_NAME[pending.event_type].model_validate(pending.event)
-        where = await run_in_threadpool(services.publish, item.force, event)
+        try:
+            where = await run_in_threadpool(services.publish, item.force, event)
+        except KafkaError as error:
+            log.warning(
+                "resubmission failed",
+                extra={"rejection_id": item.rejection_id, "error": type(error).__name__},
+            )
+            raise HTTPException(
+                503,
+                "The exchange could not be reached. The approval is recorded; "
+                "approve again to send the correction.",
+            ) from error
         store.published(pending.correction_id, where, user.id)
         log.info(
             "correction resubmitted",

@@ -67,6 +67,7 @@ def with_offence_code(event: DefendantCharged, code: str) -> DefendantCharged:
 @dataclass
 class World:
     client: TestClient
+    services: Services
     store: ConsoleStore
     publisher: FakePublisher
     mine: RejectedEvent
@@ -136,7 +137,7 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     )
     settings = ConsoleSettings(console_secret_key="test-key-" + "x" * 32, cache_dir=tmp_path)
     with TestClient(create_app(settings, services), base_url="https://testserver") as client:
-        yield World(client, store, publisher, mine, theirs, junk)
+        yield World(client, services, store, publisher, mine, theirs, junk)
     store.close()
 
 
@@ -392,3 +393,31 @@ def test_users_file_round_trip_and_roles_checked_against_registry(tmp_path: Path
     save_users(path, {"x": User("x", "X", alice.password_hash, force="99")})
     with pytest.raises(Exception, match="not in the registry"):
         load_users(path, registry())
+
+
+def test_a_failed_publish_keeps_the_approval_and_can_be_retried(world: World) -> None:
+    from kafka.errors import KafkaTimeoutError
+
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    world.post(
+        f"/exceptions/{rid}/submit",
+        {"f:offences[0].code": "TH68010"},
+        from_page=f"/exceptions/{rid}",
+    )
+    world.sign_in("bob")
+    sent = world.publisher.sent
+
+    def unreachable(force: str, event: CaseEvent) -> str:
+        raise KafkaTimeoutError("broker down")
+
+    world.services.publish = unreachable
+    status, page = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 503
+    assert "approve again" in page
+    assert world.store.get(rid).state is State.AWAITING_APPROVAL  # type: ignore[union-attr]
+    world.services.publish = world.publisher
+    status, _ = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 200
+    assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
+    assert len(sent) == 1
