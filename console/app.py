@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import secrets
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -380,10 +381,8 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         log.info("correction proposed", extra={"rejection_id": item.rejection_id})
         return RedirectResponse(f"/exceptions/{item.rejection_id}", 303)
 
-    async def approve(request: Request) -> Response:
-        user = signed_in(request)
-        item = visible(request, user)
-        await form_of(request)
+    async def approve_one(user: User, item: Exception_) -> None:
+        """The second pair of eyes, then the force's ingest topic; refusals are journalled."""
         pending = store.pending(item.rejection_id)
         if pending is None or item.state is not State.AWAITING_APPROVAL or item.force is None:
             raise HTTPException(409, "No correction of this exception is waiting for approval")
@@ -415,7 +414,129 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
             "correction resubmitted",
             extra={"rejection_id": item.rejection_id, "event_id": pending.new_event_id},
         )
+
+    async def approve(request: Request) -> Response:
+        user = signed_in(request)
+        item = visible(request, user)
+        await form_of(request)
+        await approve_one(user, item)
         return RedirectResponse(f"/exceptions/{item.rejection_id}", 303)
+
+    # -- replay after a standing-data update ----------------------------------------------------
+
+    def replay_candidates(user: User, code: str) -> list[tuple[Exception_, CaseEvent | None]]:
+        filters = Filters(None if user.operator else user.force, code, None, None)
+        return [(item, decoded(item)[0]) for item in store.queue(filters)]
+
+    def dry_run(
+        user: User, code: str
+    ) -> tuple[list[tuple[Exception_, CaseEvent]], list[tuple[Exception_, list[Reason]]]]:
+        """Every open exception with ``code`` checked again against current standing data."""
+        passing: list[tuple[Exception_, CaseEvent]] = []
+        failing: list[tuple[Exception_, list[Reason]]] = []
+        for item, event in replay_candidates(user, code):
+            if event is None or item.force is None:
+                failing.append((item, [Reason.of(ReasonCode.UNDECODABLE, "", "no event")]))
+                continue
+            checked = check(
+                type(event), event.model_dump(mode="json"), item.force, services.validation
+            )
+            if checked.reasons or checked.event is None:
+                failing.append((item, checked.reasons))
+            else:
+                passing.append((item, checked.event))
+        return passing, failing
+
+    def replay_code(form: FormData | None, request: Request) -> str:
+        code = str((form or request.query_params).get("code", ""))
+        if code not in ReasonCode.__members__:
+            raise HTTPException(422, "Choose a reason code")
+        return code
+
+    async def replay_page(request: Request) -> Response:
+        user = signed_in(request)
+        filters = Filters(None if user.operator else user.force)
+        return render(
+            request, "replay.html", counts=store.counts_by_code(filters), code=None, ran=False
+        )
+
+    async def replay_dry_run(request: Request) -> Response:
+        user = signed_in(request)
+        form = await form_of(request)
+        code = replay_code(form, request)
+        passing, failing = dry_run(user, code)
+        store.journal(
+            user.id,
+            "replay dry run",
+            None,
+            f"{code}: {len(passing)} of {len(passing) + len(failing)} would pass",
+        )
+        filters = Filters(None if user.operator else user.force)
+        return render(
+            request,
+            "replay.html",
+            counts=store.counts_by_code(filters),
+            code=code,
+            ran=True,
+            passing=passing,
+            failing=failing,
+        )
+
+    async def replay_propose(request: Request) -> Response:
+        """Propose every exception that now passes for resubmission, as one batch."""
+        user = signed_in(request)
+        form = await form_of(request)
+        code = replay_code(form, request)
+        passing, _ = dry_run(user, code)
+        if not passing:
+            raise HTTPException(409, "No exception with this code would now pass")
+        batch = str(uuid.uuid4())
+        now = services.clock()
+        for item, event in passing:
+            resend = corrected(event, item.event_id, now)
+            try:
+                store.propose(
+                    item.rejection_id,
+                    resend.avro_name,
+                    resend.model_dump(mode="json"),
+                    str(resend.envelope.event_id),
+                    user.id,
+                    batch=batch,
+                )
+            except StateError:
+                continue  # someone acted on it meanwhile: it is no longer open
+        return RedirectResponse(f"/replay/batches/{batch}", 303)
+
+    def batch_items(request: Request, user: User) -> list[tuple[Exception_, Any]]:
+        items = store.batch(request.path_params["batch"])
+        visible_items = [(e, c) for e, c in items if user.may_see(e.force)]
+        if not visible_items:
+            raise HTTPException(404, "Page not found")
+        return visible_items
+
+    async def batch_page(request: Request) -> Response:
+        user = signed_in(request)
+        items = batch_items(request, user)
+        editor = items[0][1].editor
+        waiting = [e for e, c in items if e.state is State.AWAITING_APPROVAL]
+        return render(
+            request,
+            "batch.html",
+            items=items,
+            editor=editor,
+            waiting=waiting,
+            batch=request.path_params["batch"],
+            may_approve=user.reviewer and editor != user.id and bool(waiting),
+        )
+
+    async def batch_approve(request: Request) -> Response:
+        """One approval for a replay's batch: each is published as its force."""
+        user = signed_in(request)
+        await form_of(request)
+        for item, correction in batch_items(request, user):
+            if item.state is State.AWAITING_APPROVAL and not correction.withdrawn:
+                await approve_one(user, item)
+        return RedirectResponse(f"/replay/batches/{request.path_params['batch']}", 303)
 
     async def send_back(request: Request) -> Response:
         user = signed_in(request)
@@ -481,6 +602,11 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         Route("/exceptions/{rejection_id}/send-back", send_back, methods=["POST"]),
         Route("/exceptions/{rejection_id}/dismiss", dismiss, methods=["POST"]),
         Route("/exceptions/{rejection_id}/bytes", raw_bytes, methods=["GET"]),
+        Route("/replay", replay_page, methods=["GET"]),
+        Route("/replay", replay_dry_run, methods=["POST"]),
+        Route("/replay/propose", replay_propose, methods=["POST"]),
+        Route("/replay/batches/{batch}", batch_page, methods=["GET"]),
+        Route("/replay/batches/{batch}/approve", batch_approve, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         Mount("/assets", StaticFiles(directory=HERE / "static" / "govuk" / "assets")),
     ]

@@ -32,7 +32,7 @@ def build(settings: ConsoleSettings) -> tuple[Services, Background]:
         store=store,
         users=load_users(settings.users_file, runtime.registry),
         registry=runtime.registry,
-        validation=ValidationContext(StandingData.load()),
+        validation=ValidationContext(StandingData.load(settings.console_standing_data)),
         publish=publish,
         codec=codec,
     )

@@ -37,6 +37,10 @@ class ConsoleSettings(Settings):
         default=True,
         description="Mark the session cookie Secure (browsers still send it to localhost).",
     )
+    console_standing_data: Path | None = Field(
+        default=None,
+        description="A standing-data snapshot folder to check against (default: the shipped one).",
+    )
     console_poll_seconds: float = Field(
         default=1.0, description="How often the console reads new rejections and receipts."
     )

@@ -88,6 +88,7 @@ corrections = Table(
     Column("delivered_to", Text, nullable=False, default="[]"),
     Column("acknowledged_by", Text, nullable=False, default="[]"),
     Column("withdrawn", Integer, nullable=False, default=0),
+    Column("batch", String(36), nullable=True, index=True),
 )
 
 actions = Table(
@@ -177,6 +178,8 @@ class Correction:
     delivered_to: list[str] = field(default_factory=list)
     acknowledged_by: list[str] = field(default_factory=list)
     withdrawn: bool = False
+    batch: str | None = None
+    """The replay that proposed it, when it was proposed with others for one approval."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,7 @@ def _correction(row: RowMapping) -> Correction:
         delivered_to=json.loads(row["delivered_to"]),
         acknowledged_by=json.loads(row["acknowledged_by"]),
         withdrawn=bool(row["withdrawn"]),
+        batch=row["batch"],
     )
 
 
@@ -325,6 +329,7 @@ class ConsoleStore:
         event_json: dict[str, Any],
         new_event_id: str,
         editor: str,
+        batch: str | None = None,
     ) -> str:
         """Store a correction and move the exception to awaiting approval (only from open)."""
         correction_id = str(uuid.uuid4())
@@ -349,9 +354,11 @@ class ConsoleStore:
                     delivered_to="[]",
                     acknowledged_by="[]",
                     withdrawn=0,
+                    batch=batch,
                 )
             )
-            self._journal(conn, editor, "correction proposed", rejection_id, new_event_id)
+            action = "correction proposed" if batch is None else "resubmission proposed by replay"
+            self._journal(conn, editor, action, rejection_id, new_event_id)
         return correction_id
 
     def pending(self, rejection_id: str) -> Correction | None:
@@ -365,6 +372,14 @@ class ConsoleStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else _correction(row)
+
+    def batch(self, batch: str) -> list[tuple[Exception_, Correction]]:
+        """The exceptions a replay proposed together, with their corrections."""
+        query = select(corrections).where(corrections.c.batch == batch)
+        with self.engine.connect() as conn:
+            found = [_correction(r) for r in conn.execute(query).mappings()]
+        pairs = [(self.get(c.rejection_id), c) for c in found]
+        return sorted(((e, c) for e, c in pairs if e is not None), key=lambda p: p[0].rejected_at)
 
     def corrections_of(self, rejection_id: str) -> list[Correction]:
         query = (

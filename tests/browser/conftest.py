@@ -8,7 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,7 @@ class ConsoleProcess:
     catalog: TopicCatalog
     home: Path
     port: int
+    standing_data: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -85,6 +86,8 @@ class ConsoleProcess:
             "CJSX_CONSOLE_USERS_FILE": str(users_file),
             "CJSX_CONSOLE_POLL_SECONDS": "0.5",
         }
+        if self.standing_data is not None:
+            env["CJSX_CONSOLE_STANDING_DATA"] = str(self.standing_data)
         self.process = processes.spawn(
             [sys.executable, "-m", "cjsx", "console"], log=self.log, env=env
         )
@@ -106,12 +109,29 @@ class ConsoleProcess:
 
 
 @pytest.fixture
-def console(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> Iterator[ConsoleProcess]:
-    process = ConsoleProcess(kafka, catalog, tmp_path / "console-home", free_port())
+def start_console(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> Iterator[Callable[..., ConsoleProcess]]:
+    """Start ``cjsx console`` (optionally on updated standing data); stopped on any outcome."""
+    started: list[ConsoleProcess] = []
+
+    def start(standing_data: Path | None = None) -> ConsoleProcess:
+        process = ConsoleProcess(
+            kafka, catalog, tmp_path / "console-home", free_port(), standing_data
+        )
+        started.append(process)
+        return process.start()
+
     try:
-        yield process.start()
+        yield start
     finally:
-        process.stop()
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture
+def console(start_console: Callable[..., ConsoleProcess]) -> ConsoleProcess:
+    return start_console()
 
 
 @pytest.fixture(scope="session")

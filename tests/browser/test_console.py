@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,6 +20,7 @@ from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
 from schemas.models import DefendantCharged, Offence, ReceiptStatus
 from tests.browser.conftest import PASSWORD, ConsoleProcess, shoot
+from tests.browser.standing import standing_with_offence
 from tests.support.builders import synthetic_force, valid_charge
 from tests.support.world import Broker, PartnerProcess, WorkerProcess
 
@@ -210,11 +212,19 @@ def test_correct_preview_approve_resubmit_delivered(
         watcher.close()
 
 
-def test_csrf_refusal_dismiss_and_keyboard_navigation(
-    kafka: Broker, worker: WorkerProcess, console: ConsoleProcess, page: Page
+def test_csrf_refusal_dismiss_keyboard_and_replay_dry_run(
+    kafka: Broker,
+    worker: WorkerProcess,
+    start_console: Callable[..., ConsoleProcess],
+    page: Page,
+    tmp_path: Path,
 ) -> None:
+    # The console runs on standing data that has since learnt the unknown offence code.
+    console = start_console(standing_with_offence(tmp_path / "standing", UNKNOWN_OFFENCE))
     event = bad_charge("05", seed=21)
+    later = bad_charge("05", seed=22)
     publish_as(kafka, console, "05", event)
+    publish_as(kafka, console, "05", later)
 
     # A wrong password is refused with a message.
     page.goto(f"{console.url}/sign-in")
@@ -261,3 +271,15 @@ def test_csrf_refusal_dismiss_and_keyboard_navigation(
     shoot(page, "dismissed")
     page.goto(f"{console.url}/?state=dismissed")
     expect(page.get_by_role("link", name=event.envelope.case_urn)).to_be_visible()
+
+    # Replay, dry run: the open exception with that code would now pass; the dismissed one is
+    # not replayed; nothing is sent.
+    wait_for_row(page, console, later.envelope.case_urn)
+    page.get_by_role("link", name="Replay").click()
+    page.get_by_label("Reason code").select_option("OFFENCE_UNKNOWN")
+    page.get_by_role("button", name="Check again (dry run)").click()
+    expect(page.get_by_test_id("replay-summary")).to_have_text("1 of 1 would now pass")
+    expect(page.get_by_test_id("replay-passing")).to_contain_text(later.envelope.case_urn)
+    shoot(page, "replay-dry-run")
+    page.goto(f"{console.url}/")
+    expect(page.get_by_role("link", name=later.envelope.case_urn)).to_be_visible()

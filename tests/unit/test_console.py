@@ -21,7 +21,9 @@ from console.settings import ConsoleSettings
 from console.store import ConsoleStore, Filters, State
 from console.users import User, hash_password, load_users, save_users, verify_password
 from schemas.models import CaseEvent, DefendantCharged, Offence, RejectedEvent
+from streams.reference import StandingData
 from streams.validate import ValidationContext
+from tests.browser.standing import standing_with_offence
 from tests.support.builders import (
     NOW,
     TODAY,
@@ -421,3 +423,43 @@ def test_a_failed_publish_keeps_the_approval_and_can_be_retried(world: World) ->
     assert status == 200
     assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
     assert len(sent) == 1
+
+
+def test_replay_dry_run_then_one_approval_for_the_batch(world: World, tmp_path: Path) -> None:
+    def summary(user: str) -> str:
+        world.sign_in(user)
+        _, page = world.post("/replay", {"code": "OFFENCE_UNKNOWN"}, from_page="/replay")
+        found = re.search(r'data-testid="replay-summary">([^<]+)<', page)
+        assert found is not None
+        return found.group(1)
+
+    assert summary("alice") == "0 of 1 would now pass"
+    updated = StandingData.load(standing_with_offence(tmp_path / "standing", UNKNOWN_OFFENCE))
+    world.services.validation = ValidationContext(updated)
+    assert summary("olive") == "2 of 2 would now pass"
+    assert summary("alice") == "1 of 1 would now pass"
+    assert world.publisher.sent == []  # a dry run sends nothing
+
+    token = csrf(world.page("/replay"))
+    response = world.client.post(
+        "/replay/propose", data={"code": "OFFENCE_UNKNOWN", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    batch = str(response.url)
+    rid = str(world.mine.rejection_id)
+    assert world.store.get(rid).state is State.AWAITING_APPROVAL  # type: ignore[union-attr]
+    assert world.store.get(str(world.theirs.rejection_id)).state is State.OPEN  # type: ignore[union-attr]
+    status, _ = world.post(f"{batch}/approve", {}, from_page=batch)
+    assert status == 403  # the proposer cannot approve their own batch
+
+    world.sign_in("carol")
+    assert world.client.get(batch).status_code == 404  # another force's batch
+    world.sign_in("bob")
+    status, _ = world.post(f"{batch}/approve", {}, from_page=batch)
+    assert status == 200
+    ((force, event),) = world.publisher.sent
+    assert force == "05"
+    assert isinstance(event, DefendantCharged)
+    assert event.offences[0].code == UNKNOWN_OFFENCE  # sent unchanged: the data caught up
+    assert event.envelope.causation_id == world.mine.event_id
+    assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
