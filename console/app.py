@@ -32,6 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from console.broker import Step
 from console.correction import (
     Field,
     apply_edits,
@@ -59,6 +60,9 @@ URGENT = timedelta(days=7)
 Publish = Callable[[str, CaseEvent], str]
 """Publish an event as a force; returns where it went (topic/partition/offset)."""
 
+Track = Callable[[list[str], str], list[Step]]
+"""Where an event or case of these forces has been (receipts and audit records)."""
+
 
 @dataclass
 class Services:
@@ -70,6 +74,7 @@ class Services:
     validation: ValidationContext
     publish: Publish
     codec: Codec
+    track: Track
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -577,6 +582,26 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
             headers={"content-disposition": f'attachment; filename="{item.rejection_id}.bin"'},
         )
 
+    # -- where is my event ------------------------------------------------------------------------
+
+    async def track(request: Request) -> Response:
+        user = signed_in(request)
+        query = request.query_params.get("q", "").strip()
+        steps: list[Step] | None = None
+        error = None
+        if query:
+            if len(query) > 64:
+                error = "Enter an event id or a case URN"
+            else:
+                forces = [user.force] if user.force else [f.code for f in services.registry.forces]
+                try:
+                    steps = await run_in_threadpool(services.track, forces, query)
+                except KafkaError as failure:
+                    log.warning("track failed", extra={"error": type(failure).__name__})
+                    raise HTTPException(503, "The exchange could not be reached") from failure
+                store.journal(user.id, "searched", None, query)
+        return render(request, "track.html", query=query, steps=steps, error=error)
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 303:
@@ -602,6 +627,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         Route("/exceptions/{rejection_id}/send-back", send_back, methods=["POST"]),
         Route("/exceptions/{rejection_id}/dismiss", dismiss, methods=["POST"]),
         Route("/exceptions/{rejection_id}/bytes", raw_bytes, methods=["GET"]),
+        Route("/track", track, methods=["GET"]),
         Route("/replay", replay_page, methods=["GET"]),
         Route("/replay", replay_dry_run, methods=["POST"]),
         Route("/replay/propose", replay_propose, methods=["POST"]),

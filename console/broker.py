@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -22,7 +25,7 @@ from infra.security.policy import OPERATOR, force_principal
 from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
 from schemas.codec import Codec, CodecError
-from schemas.models import CaseEvent, RejectedEvent
+from schemas.models import AuditRecord, CaseEvent, Receipt, RejectedEvent
 
 log = logging.getLogger(__name__)
 
@@ -187,3 +190,99 @@ class Background:
             self.thread.join(timeout=10)
         self.feed.close()
         self.follower.close()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happened to an event: a receipt the force got, or an audit record."""
+
+    at: datetime
+    source: str
+    event_id: str
+    case_urn: str
+    what: str
+    detail: str
+
+
+def _read_all(runtime: Runtime, topics: list[str], client: dict[str, Any]) -> list[bytes]:
+    """Every record of ``topics`` up to their current end (no consumer group)."""
+    consumer = KafkaConsumer(bootstrap_servers=runtime.bootstrap, **client)
+    values: list[bytes] = []
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return values
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(
+            consumer.position(tp) < end for tp, end in ends.items()
+        ):
+            for records in consumer.poll(timeout_ms=200, max_records=5000).values():
+                values += [r.value for r in records if r.value is not None]
+    finally:
+        consumer.close()
+    return values
+
+
+def timeline(runtime: Runtime, codec: Codec, forces: list[str], query: str) -> list[Step]:
+    """Where an event (by id) or a case (by URN) of ``forces`` has been: the receipts the
+    force got and the chained audit log's disclosures, oldest first.
+
+    Reads each topic from its start: fine for a local exchange, a search index for a real one.
+    """
+    query = query.strip()
+    steps: list[Step] = []
+
+    def wanted(event_id: str, case_urn: str) -> bool:
+        return query in (event_id, case_urn) or query.upper() == case_urn
+
+    for force in forces:
+        for value in _read_all(
+            runtime, [runtime.catalog.receipts(force)], force_client(runtime, force)
+        ):
+            try:
+                receipt = codec.decode_as(value, Receipt)
+            except CodecError:
+                continue
+            if not wanted(str(receipt.event_id), receipt.case_urn):
+                continue
+            detail = receipt.recipient or ", ".join(r.code for r in receipt.reasons)
+            if receipt.original_event_id is not None:
+                detail = f"repeats {receipt.original_event_id}"
+            steps.append(
+                Step(
+                    receipt.issued_at,
+                    "receipt",
+                    str(receipt.event_id),
+                    receipt.case_urn,
+                    receipt.status.value,
+                    detail,
+                )
+            )
+    for value in _read_all(runtime, [runtime.catalog.audit], runtime.client_config(OPERATOR)):
+        try:
+            record = codec.decode_as(value, AuditRecord)
+        except CodecError:
+            continue
+        disclosure = record.disclosure
+        if disclosure.force not in forces or not wanted(
+            str(disclosure.event_id), disclosure.case_urn
+        ):
+            continue
+        steps.append(
+            Step(
+                record.recorded_at,
+                "audit",
+                str(disclosure.event_id),
+                disclosure.case_urn,
+                f"disclosed to {disclosure.recipient}",
+                f"#{record.sequence} {disclosure.purpose}; hash {record.hash[:12]}",
+            )
+        )
+    return sorted(steps, key=lambda s: s.at)

@@ -9,7 +9,13 @@ import click
 from cjsx.logs import configure_logging, logging_config
 from cjsx.runtime import Runtime
 from console.app import Services, create_app
-from console.broker import Background, ReceiptFollower, RejectedFeed, publish_as_force
+from console.broker import (
+    Background,
+    ReceiptFollower,
+    RejectedFeed,
+    publish_as_force,
+    timeline,
+)
 from console.settings import ConsoleSettings
 from console.store import ConsoleStore
 from console.users import User, hash_password, load_users, save_users
@@ -35,6 +41,7 @@ def build(settings: ConsoleSettings) -> tuple[Services, Background]:
         validation=ValidationContext(StandingData.load(settings.console_standing_data)),
         publish=publish,
         codec=codec,
+        track=lambda forces, query: timeline(runtime, codec, forces, query),
     )
     background = Background(
         RejectedFeed(runtime, store, codec),

@@ -189,6 +189,16 @@ def test_correct_preview_approve_resubmit_delivered(
     shoot(page, "resubmitted")
     new_event_id = page.locator("[data-testid=resubmission] dd").first.inner_text().strip()
 
+    # Where is my event: the case's journey from the force's receipts, oldest first.
+    page.get_by_role("link", name="Where is this case's file").click()
+    timeline = page.get_by_test_id("timeline")
+    for status in ("REJECTED", "ACCEPTED", "DELIVERED", "ACKNOWLEDGED"):
+        expect(timeline).to_contain_text(status)
+    whats = page.locator("[data-testid=timeline] tbody tr td:nth-child(3)").all_inner_texts()
+    assert whats[:2] == ["REJECTED", "ACCEPTED"]
+    assert whats.count("ACKNOWLEDGED") == 2
+    shoot(page, "where-is-my-event")
+
     # The broker agrees, read independently as the force.
     watcher = ReceiptWatcher(
         bootstrap_servers=kafka.bootstrap,

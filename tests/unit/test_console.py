@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from console.app import Services, create_app
+from console.broker import Step
 from console.settings import ConsoleSettings
 from console.store import ConsoleStore, Filters, State
 from console.users import User, hash_password, load_users, save_users, verify_password
@@ -64,6 +65,17 @@ def rejection_of(event: CaseEvent | bytes, force: str, offset: int = 0) -> Rejec
 def with_offence_code(event: DefendantCharged, code: str) -> DefendantCharged:
     offence: Offence = event.offences[0].model_copy(update={"code": code})
     return event.model_copy(update={"offences": [offence]})
+
+
+@dataclass
+class FakeTracker:
+    """Answers every search with one step, and records which forces were searched."""
+
+    searched: list[tuple[list[str], str]] = field(default_factory=list)
+
+    def __call__(self, forces: list[str], query: str) -> list[Step]:
+        self.searched.append((forces, query))
+        return [Step(NOW, "receipt", str(uuid.UUID(int=1)), query, "ACCEPTED", "")]
 
 
 @dataclass
@@ -135,6 +147,7 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
         validation=ValidationContext(standing()),
         publish=publisher,
         codec=codec(),
+        track=FakeTracker(),
         clock=FixedClock(NOW + timedelta(hours=3)),
     )
     settings = ConsoleSettings(console_secret_key="test-key-" + "x" * 32, cache_dir=tmp_path)
@@ -463,3 +476,20 @@ def test_replay_dry_run_then_one_approval_for_the_batch(world: World, tmp_path: 
     assert event.offences[0].code == UNKNOWN_OFFENCE  # sent unchanged: the data caught up
     assert event.envelope.causation_id == world.mine.event_id
     assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
+
+
+def test_where_is_my_event_searches_only_the_users_forces(world: World) -> None:
+    tracker = world.services.track
+    assert isinstance(tracker, FakeTracker)
+    world.sign_in("alice")
+    page = world.page("/track?q=05XX1234567")
+    assert 'data-testid="timeline"' in page
+    assert "ACCEPTED" in page
+    world.sign_in("olive")
+    world.page("/track?q=05XX1234567")
+    assert "Enter an event id or a case URN" in world.page("/track?q=" + "x" * 65)
+    assert tracker.searched == [
+        (["05"], "05XX1234567"),
+        ([f.code for f in registry().forces], "05XX1234567"),
+    ]
+    assert ("olive", "searched") in [(a.user_id, a.action) for a in world.store.actions()]
