@@ -42,6 +42,7 @@ from console.correction import (
     flatten,
     form_fields,
 )
+from console.panel import MetricsHistory
 from console.settings import ConsoleSettings
 from console.store import ConsoleStore, Exception_, Filters, State, StateError
 from console.users import User, verify_password
@@ -75,6 +76,7 @@ class Services:
     publish: Publish
     codec: Codec
     track: Track
+    metrics: MetricsHistory
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -602,6 +604,21 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
                 store.journal(user.id, "searched", None, query)
         return render(request, "track.html", query=query, steps=steps, error=error)
 
+    # -- the operators' panel ------------------------------------------------------------------
+
+    async def operators(request: Request) -> Response:
+        user = signed_in(request)
+        if not user.operator:
+            raise HTTPException(404, "Page not found")
+        open_now = store.queue(Filters())
+        return render(
+            request,
+            "operators.html",
+            panel=services.metrics.panel(),
+            open_count=len(open_now),
+            oldest=_age(open_now[0].rejected_at, services.clock()) if open_now else None,
+        )
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 303:
@@ -628,6 +645,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         Route("/exceptions/{rejection_id}/dismiss", dismiss, methods=["POST"]),
         Route("/exceptions/{rejection_id}/bytes", raw_bytes, methods=["GET"]),
         Route("/track", track, methods=["GET"]),
+        Route("/operators", operators, methods=["GET"]),
         Route("/replay", replay_page, methods=["GET"]),
         Route("/replay", replay_dry_run, methods=["POST"]),
         Route("/replay/propose", replay_propose, methods=["POST"]),

@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from cjsx.runtime import Runtime
+from console.panel import MetricsHistory
 from console.store import ConsoleStore
 from infra.security.policy import OPERATOR, force_principal
 from producers.publisher import Publisher
@@ -165,9 +166,16 @@ class ReceiptFollower:
 class Background:
     """A thread that keeps the store current: new rejections, receipts of corrections."""
 
-    def __init__(self, feed: RejectedFeed, follower: ReceiptFollower, interval: float) -> None:
+    def __init__(
+        self,
+        feed: RejectedFeed,
+        follower: ReceiptFollower,
+        interval: float,
+        metrics: MetricsHistory | None = None,
+    ) -> None:
         self.feed = feed
         self.follower = follower
+        self.metrics = metrics
         self.interval = interval
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="console-feed", daemon=True)
@@ -180,6 +188,8 @@ class Background:
             try:
                 self.feed.poll_once()
                 self.follower.poll_once()
+                if self.metrics is not None:
+                    self.metrics.scrape()
             except KafkaError as error:
                 log.warning("broker unavailable", extra={"error": type(error).__name__})
             self.stopping.wait(self.interval)

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from cjsx.logs import configure_logging, logging_config
 from cjsx.runtime import Runtime
-from console.app import Services, create_app
-from console.broker import (
-    Background,
-    ReceiptFollower,
-    RejectedFeed,
-    publish_as_force,
-    timeline,
-)
 from console.settings import ConsoleSettings
 from console.store import ConsoleStore
 from console.users import User, hash_password, load_users, save_users
@@ -24,12 +17,28 @@ from schemas.models import CaseEvent
 from streams.reference import StandingData
 from streams.validate import ValidationContext
 
+if TYPE_CHECKING:
+    from console.app import Services
+    from console.broker import Background
+
 
 def build(settings: ConsoleSettings) -> tuple[Services, Background]:
     """The console's services over the real broker, and the thread that keeps them current."""
+    # Imported here: the console's modules use `cjsx status`'s parser, and `cjsx` imports this.
+    from console.app import Services
+    from console.broker import (
+        Background,
+        ReceiptFollower,
+        RejectedFeed,
+        publish_as_force,
+        timeline,
+    )
+    from console.panel import MetricsHistory
+
     runtime = Runtime(settings)
     codec = Codec()
     store = ConsoleStore(settings.store_url)
+    metrics = MetricsHistory(settings.metrics_url)
 
     def publish(force: str, event: CaseEvent) -> str:
         return publish_as_force(runtime, force, event, codec)
@@ -42,11 +51,13 @@ def build(settings: ConsoleSettings) -> tuple[Services, Background]:
         publish=publish,
         codec=codec,
         track=lambda forces, query: timeline(runtime, codec, forces, query),
+        metrics=metrics,
     )
     background = Background(
         RejectedFeed(runtime, store, codec),
         ReceiptFollower(runtime, store, codec),
         settings.console_poll_seconds,
+        metrics,
     )
     return services, background
 
@@ -63,6 +74,8 @@ def console(ctx: click.Context) -> None:
 def serve() -> None:
     """Serve the console (CJSX_CONSOLE_HOST:CJSX_CONSOLE_PORT) until interrupted."""
     import uvicorn
+
+    from console.app import create_app
 
     settings = ConsoleSettings()
     configure_logging(settings.log_level, json=settings.log_json)

@@ -41,6 +41,10 @@ class ConsoleSettings(Settings):
         default=None,
         description="A standing-data snapshot folder to check against (default: the shipped one).",
     )
+    console_metrics_url: str | None = Field(
+        default=None,
+        description="The worker's /metrics for the operators' panel (default: the local worker).",
+    )
     console_poll_seconds: float = Field(
         default=1.0, description="How often the console reads new rejections and receipts."
     )
@@ -48,6 +52,13 @@ class ConsoleSettings(Settings):
     @property
     def console_dir(self) -> Path:
         return self.cache_dir / "console"
+
+    @property
+    def metrics_url(self) -> str:
+        return (
+            self.console_metrics_url
+            or f"http://{self.worker_web_host}:{self.worker_web_port}/metrics"
+        )
 
     @property
     def store_url(self) -> str:

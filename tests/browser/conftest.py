@@ -19,7 +19,7 @@ from cjsx import processes
 from console.users import User, hash_password, save_users
 from infra.broker.node import free_port
 from infra.topics import TopicCatalog
-from tests.support.world import Broker
+from tests.support.world import Broker, WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ".cache" / "reports" / "console"
@@ -59,6 +59,7 @@ class ConsoleProcess:
     home: Path
     port: int
     standing_data: Path | None = None
+    metrics_url: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -86,6 +87,8 @@ class ConsoleProcess:
             "CJSX_CONSOLE_USERS_FILE": str(users_file),
             "CJSX_CONSOLE_POLL_SECONDS": "0.5",
         }
+        if self.metrics_url is not None:
+            env["CJSX_CONSOLE_METRICS_URL"] = self.metrics_url
         if self.standing_data is not None:
             env["CJSX_CONSOLE_STANDING_DATA"] = str(self.standing_data)
         self.process = processes.spawn(
@@ -115,9 +118,9 @@ def start_console(
     """Start ``cjsx console`` (optionally on updated standing data); stopped on any outcome."""
     started: list[ConsoleProcess] = []
 
-    def start(standing_data: Path | None = None) -> ConsoleProcess:
+    def start(standing_data: Path | None = None, metrics_url: str | None = None) -> ConsoleProcess:
         process = ConsoleProcess(
-            kafka, catalog, tmp_path / "console-home", free_port(), standing_data
+            kafka, catalog, tmp_path / "console-home", free_port(), standing_data, metrics_url
         )
         started.append(process)
         return process.start()
@@ -130,8 +133,9 @@ def start_console(
 
 
 @pytest.fixture
-def console(start_console: Callable[..., ConsoleProcess]) -> ConsoleProcess:
-    return start_console()
+def console(start_console: Callable[..., ConsoleProcess], worker: WorkerProcess) -> ConsoleProcess:
+    """The console beside the test's worker, scraping its metrics for the operators' panel."""
+    return start_console(metrics_url=f"http://127.0.0.1:{worker.web_port}/metrics")
 
 
 @pytest.fixture(scope="session")

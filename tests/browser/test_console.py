@@ -120,6 +120,17 @@ def test_correct_preview_approve_resubmit_delivered(
     wait_for_row(page, console, mine.envelope.case_urn)
     other = exception_url(page, theirs.envelope.case_urn)
     shoot(page, "queue-operator")
+
+    # The operators' panel draws the worker's own metrics: both rejections are counted.
+    def panel_counts_both() -> bool:
+        page.goto(f"{console.url}/operators")
+        chart = page.get_by_test_id("rejections-by-code")
+        text = " ".join((chart.text_content() or "").split()) if chart.count() else ""
+        return "OFFENCE_UNKNOWN 2" in text
+
+    wait_until(panel_counts_both, 30, "the worker's rejections on the operators' panel")
+    expect(page.get_by_test_id("rejections-by-code")).to_contain_text("OFFENCE_UNKNOWN")
+    shoot(page, "operators-panel")
     sign_out(page)
 
     # ... but a Merseyside user who edits the URL to open it gets 404, not the data.

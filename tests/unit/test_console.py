@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from console.app import Services, create_app
 from console.broker import Step
+from console.panel import MetricsHistory
 from console.settings import ConsoleSettings
 from console.store import ConsoleStore, Filters, State
 from console.users import User, hash_password, load_users, save_users, verify_password
@@ -148,6 +149,7 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
         publish=publisher,
         codec=codec(),
         track=FakeTracker(),
+        metrics=MetricsHistory(None),
         clock=FixedClock(NOW + timedelta(hours=3)),
     )
     settings = ConsoleSettings(console_secret_key="test-key-" + "x" * 32, cache_dir=tmp_path)
@@ -493,3 +495,39 @@ def test_where_is_my_event_searches_only_the_users_forces(world: World) -> None:
         ([f.code for f in registry().forces], "05XX1234567"),
     ]
     assert ("olive", "searched") in [(a.user_id, a.action) for a in world.store.actions()]
+
+
+def worker_metrics(received: int, rejected: int) -> str:
+    """The worker's metrics in the Prometheus text format, as the panel scrapes them."""
+    return (
+        "# TYPE cjsx_events_received_total counter\n"
+        f'cjsx_events_received_total{{force="05"}} {received}\n'
+        "# TYPE cjsx_deliveries_total counter\n"
+        f'cjsx_deliveries_total{{recipient="court-magistrates"}} {received - rejected}\n'
+        "# TYPE cjsx_rejection_reasons_total counter\n"
+        f'cjsx_rejection_reasons_total{{force="05",reason="OFFENCE_UNKNOWN"}} {rejected}\n'
+        f'cjsx_rejection_reasons_total{{force="05",reason="ASN_FORMAT"}} {rejected // 2}\n'
+        "# TYPE cjsx_consumer_lag_seconds gauge\n"
+        'cjsx_consumer_lag_seconds{recipient="court-magistrates"} 4.0\n'
+    )
+
+
+def test_operators_panel_draws_the_workers_metrics(world: World) -> None:
+    from cjsx.cli.status import parse_metrics
+
+    history = world.services.metrics
+    history.add(parse_metrics(worker_metrics(100, 10)), NOW)
+    history.add(parse_metrics(worker_metrics(150, 20)), NOW + timedelta(seconds=5))
+    panel = history.panel()
+    assert panel.rate_in == [10.0]
+    assert [(b.label, b.value, b.width) for b in panel.reasons] == [
+        ("OFFENCE_UNKNOWN", 20.0, 1.0),
+        ("ASN_FORMAT", 10.0, 0.5),
+    ]
+    world.sign_in("alice")
+    assert world.client.get("/operators").status_code == 404
+    world.sign_in("olive")
+    page = world.page("/operators")
+    assert 'data-testid="received">150<' in page
+    assert 'data-testid="rejections-by-code"' in page
+    assert "court-magistrates" in page
