@@ -13,7 +13,7 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from console.correction import (
     diff,
     flatten,
     form_fields,
+    recipient_views,
 )
 from console.panel import MetricsHistory
 from console.settings import ConsoleSettings
@@ -50,6 +51,7 @@ from infra.registry import Registry
 from schemas.codec import Codec, CodecError
 from schemas.models import EVENT_TYPES, CaseEvent, DefendantCharged, RemandStatusChanged
 from schemas.reasons import Reason, ReasonCode
+from streams.route import Policy, load_policy
 from streams.validate import ValidationContext
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Services:
     codec: Codec
     track: Track
     metrics: MetricsHistory
+    policy: Policy = field(default_factory=load_policy)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -365,7 +368,10 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
             )
         changes = diff(original, candidate)
         edits = {f"f:{c.path}": c.after for c in changes}
-        return render(request, "preview.html", item=item, changes=changes, edits=edits)
+        views = recipient_views(
+            checked.event, services.validation.standing, services.registry, services.policy
+        )
+        return render(request, "preview.html", item=item, changes=changes, edits=edits, views=views)
 
     async def submit(request: Request) -> Response:
         user = signed_in(request)

@@ -18,8 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from infra.registry import Registry
 from schemas.models import CaseEvent
 from schemas.reasons import Reason, ReasonCode
+from streams.enrich import enrich
+from streams.reference import StandingData
+from streams.route import Policy, project, recipients
 from streams.validate import ValidationContext, check_sender, validate_event
 
 FIXED = frozenset({"envelope.event_id", "envelope.published_at", "envelope.causation_id"})
@@ -164,3 +168,46 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
         for path, value in flatten(after)
         if _text(old.get(path)) != _text(value) or path not in old
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientView:
+    """What one recipient would receive of a correction after minimisation."""
+
+    recipient: str
+    name: str
+    delivered: bool
+    withheld: list[str]
+
+
+def recipient_views(
+    event: CaseEvent, standing: StandingData, registry: Registry, policy: Policy
+) -> list[RecipientView]:
+    """The exchange's own routing and minimisation, as a dry run.
+
+    The worker also knows the case's earlier events (a route learnt from a previous hearing);
+    the console does not, so this is the routing of an event whose case is new to it.
+    """
+    enrichment = enrich(event, standing, None)
+    full = dict(flatten(event.model_dump(mode="json")))
+    views = []
+    for partner in recipients(enrichment, registry):
+        projected = project(event, policy.for_kind(partner.kind))
+        if projected is None:
+            views.append(RecipientView(partner.id, partner.name, False, []))
+            continue
+        seen = dict(flatten(projected.model_dump(mode="json")))
+        withheld = sorted(
+            {
+                _field_of(path)
+                for path, value in full.items()
+                if value not in (None, []) and seen.get(path) in (None, [])
+            }
+        )
+        views.append(RecipientView(partner.id, partner.name, True, withheld))
+    return views
+
+
+def _field_of(path: str) -> str:
+    """A withheld record or list is named once, not leaf by leaf."""
+    return re.sub(r"\[\d+\].*$", "", path) if "[" in path else path

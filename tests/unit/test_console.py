@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from console.app import Services, create_app
 from console.broker import Step
+from console.correction import recipient_views
 from console.panel import MetricsHistory
 from console.settings import ConsoleSettings
 from console.store import ConsoleStore, Filters, State
@@ -33,11 +34,13 @@ from tests.support.builders import (
     codec,
     decoded,
     exchange,
+    policy,
     record,
     registry,
     standing,
     synthetic_force,
     valid_charge,
+    valid_pre_charge,
     with_hearing,
 )
 
@@ -531,3 +534,31 @@ def test_operators_panel_draws_the_workers_metrics(world: World) -> None:
     assert 'data-testid="received">150<' in page
     assert 'data-testid="rejections-by-code"' in page
     assert "court-magistrates" in page
+
+
+def test_preview_shows_what_each_recipient_would_receive() -> None:
+    advised = valid_charge().model_copy(update={"charging_advice": "Charge theft (synthetic)"})
+    views = {v.recipient: v for v in recipient_views(advised, standing(), registry(), policy())}
+    assert set(views) == {"cps-mersey-cheshire", "court-magistrates"}
+    assert views["cps-mersey-cheshire"].withheld == []
+    assert views["court-magistrates"].withheld == ["charging_advice"]
+    pre_charge = valid_pre_charge()
+    delivered = {
+        v.recipient: v.delivered
+        for v in recipient_views(pre_charge, standing(), registry(), policy())
+    }
+    assert delivered.get("court-magistrates", False) is False
+    assert any(delivered.values())
+
+
+def test_the_preview_page_lists_the_recipients(world: World) -> None:
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    _, preview = world.post(
+        f"/exceptions/{rid}/preview",
+        {"f:offences[0].code": "TH68010"},
+        from_page=f"/exceptions/{rid}",
+    )
+    assert 'data-testid="recipients"' in preview
+    assert "CPS Mersey-Cheshire" in preview
+    assert "HMCTS magistrates&#39; courts" in preview
