@@ -7,6 +7,7 @@ exchange's own pipeline from synthetic events.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -562,3 +563,39 @@ def test_the_preview_page_lists_the_recipients(world: World) -> None:
     assert 'data-testid="recipients"' in preview
     assert "CPS Mersey-Cheshire" in preview
     assert "HMCTS magistrates&#39; courts" in preview
+
+
+def test_a_session_expires_after_its_idle_time(tmp_path: Path, password_hash: str) -> None:
+    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}")
+    services = Services(
+        store=store,
+        users={"alice": User("alice", "Alice", password_hash, force="05")},
+        registry=registry(),
+        validation=ValidationContext(standing()),
+        publish=FakePublisher(),
+        codec=codec(),
+        track=FakeTracker(),
+        metrics=MetricsHistory(None),
+    )
+    settings = ConsoleSettings(
+        console_secret_key="test-key-" + "y" * 32,
+        console_session_minutes=1 / 60,
+        cache_dir=tmp_path,
+    )
+    try:
+        with TestClient(create_app(settings, services), base_url="https://testserver") as client:
+            page = client.get("/sign-in")
+            client.post(
+                "/sign-in",
+                data={"username": "alice", "password": PASSWORD, "csrf_token": csrf(page.text)},
+            )
+            assert client.get("/", follow_redirects=False).status_code == 200
+            cookie = client.cookies.get("cjsx_console")
+            assert cookie is not None
+            time.sleep(2.1)
+            client.cookies.set("cjsx_console", cookie, domain="testserver")  # the browser kept it
+            response = client.get("/", follow_redirects=False)
+            assert response.status_code == 303
+            assert response.headers["location"] == "/sign-in"
+    finally:
+        store.close()
