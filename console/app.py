@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import secrets
 import uuid
@@ -231,9 +232,10 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         age: float | None = None
         if params.get("age"):
             try:
-                age = float(params["age"])
-                if age < 0:
+                hours = float(params["age"])
+                if not math.isfinite(hours) or hours < 0:
                     raise ValueError
+                age = hours
             except ValueError:
                 errors["age"] = "Enter the age as a number of hours, like 24"
         force = params.get("force") or None

@@ -242,7 +242,8 @@ def test_an_operator_sees_every_force_and_filters(world: World) -> None:
     assert str(world.theirs.rejection_id) not in by_urn
     assert str(world.mine.rejection_id) not in world.page("/?age=4")
     assert str(world.mine.rejection_id) in world.page("/?age=2")
-    assert "Enter the age as a number of hours" in world.page("/?age=soon")
+    for bad in ("soon", "-1", "inf", "nan"):
+        assert "Enter the age as a number of hours" in world.page(f"/?age={bad}")
 
 
 def test_counts_by_reason_code(world: World) -> None:
