@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint typecheck unit integration e2e broker-jars tools docs release-schemas refdata clean
+.PHONY: demo test lint typecheck unit integration e2e browser broker-jars tools docs release-schemas refdata console-assets clean
 
 # The virtualenv and the project with its dev tools (re-done when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -41,20 +41,31 @@ integration: $(STAMP) broker-jars
 e2e: $(STAMP) broker-jars
 	$(BIN)/pytest tests/e2e
 
+browser: $(STAMP) broker-jars tools
+	$(BIN)/pytest tests/browser
+
 release-schemas: $(STAMP)
 	$(BIN)/cjsx schema release
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis
 # From Debian's packages: prometheus (promtool checks the alert rules; a real server scrapes
-# the worker in a test) and postgresql (the partner store is tested on a real server).
+# the worker in a test), postgresql (the partner store is tested on a real server) and
+# chromium (the console's browser tests drive it; Playwright never downloads a browser).
 tools:
 	@command -v promtool >/dev/null || { $(SUDO) apt-get install -y -qq prometheus || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus; }; }
 	@command -v initdb >/dev/null || test -x /usr/lib/postgresql/15/bin/initdb || \
 	  { $(SUDO) apt-get install -y -qq postgresql || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }; }
+	@command -v chromium >/dev/null || { $(SUDO) apt-get install -y -qq chromium || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }; }
 
 # The CJS standing-data snapshot, regenerated from the pinned npm package (needs npm).
 refdata: $(STAMP)
 	$(BIN)/python -m streams.reference.snapshot
+
+# The console's vendored front end (govuk-frontend, htmx) re-packed from npm (needs npm);
+# the built files are committed, so the console itself never needs npm.
+console-assets:
+	console/vendor.sh

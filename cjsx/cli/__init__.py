@@ -15,6 +15,7 @@ from cjsx.cli.schema import schema
 from cjsx.cli.status import status
 from cjsx.cli.topics import topics
 from cjsx.cli.worker import worker
+from console.cli import console
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +36,7 @@ cli.add_command(audit)
 cli.add_command(partner)
 cli.add_command(rejected)
 cli.add_command(status)
+cli.add_command(console)
 
 
 def main() -> None:

@@ -1,0 +1,602 @@
+"""The exceptions console's rules, through its real web application (Starlette's TestClient).
+
+Kafka is replaced by a recorded publish function; rejections are real ones, made by the
+exchange's own pipeline from synthetic events.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from console.app import Services, create_app
+from console.broker import Step
+from console.correction import recipient_views
+from console.panel import MetricsHistory
+from console.settings import ConsoleSettings
+from console.store import ConsoleStore, Filters, State
+from console.users import User, hash_password, load_users, save_users, verify_password
+from schemas.models import CaseEvent, DefendantCharged, Offence, RejectedEvent
+from streams.reference import StandingData
+from streams.validate import ValidationContext
+from tests.browser.standing import standing_with_offence
+from tests.support.builders import (
+    NOW,
+    TODAY,
+    FixedClock,
+    codec,
+    decoded,
+    exchange,
+    policy,
+    record,
+    registry,
+    standing,
+    synthetic_force,
+    valid_charge,
+    valid_pre_charge,
+    with_hearing,
+)
+
+PASSWORD = "correct horse battery"
+UNKNOWN_OFFENCE = "ZZ99999"
+
+
+@dataclass
+class FakePublisher:
+    """Records what would have been published, as which force."""
+
+    sent: list[tuple[str, CaseEvent]] = field(default_factory=list)
+
+    def __call__(self, force: str, event: CaseEvent) -> str:
+        self.sent.append((force, event))
+        return f"ingest.{force}/0/{len(self.sent) - 1}"
+
+
+def rejection_of(event: CaseEvent | bytes, force: str, offset: int = 0) -> RejectedEvent:
+    """The exchange's own rejection of ``event`` (its id derives from the record's position)."""
+    outcome = exchange().process(record(event, offset, force=force))
+    (rejected,) = decoded(outcome.outputs, RejectedEvent)
+    return rejected
+
+
+def with_offence_code(event: DefendantCharged, code: str) -> DefendantCharged:
+    offence: Offence = event.offences[0].model_copy(update={"code": code})
+    return event.model_copy(update={"offences": [offence]})
+
+
+@dataclass
+class FakeTracker:
+    """Answers every search with one step, and records which forces were searched."""
+
+    searched: list[tuple[list[str], str]] = field(default_factory=list)
+
+    def __call__(self, forces: list[str], query: str) -> list[Step]:
+        self.searched.append((forces, query))
+        return [Step(NOW, "receipt", str(uuid.UUID(int=1)), query, "ACCEPTED", "")]
+
+
+@dataclass
+class World:
+    client: TestClient
+    services: Services
+    store: ConsoleStore
+    publisher: FakePublisher
+    mine: RejectedEvent
+    theirs: RejectedEvent
+    junk: RejectedEvent
+
+    def sign_in(self, user: str) -> None:
+        self.client.cookies.clear()
+        page = self.client.get("/sign-in")
+        response = self.client.post(
+            "/sign-in",
+            data={"username": user, "password": PASSWORD, "csrf_token": csrf(page.text)},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+
+    def page(self, path: str) -> str:
+        response = self.client.get(path)
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def post(self, path: str, data: dict[str, str], *, from_page: str) -> tuple[int, str]:
+        token = csrf(self.page(from_page))
+        response = self.client.post(path, data={**data, "csrf_token": token})
+        return response.status_code, response.text
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
+    users = {
+        u.id: u
+        for u in (
+            User("alice", "Alice Editor", password_hash, force="05", reviewer=True),
+            User("bob", "Bob Reviewer", password_hash, force="05", reviewer=True),
+            User("dave", "Dave Clerk", password_hash, force="05"),
+            User("carol", "Carol Cumbria", password_hash, force="01", reviewer=True),
+            User("olive", "Olive Operator", password_hash, operator=True, reviewer=True),
+        )
+    }
+    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}")
+    mine = rejection_of(with_offence_code(valid_charge(), UNKNOWN_OFFENCE), "05")
+    theirs = rejection_of(
+        with_offence_code(valid_charge(synthetic_force("01")), UNKNOWN_OFFENCE), "01"
+    )
+    junk = rejection_of(b"not avro at all \xff\x00", "05", offset=1)
+    store.add_rejections("rejected", [(0, 0, mine), (0, 1, theirs), (0, 2, junk)])
+    publisher = FakePublisher()
+    services = Services(
+        store=store,
+        users=users,
+        registry=registry(),
+        validation=ValidationContext(standing()),
+        publish=publisher,
+        codec=codec(),
+        track=FakeTracker(),
+        metrics=MetricsHistory(None),
+        clock=FixedClock(NOW + timedelta(hours=3)),
+    )
+    settings = ConsoleSettings(console_secret_key="test-key-" + "x" * 32, cache_dir=tmp_path)
+    with TestClient(create_app(settings, services), base_url="https://testserver") as client:
+        yield World(client, services, store, publisher, mine, theirs, junk)
+    store.close()
+
+
+def test_the_rejection_is_a_real_one() -> None:
+    rejected = rejection_of(with_offence_code(valid_charge(), UNKNOWN_OFFENCE), "05")
+    assert [r.code for r in rejected.reasons] == ["OFFENCE_UNKNOWN"]
+    assert rejected.reasons[0].field == "offences[0].code"
+
+
+def test_pages_need_a_signed_in_user(world: World) -> None:
+    response = world.client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in"
+    response = world.client.get(f"/exceptions/{world.mine.rejection_id}", follow_redirects=False)
+    assert response.status_code == 303
+
+
+def test_wrong_password_is_refused_with_a_message(world: World) -> None:
+    page = world.client.get("/sign-in")
+    response = world.client.post(
+        "/sign-in", data={"username": "alice", "password": "wrong", "csrf_token": csrf(page.text)}
+    )
+    assert response.status_code == 401
+    assert "Enter a correct user name and password" in response.text
+    assert world.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_session_cookie_is_secure_httponly_samesite_and_expires(world: World) -> None:
+    page = world.client.get("/sign-in")
+    response = world.client.post(
+        "/sign-in",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": csrf(page.text)},
+        follow_redirects=False,
+    )
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "secure" in cookie
+    assert "samesite=strict" in cookie
+    assert "max-age=1800" in cookie
+
+
+def test_forms_without_the_csrf_token_are_refused(world: World) -> None:
+    world.client.get("/sign-in")
+    response = world.client.post("/sign-in", data={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 403
+    world.sign_in("alice")
+    path = f"/exceptions/{world.mine.rejection_id}/dismiss"
+    response = world.client.post(path, data={"why": "x", "csrf_token": "forged"})
+    assert response.status_code == 403
+    assert world.store.get(str(world.mine.rejection_id)).state is State.OPEN  # type: ignore[union-attr]
+
+
+def test_a_force_user_sees_only_their_forces_exceptions(world: World) -> None:
+    world.sign_in("alice")
+    queue = world.page("/?force=01")
+    assert str(world.mine.rejection_id) in queue
+    assert str(world.theirs.rejection_id) not in queue
+    other = world.client.get(f"/exceptions/{world.theirs.rejection_id}")
+    missing = world.client.get(f"/exceptions/{uuid.uuid4()}")
+    assert other.status_code == missing.status_code == 404
+    assert world.theirs.case_urn not in other.text
+    for action in ("check", "preview", "submit", "approve", "dismiss"):
+        response = world.client.post(f"/exceptions/{world.theirs.rejection_id}/{action}")
+        assert response.status_code == 404, action
+    assert world.client.get(f"/exceptions/{world.theirs.rejection_id}/bytes").status_code == 404
+
+
+def test_an_operator_sees_every_force_and_filters(world: World) -> None:
+    world.sign_in("olive")
+    everything = world.page("/")
+    for rejected in (world.mine, world.theirs, world.junk):
+        assert str(rejected.rejection_id) in everything
+    only_01 = world.page("/?force=01")
+    assert str(world.theirs.rejection_id) in only_01
+    assert str(world.mine.rejection_id) not in only_01
+    by_code = world.page("/?code=UNDECODABLE")
+    assert str(world.junk.rejection_id) in by_code
+    assert str(world.mine.rejection_id) not in by_code
+    by_urn = world.page(f"/?urn={world.mine.case_urn}")
+    assert str(world.mine.rejection_id) in by_urn
+    assert str(world.theirs.rejection_id) not in by_urn
+    assert str(world.mine.rejection_id) not in world.page("/?age=4")
+    assert str(world.mine.rejection_id) in world.page("/?age=2")
+    for bad in ("soon", "-1", "inf", "nan"):
+        assert "Enter the age as a number of hours" in world.page(f"/?age={bad}")
+
+
+def test_counts_by_reason_code(world: World) -> None:
+    counts = world.store.counts_by_code(Filters())
+    assert counts == {"OFFENCE_UNKNOWN": 2, "UNDECODABLE": 1}
+
+
+def test_live_check_runs_the_workers_rules(world: World) -> None:
+    world.sign_in("alice")
+    page = world.page(f"/exceptions/{world.mine.rejection_id}")
+    assert 'name="f:offences[0].code"' in page
+    assert 'name="f:defendant.family_name"' not in page  # not flagged, so not editable
+    path = f"/exceptions/{world.mine.rejection_id}/check"
+    token = csrf(page)
+    good = world.client.post(
+        path, data={"f:offences[0].code": "TH68010"}, headers={"X-CSRF-Token": token}
+    )
+    assert 'data-verdict="passes"' in good.text
+    bad = world.client.post(
+        path, data={"f:offences[0].code": "BA76004"}, headers={"X-CSRF-Token": token}
+    )
+    assert 'data-verdict="fails"' in bad.text
+    assert "OFFENCE_NOT_CHARGEABLE" in bad.text
+
+
+def test_correct_preview_approve_resubmit(world: World) -> None:
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    status, preview = world.post(
+        f"/exceptions/{rid}/preview",
+        {"f:offences[0].code": "TH68010", "f:defendant.family_name": "Changed"},
+        from_page=f"/exceptions/{rid}",
+    )
+    assert status == 200
+    assert UNKNOWN_OFFENCE in preview
+    assert "TH68010" in preview
+    assert "Changed" not in preview  # a crafted edit of an unflagged field is ignored
+    assert world.publisher.sent == []  # a preview sends nothing
+    token = csrf(preview)
+    response = world.client.post(
+        f"/exceptions/{rid}/submit", data={"f:offences[0].code": "TH68010", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    assert world.store.get(rid).state is State.AWAITING_APPROVAL  # type: ignore[union-attr]
+    assert 'data-testid="own-correction"' in response.text
+    status, _ = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 403  # the editor cannot approve their own correction
+    assert world.publisher.sent == []
+
+    world.sign_in("dave")
+    status, _ = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 403  # not a reviewer
+    world.sign_in("bob")
+    status, _page = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 200
+    assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
+    ((force, event),) = world.publisher.sent
+    assert force == "05"
+    assert isinstance(event, DefendantCharged)
+    assert event.offences[0].code == "TH68010"
+    assert event.envelope.event_id != world.mine.event_id
+    assert event.envelope.causation_id == world.mine.event_id
+    assert event.defendant == with_offence_code(valid_charge(), "TH68010").defendant
+    actions = [(a.user_id, a.action) for a in world.store.actions(rid)]
+    assert actions == [
+        ("alice", "correction proposed"),
+        ("alice", "refused: approve own correction"),
+        ("bob", "correction approved"),
+        ("bob", "resubmitted"),
+    ]
+    status, _ = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 409  # a second click publishes nothing more
+    assert len(world.publisher.sent) == 1
+
+
+def test_a_correction_that_still_fails_is_not_accepted(world: World) -> None:
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    status, page = world.post(
+        f"/exceptions/{rid}/preview",
+        {"f:offences[0].code": "th68 010"},
+        from_page=f"/exceptions/{rid}",
+    )
+    assert status == 422
+    assert "OFFENCE_CODE_FORMAT" in page
+    status, page = world.post(
+        f"/exceptions/{rid}/submit",
+        {"f:offences[0].code": "nonsense"},
+        from_page=f"/exceptions/{rid}",
+    )
+    assert status == 422
+    assert world.store.get(rid).state is State.OPEN  # type: ignore[union-attr]
+
+
+def test_unparseable_values_get_field_messages_not_tracebacks(world: World) -> None:
+    """A value the event's model cannot parse becomes a coded, field-level reason."""
+    early = with_hearing(valid_charge(), date=TODAY - timedelta(days=400))
+    rejected = rejection_of(early, "05", offset=7)
+    assert [r.field for r in rejected.reasons] == ["first_hearing.date"]
+    world.store.add_rejections("rejected", [(0, 3, rejected)])
+    rid = str(rejected.rejection_id)
+    world.sign_in("alice")
+    status, page = world.post(
+        f"/exceptions/{rid}/preview",
+        {"f:first_hearing.date": "31/02/2024"},
+        from_page=f"/exceptions/{rid}",
+    )
+    assert status == 422
+    assert "SCHEMA_VIOLATION first_hearing.date" in page
+    assert "Traceback" not in page
+    status, page = world.post(
+        f"/exceptions/{rid}/preview",
+        {"f:first_hearing.date": str(TODAY + timedelta(days=3))},
+        from_page=f"/exceptions/{rid}",
+    )
+    assert status == 200
+    assert "Send for approval" in page
+
+
+def test_feed_positions_resume_and_repeats_are_stored_once(world: World) -> None:
+    assert world.store.positions("rejected") == {0: 3}
+    assert world.store.add_rejections("rejected", [(0, 0, world.mine), (1, 5, world.theirs)]) == 0
+    assert world.store.positions("rejected") == {0: 3, 1: 6}
+    assert world.store.count() == 3
+
+
+def test_dismiss_needs_a_reason_and_deletes_nothing(world: World) -> None:
+    rid = str(world.junk.rejection_id)
+    world.sign_in("alice")
+    status, page = world.post(
+        f"/exceptions/{rid}/dismiss", {"why": " "}, from_page=f"/exceptions/{rid}"
+    )
+    assert status == 422
+    assert "Enter why this exception is dismissed" in page
+    status, page = world.post(
+        f"/exceptions/{rid}/dismiss", {"why": "sender will resend"}, from_page=f"/exceptions/{rid}"
+    )
+    assert status == 200
+    kept = world.store.get(rid)
+    assert kept is not None
+    assert kept.state is State.DISMISSED
+    assert kept.dismissed_reason == "sender will resend"
+    assert kept.value == world.junk.value
+    assert rid not in world.page("/")
+    assert rid in world.page("/?state=dismissed")
+
+
+def test_undecodable_bytes_are_shown_as_hex_and_downloadable(world: World) -> None:
+    rid = str(world.junk.rejection_id)
+    world.sign_in("alice")
+    page = world.page(f"/exceptions/{rid}")
+    assert world.junk.value[:16].hex(" ") in page
+    download = world.client.get(f"/exceptions/{rid}/bytes")
+    assert download.status_code == 200
+    assert download.content == world.junk.value
+    assert "attachment" in download.headers["content-disposition"]
+
+
+def test_users_file_round_trip_and_roles_checked_against_registry(tmp_path: Path) -> None:
+    path = tmp_path / "users.toml"
+    alice = User("alice", "Alice", hash_password(PASSWORD), force="05", reviewer=True)
+    save_users(path, {"alice": alice})
+    assert path.stat().st_mode & 0o777 == 0o600
+    loaded = load_users(path, registry())
+    assert loaded == {"alice": alice}
+    assert verify_password(loaded["alice"], PASSWORD)
+    assert not verify_password(loaded["alice"], PASSWORD + "!")
+    assert not verify_password(None, PASSWORD)
+    save_users(path, {"x": User("x", "X", alice.password_hash, force="99")})
+    with pytest.raises(Exception, match="not in the registry"):
+        load_users(path, registry())
+
+
+def test_a_failed_publish_keeps_the_approval_and_can_be_retried(world: World) -> None:
+    from kafka.errors import KafkaTimeoutError
+
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    world.post(
+        f"/exceptions/{rid}/submit",
+        {"f:offences[0].code": "TH68010"},
+        from_page=f"/exceptions/{rid}",
+    )
+    world.sign_in("bob")
+    sent = world.publisher.sent
+
+    def unreachable(force: str, event: CaseEvent) -> str:
+        raise KafkaTimeoutError("broker down")
+
+    world.services.publish = unreachable
+    status, page = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 503
+    assert "approve again" in page
+    assert world.store.get(rid).state is State.AWAITING_APPROVAL  # type: ignore[union-attr]
+    world.services.publish = world.publisher
+    status, _ = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 200
+    assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
+    assert len(sent) == 1
+
+
+def test_replay_dry_run_then_one_approval_for_the_batch(world: World, tmp_path: Path) -> None:
+    def summary(user: str) -> str:
+        world.sign_in(user)
+        _, page = world.post("/replay", {"code": "OFFENCE_UNKNOWN"}, from_page="/replay")
+        found = re.search(r'data-testid="replay-summary">([^<]+)<', page)
+        assert found is not None
+        return found.group(1)
+
+    assert summary("alice") == "0 of 1 would now pass"
+    updated = StandingData.load(standing_with_offence(tmp_path / "standing", UNKNOWN_OFFENCE))
+    world.services.validation = ValidationContext(updated)
+    assert summary("olive") == "2 of 2 would now pass"
+    assert summary("alice") == "1 of 1 would now pass"
+    assert world.publisher.sent == []  # a dry run sends nothing
+
+    token = csrf(world.page("/replay"))
+    response = world.client.post(
+        "/replay/propose", data={"code": "OFFENCE_UNKNOWN", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    batch = str(response.url)
+    rid = str(world.mine.rejection_id)
+    assert world.store.get(rid).state is State.AWAITING_APPROVAL  # type: ignore[union-attr]
+    assert world.store.get(str(world.theirs.rejection_id)).state is State.OPEN  # type: ignore[union-attr]
+    status, _ = world.post(f"{batch}/approve", {}, from_page=batch)
+    assert status == 403  # the proposer cannot approve their own batch
+
+    world.sign_in("carol")
+    assert world.client.get(batch).status_code == 404  # another force's batch
+    world.sign_in("bob")
+    status, _ = world.post(f"{batch}/approve", {}, from_page=batch)
+    assert status == 200
+    ((force, event),) = world.publisher.sent
+    assert force == "05"
+    assert isinstance(event, DefendantCharged)
+    assert event.offences[0].code == UNKNOWN_OFFENCE  # sent unchanged: the data caught up
+    assert event.envelope.causation_id == world.mine.event_id
+    assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
+
+
+def test_where_is_my_event_searches_only_the_users_forces(world: World) -> None:
+    tracker = world.services.track
+    assert isinstance(tracker, FakeTracker)
+    world.sign_in("alice")
+    page = world.page("/track?q=05XX1234567")
+    assert 'data-testid="timeline"' in page
+    assert "ACCEPTED" in page
+    world.sign_in("olive")
+    world.page("/track?q=05XX1234567")
+    assert "Enter an event id or a case URN" in world.page("/track?q=" + "x" * 65)
+    assert tracker.searched == [
+        (["05"], "05XX1234567"),
+        ([f.code for f in registry().forces], "05XX1234567"),
+    ]
+    assert ("olive", "searched") in [(a.user_id, a.action) for a in world.store.actions()]
+
+
+def worker_metrics(received: int, rejected: int) -> str:
+    """The worker's metrics in the Prometheus text format, as the panel scrapes them."""
+    return (
+        "# TYPE cjsx_events_received_total counter\n"
+        f'cjsx_events_received_total{{force="05"}} {received}\n'
+        "# TYPE cjsx_deliveries_total counter\n"
+        f'cjsx_deliveries_total{{recipient="court-magistrates"}} {received - rejected}\n'
+        "# TYPE cjsx_rejection_reasons_total counter\n"
+        f'cjsx_rejection_reasons_total{{force="05",reason="OFFENCE_UNKNOWN"}} {rejected}\n'
+        f'cjsx_rejection_reasons_total{{force="05",reason="ASN_FORMAT"}} {rejected // 2}\n'
+        "# TYPE cjsx_consumer_lag_seconds gauge\n"
+        'cjsx_consumer_lag_seconds{recipient="court-magistrates"} 4.0\n'
+    )
+
+
+def test_operators_panel_draws_the_workers_metrics(world: World) -> None:
+    from cjsx.cli.status import parse_metrics
+
+    history = world.services.metrics
+    history.add(parse_metrics(worker_metrics(100, 10)), NOW)
+    history.add(parse_metrics(worker_metrics(150, 20)), NOW + timedelta(seconds=5))
+    panel = history.panel()
+    assert panel.rate_in == [10.0]
+    assert [(b.label, b.value, b.width) for b in panel.reasons] == [
+        ("OFFENCE_UNKNOWN", 20.0, 1.0),
+        ("ASN_FORMAT", 10.0, 0.5),
+    ]
+    world.sign_in("alice")
+    assert world.client.get("/operators").status_code == 404
+    world.sign_in("olive")
+    page = world.page("/operators")
+    assert 'data-testid="received">150<' in page
+    assert 'data-testid="rejections-by-code"' in page
+    assert "court-magistrates" in page
+
+
+def test_preview_shows_what_each_recipient_would_receive() -> None:
+    advised = valid_charge().model_copy(update={"charging_advice": "Charge theft (synthetic)"})
+    views = {v.recipient: v for v in recipient_views(advised, standing(), registry(), policy())}
+    assert set(views) == {"cps-mersey-cheshire", "court-magistrates"}
+    assert views["cps-mersey-cheshire"].withheld == []
+    assert views["court-magistrates"].withheld == ["charging_advice"]
+    pre_charge = valid_pre_charge()
+    delivered = {
+        v.recipient: v.delivered
+        for v in recipient_views(pre_charge, standing(), registry(), policy())
+    }
+    assert delivered.get("court-magistrates", False) is False
+    assert any(delivered.values())
+
+
+def test_the_preview_page_lists_the_recipients(world: World) -> None:
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    _, preview = world.post(
+        f"/exceptions/{rid}/preview",
+        {"f:offences[0].code": "TH68010"},
+        from_page=f"/exceptions/{rid}",
+    )
+    assert 'data-testid="recipients"' in preview
+    assert "CPS Mersey-Cheshire" in preview
+    assert "HMCTS magistrates&#39; courts" in preview
+
+
+def test_a_session_expires_after_its_idle_time(tmp_path: Path, password_hash: str) -> None:
+    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}")
+    services = Services(
+        store=store,
+        users={"alice": User("alice", "Alice", password_hash, force="05")},
+        registry=registry(),
+        validation=ValidationContext(standing()),
+        publish=FakePublisher(),
+        codec=codec(),
+        track=FakeTracker(),
+        metrics=MetricsHistory(None),
+    )
+    settings = ConsoleSettings(
+        console_secret_key="test-key-" + "y" * 32,
+        console_session_minutes=1 / 60,
+        cache_dir=tmp_path,
+    )
+    try:
+        with TestClient(create_app(settings, services), base_url="https://testserver") as client:
+            page = client.get("/sign-in")
+            client.post(
+                "/sign-in",
+                data={"username": "alice", "password": PASSWORD, "csrf_token": csrf(page.text)},
+            )
+            assert client.get("/", follow_redirects=False).status_code == 200
+            cookie = client.cookies.get("cjsx_console")
+            assert cookie is not None
+            time.sleep(2.1)
+            client.cookies.set("cjsx_console", cookie, domain="testserver")  # the browser kept it
+            response = client.get("/", follow_redirects=False)
+            assert response.status_code == 303
+            assert response.headers["location"] == "/sign-in"
+    finally:
+        store.close()
