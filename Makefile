@@ -68,4 +68,4 @@ refdata: $(STAMP)
 # The console's vendored front end (govuk-frontend, htmx) re-packed from npm (needs npm);
 # the built files are committed, so the console itself never needs npm.
 console-assets:
-	console/vendor.sh
+	cjsx/console/vendor.sh

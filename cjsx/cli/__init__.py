@@ -15,7 +15,7 @@ from cjsx.cli.schema import schema
 from cjsx.cli.status import status
 from cjsx.cli.topics import topics
 from cjsx.cli.worker import worker
-from console.cli import console
+from cjsx.console.cli import console
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

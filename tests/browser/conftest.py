@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from cjsx import processes
-from console.users import User, hash_password, save_users
+from cjsx.console.users import User, hash_password, save_users
 from infra.broker.node import free_port
 from infra.topics import TopicCatalog
 from tests.support.world import Broker, WorkerProcess

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.store import ConsoleStore, Filters, State, StateError
+from cjsx.console.store import ConsoleStore, Filters, State, StateError
 from tests.integration.test_partner_store_postgres import postgres_url  # noqa: F401 - fixture
 from tests.support.builders import synthetic_force, valid_charge
 from tests.unit.test_console import UNKNOWN_OFFENCE, rejection_of, with_offence_code

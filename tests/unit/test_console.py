@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from console.app import Services, create_app
-from console.broker import Step
-from console.correction import recipient_views
-from console.panel import MetricsHistory
-from console.settings import ConsoleSettings
-from console.store import ConsoleStore, Filters, State
-from console.users import User, hash_password, load_users, save_users, verify_password
+from cjsx.console.app import Services, create_app
+from cjsx.console.broker import Step
+from cjsx.console.correction import recipient_views
+from cjsx.console.panel import MetricsHistory
+from cjsx.console.settings import ConsoleSettings
+from cjsx.console.store import ConsoleStore, Filters, State
+from cjsx.console.users import User, hash_password, load_users, save_users, verify_password
 from schemas.models import CaseEvent, DefendantCharged, Offence, RejectedEvent
 from streams.reference import StandingData
 from streams.validate import ValidationContext

@@ -7,33 +7,33 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cjsx.console.settings import ConsoleSettings
+from cjsx.console.store import ConsoleStore
+from cjsx.console.users import User, hash_password, load_users, save_users
 from cjsx.logs import configure_logging, logging_config
 from cjsx.runtime import Runtime
-from console.settings import ConsoleSettings
-from console.store import ConsoleStore
-from console.users import User, hash_password, load_users, save_users
 from schemas.codec import Codec
 from schemas.models import CaseEvent
 from streams.reference import StandingData
 from streams.validate import ValidationContext
 
 if TYPE_CHECKING:
-    from console.app import Services
-    from console.broker import Background
+    from cjsx.console.app import Services
+    from cjsx.console.broker import Background
 
 
 def build(settings: ConsoleSettings) -> tuple[Services, Background]:
     """The console's services over the real broker, and the thread that keeps them current."""
     # Imported here: the console's modules use `cjsx status`'s parser, and `cjsx` imports this.
-    from console.app import Services
-    from console.broker import (
+    from cjsx.console.app import Services
+    from cjsx.console.broker import (
         Background,
         ReceiptFollower,
         RejectedFeed,
         publish_as_force,
         timeline,
     )
-    from console.panel import MetricsHistory
+    from cjsx.console.panel import MetricsHistory
 
     runtime = Runtime(settings)
     codec = Codec()
@@ -75,7 +75,7 @@ def serve() -> None:
     """Serve the console (CJSX_CONSOLE_HOST:CJSX_CONSOLE_PORT) until interrupted."""
     import uvicorn
 
-    from console.app import create_app
+    from cjsx.console.app import create_app
 
     settings = ConsoleSettings()
     configure_logging(settings.log_level, json=settings.log_json)

@@ -19,9 +19,9 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from cjsx.console.panel import MetricsHistory
+from cjsx.console.store import ConsoleStore
 from cjsx.runtime import Runtime
-from console.panel import MetricsHistory
-from console.store import ConsoleStore
 from infra.security.policy import OPERATOR, force_principal
 from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher

@@ -6,7 +6,7 @@ approved correction through the force's normal ingest path (``producers.Publishe
 ``docs/console.md`` for the roles and the correction lifecycle.
 """
 
-from console.app import create_app
-from console.settings import ConsoleSettings
+from cjsx.console.app import create_app
+from cjsx.console.settings import ConsoleSettings
 
 __all__ = ["ConsoleSettings", "create_app"]

@@ -33,8 +33,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console.broker import Step
-from console.correction import (
+from cjsx.console.broker import Step
+from cjsx.console.correction import (
     Field,
     apply_edits,
     check,
@@ -44,10 +44,10 @@ from console.correction import (
     form_fields,
     recipient_views,
 )
-from console.panel import MetricsHistory
-from console.settings import ConsoleSettings
-from console.store import ConsoleStore, Exception_, Filters, State, StateError
-from console.users import User, verify_password
+from cjsx.console.panel import MetricsHistory
+from cjsx.console.settings import ConsoleSettings
+from cjsx.console.store import ConsoleStore, Exception_, Filters, State, StateError
+from cjsx.console.users import User, verify_password
 from infra.registry import Registry
 from schemas.codec import Codec, CodecError
 from schemas.models import EVENT_TYPES, CaseEvent, DefendantCharged, RemandStatusChanged
