@@ -92,8 +92,11 @@ def producer_perf(bootstrap: str, lib: Path, records: int = 300_000) -> float:
 async def _aiokafka_forward(bootstrap: str, source: str, target: str, count: int) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+    from aiokafka import TopicPartition
+
+    # Assigned, not subscribed: no group rebalance to wait for; offsets are still committed
+    # per batch, as a forward that must not lose its place does.
     consumer = AIOKafkaConsumer(
-        source,
         bootstrap_servers=bootstrap,
         group_id=f"bench-aio-{uuid.uuid4().hex[:6]}",
         auto_offset_reset="earliest",
@@ -101,6 +104,8 @@ async def _aiokafka_forward(bootstrap: str, source: str, target: str, count: int
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await consumer.start()
+    consumer.assign([TopicPartition(source, p) for p in range(3)])
+    await consumer.seek_to_beginning()
     await producer.start()
     try:
         done = 0
