@@ -90,9 +90,7 @@ def producer_perf(bootstrap: str, lib: Path, records: int = 300_000) -> float:
 
 
 async def _aiokafka_forward(bootstrap: str, source: str, target: str, count: int) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-    from aiokafka import TopicPartition
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     # Assigned, not subscribed: no group rebalance to wait for; offsets are still committed
     # per batch, as a forward that must not lose its place does.

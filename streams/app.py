@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 import faust
+from faust.exceptions import PartitionsMismatch
 from faust.sensors import Sensor
 from kafka import KafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -45,6 +46,7 @@ log = logging.getLogger("cjsx.worker")
 
 _CASE_STATE_TTL = timedelta(days=400)
 _EXIT_TEMPFAIL = 75
+_FLUSH_ATTEMPTS = 60
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         producer_linger_ms=5,
         producer_max_batch_size=256 * 1024,
         producer_max_request_size=catalog.largest_message_bytes + 64 * 1024,
+        # A send the broker never answers fails after this, and the worker stops before
+        # committing (Faust's default would leave a batch waiting for 20 minutes).
+        producer_request_timeout=60.0,
         table_standby_replicas=config.standby_replicas,
     )
     registry = CollectorRegistry()
@@ -186,15 +191,15 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     emitter = Emitter(send, catalog.max_message_bytes)
 
-    def settle(record: SourceRecord, outcome: Outcome) -> Outcome:
+    def settle(record: SourceRecord, outcome: Outcome, *, stateful: bool = True) -> Outcome:
         """Keep the record's staged state if its outputs can be written; otherwise forget
         it and reject the record instead (the rejection never needs state)."""
         oversized = emitter.oversized(outcome.outputs)
         if oversized is None:
-            for store in stores:
+            for store in stores if stateful else ():
                 store.keep(record.partition)
             return outcome
-        for store in stores:
+        for store in stores if stateful else ():
             store.discard()
         rejection = exchange.too_large(record, oversized.topic)
         if emitter.oversized(rejection.outputs) is not None:
@@ -204,7 +209,10 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         return rejection
 
     async def finish(
-        stream: Any, batch: list[tuple[Any, SourceRecord, Outcome, float | None]]
+        stream: Any,
+        batch: list[tuple[Any, SourceRecord, Outcome, float | None]],
+        *,
+        stateful: bool = True,
     ) -> None:
         """Write the batch's state once per key, send its outputs, wait for the broker,
         then count it. Only after this returns are the batch's offsets acknowledged."""
@@ -215,13 +223,10 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         def in_partition(partition: int) -> None:
             stream._set_current_event(last_in[partition])  # table writes follow the event
 
-        writes = sum(store.flush(in_partition) for store in stores)
-        metrics.state_writes.inc(writes)
+        if stateful:  # acknowledgements touch no state; the stores are the exchange agent's
+            metrics.state_writes.inc(await _flush_state(stores, in_partition))
         started = time.perf_counter()
-        try:
-            await emitter.emit([out for _, _, outcome, _ in batch for out in outcome.outputs])
-        except DeliveryFailed as error:
-            _stop_before_commit(error)
+        await emitter.emit([out for _, _, outcome, _ in batch for out in outcome.outputs])
         metrics.emit_seconds.observe(time.perf_counter() - started)
         metrics.records_written.inc(sum(len(outcome.outputs) for _, _, outcome, _ in batch))
         now = utc_now()
@@ -231,48 +236,60 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     @app.agent(source, name="exchange")
     async def exchange_agent(stream: Any) -> None:
         async for events in stream.take_events(config.batch_size, config.batch_within):
-            batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
-            for event in events:
-                stream._set_current_event(event)
-                record = _record(event.message)
-                started = time.perf_counter()
-                outcome: Outcome
-                try:
-                    if record.topic == ticks_name:
-                        outcome = exchange.tick(record)
-                    else:
-                        outcome = exchange.process(record)
-                except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
-                    for store in stores:
-                        store.discard()
-                    _log_failure("processing failed", record, error)
-                    metrics.internal_errors.labels("pipeline").inc()
-                    outcome = exchange.internal_error(record, "pipeline")
-                outcome = settle(record, outcome)
+            try:
+                await exchange_batch(stream, events)
+            except BaseException as error:  # noqa: BLE001 - Faust would commit past the batch
+                _stop_before_commit(error)
+
+    async def exchange_batch(stream: Any, events: Any) -> None:
+        batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
+        for event in events:
+            stream._set_current_event(event)
+            record = _record(event.message)
+            started = time.perf_counter()
+            outcome: Outcome
+            try:
                 if record.topic == ticks_name:
-                    batch.append((event, record, outcome, None))
+                    outcome = exchange.tick(record)
                 else:
-                    batch.append((event, record, outcome, time.perf_counter() - started))
-            await finish(stream, batch)
-            for partition in {record.partition for _, record, _, _ in batch}:
-                metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
+                    outcome = exchange.process(record)
+            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
+                for store in stores:
+                    store.discard()
+                _log_failure("processing failed", record, error)
+                metrics.internal_errors.labels("pipeline").inc()
+                outcome = exchange.internal_error(record, "pipeline")
+            outcome = settle(record, outcome)
+            if record.topic == ticks_name:
+                batch.append((event, record, outcome, None))
+            else:
+                batch.append((event, record, outcome, time.perf_counter() - started))
+        await finish(stream, batch)
+        for partition in {record.partition for _, record, _, _ in batch}:
+            metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
 
     acks = app.topic(*catalog.acks_topics(), key_serializer="raw", value_serializer="raw")
 
     @app.agent(acks, name="acknowledgements")
     async def acks_agent(stream: Any) -> None:
         async for events in stream.take_events(config.batch_size, config.batch_within):
-            batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
-            for event in events:
-                record = _record(event.message)
-                try:
-                    outcome = exchange.acknowledge(record)
-                except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
-                    _log_failure("acknowledgement failed", record, error)
-                    metrics.internal_errors.labels("acknowledgements").inc()
-                    outcome = exchange.internal_error(record, "acknowledgements")
-                batch.append((event, record, settle(record, outcome), None))
-            await finish(stream, batch)
+            try:
+                await acks_batch(stream, events)
+            except BaseException as error:  # noqa: BLE001 - Faust would commit past the batch
+                _stop_before_commit(error)
+
+    async def acks_batch(stream: Any, events: Any) -> None:
+        batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
+        for event in events:
+            record = _record(event.message)
+            try:
+                outcome = exchange.acknowledge(record)
+            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
+                _log_failure("acknowledgement failed", record, error)
+                metrics.internal_errors.labels("acknowledgements").inc()
+                outcome = exchange.internal_error(record, "acknowledgements")
+            batch.append((event, record, settle(record, outcome, stateful=False), None))
+        await finish(stream, batch, stateful=False)
 
     if config.follow_interval and config.wanted_ingest_topics is not None:
         subscribed = set(catalog.ingest_topics())
@@ -335,13 +352,39 @@ class _CommitTimer(Sensor):
             self.metrics.commit_longest.set(seconds)
 
 
-def _stop_before_commit(error: DeliveryFailed) -> None:
+async def _flush_state(stores: Any, in_partition: Callable[[int], None]) -> int:
+    """Write the batch's state, waiting out a changelog whose partitions the worker has not
+    learned yet (just after the worker created it, Faust sees 0 and refuses the write)."""
+    for attempt in range(_FLUSH_ATTEMPTS):
+        try:
+            return sum(store.flush(in_partition) for store in stores)
+        except PartitionsMismatch:
+            if attempt == _FLUSH_ATTEMPTS - 1:
+                raise
+            log.warning("table changelog not known yet; retrying", extra={"attempt": attempt})
+            await asyncio.sleep(1.0)
+    return 0
+
+
+def _stop_before_commit(error: BaseException) -> None:
     """Stop the process at once: the batch's offsets must not be committed, and Faust would
-    commit them on the way out of a failed agent. The supervisor starts a new worker, which
-    processes the batch again (same ids, so sinks drop what did arrive)."""
-    log.critical("outputs not acknowledged; stopping before commit", extra={"error": str(error)})
+    commit them on the way out of a failed agent (it acknowledges a batch's records even
+    when the agent fails). The supervisor starts a new worker, which processes the batch
+    again (same ids, so sinks drop what did arrive). Cancellation at shutdown is the one
+    exception: Faust stops the agent without acknowledging, so it may go on."""
+    if isinstance(error, asyncio.CancelledError):
+        raise error
+    log.critical(
+        "a batch could not be completed; stopping before commit",
+        extra={"error": type(error).__name__, "detail": _safe_detail(error)},
+    )
     logging.shutdown()
     os._exit(_EXIT_TEMPFAIL)
+
+
+def _safe_detail(error: BaseException) -> str:
+    """Only the emitter's own message is logged: others could quote case data."""
+    return str(error) if isinstance(error, DeliveryFailed) else ""
 
 
 def _log_failure(what: str, record: SourceRecord, error: BaseException) -> None:

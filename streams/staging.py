@@ -67,7 +67,6 @@ class StagedStore:
         by_partition: dict[int, list[tuple[str, bytes]]] = {}
         for key, (value, partition) in self._batch.items():
             by_partition.setdefault(partition, []).append((key, value))
-        self._batch.clear()
         writes = 0
         for partition, items in sorted(by_partition.items()):
             in_partition(partition)
@@ -77,4 +76,7 @@ class StagedStore:
                 else:
                     self.base.put(key, value)
                 writes += 1
+        # Cleared only once every write went through: a flush that failed part-way is
+        # repeated whole (writing a value again is harmless).
+        self._batch.clear()
         return writes
