@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from types import FrameType
 
@@ -13,6 +14,7 @@ from cjsx.runtime import Runtime
 from cjsx.settings import Settings
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
+from infra.security.pki import owner_only_dir
 
 _PARTNER = click.option(
     "--partner", "partner_id", required=True, help="Partner id from infra/registry.toml."
@@ -27,10 +29,12 @@ _STORE = click.option(
 
 
 def _store(settings: Settings, partner_id: str, url: str | None) -> PartnerStore:
+    """The partner's store; the default SQLite file sits in an owner-only folder (0700) and
+    is itself owner-only (see ``PartnerStore``): it holds case data."""
+    os.umask(0o077)  # anything else this process creates is owner-only too
     if url is not None:
         return PartnerStore(url)
-    folder = settings.cache_dir / "partners"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = owner_only_dir(settings.cache_dir / "partners")
     return PartnerStore.sqlite(str(folder / f"{partner_id}.sqlite"))
 
 
