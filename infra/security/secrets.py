@@ -20,7 +20,10 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from infra.security.pki import owner_only_dir
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from infra.security.pki import owner_only_dir, write_private
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 """What a principal's name may be, so that it is always one plain file name."""
@@ -84,3 +87,61 @@ class Credentials:
     def password(self, principal: str) -> str:
         """``principal``'s password (generated and saved if it has none yet)."""
         return self.ensure([principal])[principal]
+
+
+class AuditSigningKey:
+    """The auditor's Ed25519 key pair in the secrets folder (see ``streams.audit.signing``).
+
+    The private key (``audit-signing-key.pem``, 0600) is for the auditor alone: whoever holds
+    it can write records that verify as the auditor's. The public key
+    (``audit-signing-key.pub.pem``) is what ``cjsx audit verify`` checks signatures with; it
+    can be handed to anyone who must verify a copy of the log, and its fingerprint noted as
+    the log's head is.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = owner_only_dir(folder)
+        self.private_path = folder / "audit-signing-key.pem"
+        self.public_path = folder / "audit-signing-key.pub.pem"
+
+    def private_key(self) -> Ed25519PrivateKey:
+        """The auditor's key, created (with its public half) on first use."""
+        try:
+            loaded = serialization.load_pem_private_key(self.private_path.read_bytes(), None)
+        except FileNotFoundError:
+            return self._create()
+        if not isinstance(loaded, Ed25519PrivateKey):
+            raise ValueError(f"{self.private_path} is not an Ed25519 private key")
+        if not self.public_path.exists():
+            self._write_public(loaded)
+        return loaded
+
+    def _write_public(self, key: Ed25519PrivateKey) -> None:
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        write_private(self.public_path, public)
+
+    def _create(self) -> Ed25519PrivateKey:
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(self.private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self.private_key()  # another process made it first: use theirs
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        self._write_public(key)
+        return key
+
+    def public_key(self, path: Path | None = None) -> Ed25519PublicKey:
+        """The public key from ``path`` (default: the one beside the private key)."""
+        source = path or self.public_path
+        loaded = serialization.load_pem_public_key(source.read_bytes())
+        if not isinstance(loaded, Ed25519PublicKey):
+            raise ValueError(f"{source} is not an Ed25519 public key")
+        return loaded
