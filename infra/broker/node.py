@@ -40,6 +40,11 @@ _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+_OWNER_ONLY = 0o077
+"""The umask of every broker process: its log segments hold case data, so every file it
+creates is 0600 and every folder 0700 (the node folder itself is made 0700 too)."""
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -231,7 +236,9 @@ class KafkaNode:
         ]
         with _argument_file(self.home, arguments) as argfile:
             command = [*self._jvm("kafka.tools.StorageTool"), f"@{argfile}"]
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                command, capture_output=True, text=True, check=False, umask=_OWNER_ONLY
+            )
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-3000:]
             raise BrokerError(f"formatting node {self.node_id} failed:\n{output}")
@@ -246,6 +253,7 @@ class KafkaNode:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 preexec_fn=processes.die_with_parent if die_with_parent else None,
+                umask=_OWNER_ONLY,
             )
         self.pid_file.write_text(str(self.process.pid))
 

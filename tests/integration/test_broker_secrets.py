@@ -8,6 +8,8 @@ password of any principal may appear in any of them. The node then has to accept
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from pathlib import Path
 
@@ -61,13 +63,28 @@ def test_starting_a_secured_node_puts_no_password_on_any_command_line(
     passwords = Credentials(secrets_dir).ensure(SUPER_USERS)
     cluster = KafkaCluster.create(tmp_path / "cluster", kafka_lib, heap="384m", security=security)
     try:
-        with CommandLines(tmp_path / "cluster") as watched:
-            cluster.start()
+        previous = os.umask(0o022)  # a permissive umask: the node must protect its own data
+        try:
+            with CommandLines(tmp_path / "cluster") as watched:
+                cluster.start()
+        finally:
+            os.umask(previous)
         admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap, **security.admin_client)
         try:
             assert len(admin.describe_cluster()["brokers"]) == 1  # admin's SCRAM user exists
         finally:
             admin.close()
+        # The node's data (log segments hold case data) is owner-only, whatever our umask
+        # (Kafka makes some files read-only for its owner, 0400: no bits for anyone else).
+        data = cluster.nodes[0].data_dir
+        files = [p for p in data.rglob("*") if p.is_file()]
+        assert files
+        loose = [
+            f"{p} {stat.S_IMODE(p.stat().st_mode):o}"
+            for p in [data, *data.rglob("*")]
+            if stat.S_IMODE(p.stat().st_mode) & 0o077
+        ]
+        assert loose == []
     finally:
         cluster.stop(delete=False)
 
