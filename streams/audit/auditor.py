@@ -205,11 +205,20 @@ def _last_record(
     stall_timeout: float,
     writer: Ed25519PublicKey | None,
 ) -> tuple[AuditRecord, int] | None:
-    """The last committed (and, with ``writer``, signed) record and its offset.
+    """The chain's head and its offset: the last committed record or, with ``writer``, the
+    signed record with the highest sequence.
 
-    The offset before the end is usually a transaction's commit marker, not a record, and
-    aborted batches (and foreign records) hold offsets too, so the window read before the end
-    widens until it holds a record that qualifies.
+    Without ``writer``: the offset before the end is usually a transaction's commit marker,
+    not a record, and aborted batches hold offsets too, so the window read before the end
+    widens until it holds a record.
+
+    With ``writer`` the whole log is read. The last signed record is not enough: a super user
+    can append a *copy* of an old genuine record, signature header and all, and an auditor
+    resuming after it would chain the same disclosures again. The auditor writes sequences in
+    increasing order, so its real head is the signed record with the highest sequence, which
+    only a full read can establish. A signature is checked only for a record that would raise
+    the highest sequence so far. This makes start-up linear in the log's length (the price of
+    keeping no state outside the log).
     """
     consumer = _committed_reader(bootstrap_servers, client)
     try:
@@ -217,13 +226,16 @@ def _last_record(
         consumer.assign([tp])
         begin = consumer.beginning_offsets([tp])[tp]
         end = consumer.end_offsets([tp])[tp]
+        if writer is not None:
+            consumer.seek(tp, begin)
+            return _highest_signed(_read_until(consumer, tp, end, stall_timeout), codec, writer)
         window = 2
         while True:
             start = max(begin, end - window)
             consumer.seek(tp, start)
             last: tuple[AuditRecord, int] | None = None
             for offset, stored in _read_until(consumer, tp, end, stall_timeout):
-                record = _own(stored, codec, writer)
+                record = _own(stored, codec, None)
                 if record is not None:
                     last = (record, offset)
             if last is not None:
@@ -233,6 +245,24 @@ def _last_record(
             window *= 8
     finally:
         consumer.close()
+
+
+def _highest_signed(
+    records: Iterator[tuple[int, StoredRecord]], codec: Codec, writer: Ed25519PublicKey
+) -> tuple[AuditRecord, int] | None:
+    """The signed record with the highest sequence (its first copy) and its offset."""
+    best: tuple[AuditRecord, int] | None = None
+    for offset, stored in records:
+        try:
+            sequence = codec.decode_as(stored.value, AuditRecord).sequence
+        except CodecError:
+            continue  # not a record, so not one the auditor wrote
+        if best is not None and sequence <= best[0].sequence:
+            continue
+        record = _own(stored, codec, writer)
+        if record is not None:
+            best = (record, offset)
+    return best
 
 
 def _own(stored: StoredRecord, codec: Codec, writer: Ed25519PublicKey | None) -> AuditRecord | None:

@@ -31,7 +31,16 @@ from producers.publisher import Publisher
 from producers.simulator import SyntheticForce
 from schemas.codec import Codec
 from schemas.models import AuditRecord, Disclosure
-from streams.audit import Auditor, AuditorFenced, link, read_log, transactional_id, verify_encoded
+from streams.audit import (
+    SIGNATURE_HEADER,
+    Auditor,
+    AuditorFenced,
+    link,
+    read_log,
+    read_stored,
+    transactional_id,
+    verify_encoded,
+)
 from streams.outputs import OutputFactory
 from streams.reference import StandingData
 from tests.support.world import Broker, WorkerProcess
@@ -343,14 +352,18 @@ def write_disclosures(kafka: Broker, catalog: TopicCatalog, numbers: range) -> N
         producer.close()
 
 
-def append_as_admin(kafka: Broker, catalog: TopicCatalog, record: AuditRecord) -> None:
-    """What the ``admin`` super user can do: append a record to the audit topic directly."""
+def append_as_admin(
+    kafka: Broker, catalog: TopicCatalog, record: AuditRecord, signature: bytes | None = None
+) -> None:
+    """What the ``admin`` super user can do: append a record to the audit topic directly
+    (with a signature header copied from a genuine record, if given)."""
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
     try:
         producer.send(
             catalog.audit,
             key=record.disclosure.case_urn.encode(),
             value=CODEC.encode(record),
+            headers=[(SIGNATURE_HEADER, signature)] if signature is not None else None,
             partition=0,
         ).get(timeout=30)
     finally:
@@ -396,11 +409,16 @@ def test_a_record_the_auditor_did_not_write_is_noticed_by_it_and_flagged_by_veri
     ]
     assert report["head"]["sequence"] == 5
 
-    # Appended while no auditor runs: the next one starts from its own head and reports it.
+    # Appended while no auditor runs: a new record, and a genuine one copied with its
+    # signature. The next auditor starts from its own head and reports both.
+    stored = list(read_stored(kafka.bootstrap, catalog.audit, client=kafka.client()))
     genuine_head = audit_log(kafka, catalog)[-1]
     append_as_admin(kafka, catalog, link(genuine_head, disclosure(51), 999, now()))
+    append_as_admin(
+        kafka, catalog, CODEC.decode_as(stored[1].value, AuditRecord), stored[1].signature
+    )
     caplog.clear()
     with new_auditor(kafka, catalog) as successor:
         assert successor.start() == genuine_head
-        assert successor.stats.foreign == 1
-    assert [getattr(r, "reason", None) for r in caplog.records] == ["foreign"]
+        assert successor.stats.foreign == 2
+    assert [getattr(r, "reason", None) for r in caplog.records] == ["foreign", "foreign"]
