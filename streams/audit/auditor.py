@@ -4,8 +4,8 @@ It reads the ``Disclosure`` records the worker writes for every delivery and app
 hash-chained ``AuditRecord`` (see :mod:`streams.audit.chain`), to the audit topic.
 
 Exactly once, from the log itself
-    The auditor keeps no state of its own. On start it reads the last *committed* record of the
-    audit topic (the chain head: sequence, hash and the disclosure offset it chained) and
+    The auditor keeps no state of its own. On start it finds the chain head in the committed
+    audit topic (sequence, hash and the disclosure offset it chained; see below) and
     resumes the disclosures topic at the offset after it. Each poll's batch is appended in one
     Kafka transaction, and the head only moves when the transaction commits, so a crash at
     any point leaves either the whole batch or none of it: no gaps, no duplicates, no fork.
@@ -24,8 +24,9 @@ Re-emitted deliveries
 Records it did not write
     Each record carries the auditor's Ed25519 signature of its hash (header
     ``cjsx_audit_signature``, :mod:`streams.audit.signing`); only the auditor holds the key.
-    On start the head is the last committed record *the auditor signed*, so a record appended
-    by anyone else (the ``admin`` super user can write any topic) is never chained after.
+    On start the head is the committed record *the auditor signed* with the highest sequence
+    (the whole log is read: a super user could append a signed copy of an old record), so a
+    record appended by anyone else (``admin`` can write any topic) is never chained after.
     While running, the auditor also reads the audit topic back: every committed record must
     be one it has just written, in order; anything else (an unsigned record, a copy of an old
     one, bytes that are not a record) is *foreign*. It is logged as an error with reason
