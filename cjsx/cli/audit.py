@@ -1,9 +1,11 @@
 """``cjsx auditor`` and ``cjsx audit``: the section 62 disclosure log, written and checked.
 
-``auditor`` runs the one writer of the log. ``audit verify`` checks the hash chain and reports
-the first broken link; ``audit case`` lists every disclosure of one case; ``audit export``
-copies the log to a file (one base64 record value a line) that ``--file`` checks later, e.g.
-a copy produced to the Information Commissioner. Reading the log needs the operator's access.
+``auditor`` runs the one writer of the log. ``audit verify`` checks the hash chain, and with
+the auditor's public key that every record was written by the auditor, and reports the first
+broken link and every foreign record; ``audit case`` lists every disclosure of one case;
+``audit export`` copies the log to a file (a line per record: its base64 value, a space, its
+base64 signature) that ``--file`` checks later, e.g. a copy produced to the Information
+Commissioner. Reading the log needs the operator's access.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from cjsx.logs import configure_logging
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
 from infra.security.policy import AUDITOR, OPERATOR
+from infra.security.secrets import AuditSigningKey
 from schemas.codec import Codec, CodecError
 from schemas.models import AuditRecord
-from streams.audit.auditor import Auditor, AuditorError, read_log, transactional_id
+from streams.audit.auditor import Auditor, AuditorError, read_stored, transactional_id
 from streams.audit.chain import Head, verify_encoded
+from streams.audit.signing import StoredRecord, key_id
 
 log = logging.getLogger("cjsx.auditor")
 
@@ -38,7 +42,7 @@ _FILE = click.option(
     "file",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     default=None,
-    help="Check an exported copy (one base64 record value a line) instead of the topic.",
+    help="Check an exported copy (`cjsx audit export`) instead of the topic.",
 )
 
 
@@ -61,6 +65,7 @@ def auditor(batch_size: int) -> None:
         disclosures_topic=runtime.catalog.disclosures,
         audit_topic=runtime.catalog.audit,
         transactional_id=transactional_id(settings.topic_namespace),
+        signing_key=AuditSigningKey(settings.secrets_dir).private_key(),
         client=runtime.client_config(AUDITOR),
         batch_size=batch_size,
     )
@@ -70,7 +75,10 @@ def auditor(batch_size: int) -> None:
         raise click.ClickException(str(error)) from error
     finally:
         service.close()
-    log.info("auditor stopped", extra={"chained": stats.chained, "aborted": stats.aborted})
+    log.info(
+        "auditor stopped",
+        extra={"chained": stats.chained, "aborted": stats.aborted, "foreign": stats.foreign},
+    )
 
 
 @click.group()
@@ -78,20 +86,25 @@ def audit() -> None:
     """The disclosure log (Data Protection Act 2018 s.62). Operators only."""
 
 
-def _values(file: Path | None) -> Iterator[bytes]:
-    """The log's record values, oldest first: from an exported file, or from the topic."""
+def _values(file: Path | None) -> Iterator[StoredRecord]:
+    """The log's records, oldest first: from an exported file, or from the topic."""
     if file is not None:
         with file.open("rb") as lines:
             for line in lines:
                 if not line.strip():
                     continue
+                value, _, signature = line.strip().partition(b" ")
                 try:
-                    yield base64.b64decode(line.strip(), validate=True)
+                    yield StoredRecord(
+                        base64.b64decode(value, validate=True),
+                        base64.b64decode(signature, validate=True) if signature else None,
+                    )
                 except binascii.Error:
-                    yield b""  # not base64: reported as an undecodable record at this line
+                    # Not base64: reported as an undecodable record at this line.
+                    yield StoredRecord(b"")
         return
     runtime = Runtime(Settings())
-    yield from read_log(
+    yield from read_stored(
         runtime.bootstrap, runtime.catalog.audit, client=runtime.client_config(OPERATOR)
     )
 
@@ -111,12 +124,29 @@ def _head(text: str | None) -> Head | None:
     "--expect-head",
     default=None,
     metavar="SEQUENCE:HASH",
-    help="A head noted earlier: also detects records removed from the end.",
+    help="A head noted earlier: that record must be in the log with that hash (detects "
+    "records removed from the end, and a log rewritten at or before it).",
 )
-def verify(file: Path | None, expect_head: str | None) -> None:
-    """Check the whole hash chain; print JSON; exit 1 at the first broken link."""
-    result = verify_encoded(_values(file), expect_head=_head(expect_head))
-    click.echo(json.dumps(result.to_json()))
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="The auditor's public key (PEM); default: the one in the secrets folder.",
+)
+def verify(file: Path | None, expect_head: str | None, public_key: Path | None) -> None:
+    """Check the whole hash chain and who wrote each record; print JSON; exit 1 at the first
+    broken link or any record the auditor did not write."""
+    keys = AuditSigningKey(Settings().secrets_dir)
+    source = public_key or keys.public_path
+    if not source.exists():
+        raise click.ClickException(
+            f"no auditor's public key at {source}: pass --public-key (the auditor writes it "
+            "beside its private key on first start)"
+        )
+    writer = keys.public_key(source)
+    result = verify_encoded(_values(file), expect_head=_head(expect_head), writer=writer)
+    click.echo(json.dumps({**result.to_json(), "writer_key": key_id(writer)}))
     if not result.ok:
         sys.exit(1)
 
@@ -128,9 +158,9 @@ def case(urn: str, file: Path | None) -> None:
     """Every disclosure of one case, oldest first, as JSON lines."""
     codec = Codec()
     unreadable = 0
-    for value in _values(file):
+    for stored in _values(file):
         try:
-            record = codec.decode_as(value, AuditRecord)
+            record = codec.decode_as(stored.value, AuditRecord)
         except CodecError:
             unreadable += 1
             continue
@@ -167,11 +197,15 @@ def case(urn: str, file: Path | None) -> None:
     help="Where to write the copy (created readable by its owner only).",
 )
 def export(file: Path) -> None:
-    """Copy the whole log to a file, one base64 record value a line, for ``--file`` later."""
+    """Copy the whole log to a file for ``--file`` later: a line per record, its base64 value
+    and, after a space, its base64 signature (none for a record that has none)."""
     count = 0
     descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as out:
-        for value in _values(None):
-            out.write(base64.b64encode(value) + b"\n")
+        for stored in _values(None):
+            line = base64.b64encode(stored.value)
+            if stored.signature is not None:
+                line += b" " + base64.b64encode(stored.signature)
+            out.write(line + b"\n")
             count += 1
     click.echo(f"exported {count} records to {file}", err=True)

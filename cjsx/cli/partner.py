@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from types import FrameType
 
 import click
+from sqlalchemy.engine import make_url
 
 from cjsx.logs import configure_logging
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
+from infra.security.pki import owner_only_dir
 
 _PARTNER = click.option(
     "--partner", "partner_id", required=True, help="Partner id from infra/registry.toml."
@@ -22,15 +25,23 @@ _STORE = click.option(
     "store_url",
     default=None,
     help="SQLAlchemy URL of the store (default: SQLite under the cache folder); "
-    "PostgreSQL: postgresql+psycopg://user:password@host/db",
+    "PostgreSQL: postgresql+psycopg://user@host/db with the password in PGPASSWORD or "
+    "~/.pgpass (never in the URL: arguments are visible to every local user).",
 )
 
 
 def _store(settings: Settings, partner_id: str, url: str | None) -> PartnerStore:
+    """The partner's store; the default SQLite file sits in an owner-only folder (0700) and
+    is itself owner-only (see ``PartnerStore``): it holds case data."""
     if url is not None:
+        if make_url(url).password is not None:
+            raise click.BadParameter(
+                "the URL holds a password, which would be readable by every local user in the "
+                "process list: give it in PGPASSWORD or ~/.pgpass instead",
+                param_hint="--store",
+            )
         return PartnerStore(url)
-    folder = settings.cache_dir / "partners"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = owner_only_dir(settings.cache_dir / "partners")
     return PartnerStore.sqlite(str(folder / f"{partner_id}.sqlite"))
 
 
@@ -45,6 +56,7 @@ def partner() -> None:
 @click.option("--idle-timeout", type=float, default=None, help="Stop after this many idle s.")
 def run(partner_id: str, store_url: str | None, idle_timeout: float | None) -> None:
     """Receive deliveries into the store, exactly once, acknowledging each (until SIGTERM)."""
+    os.umask(0o077)  # the store holds case data: anything this process creates is owner-only
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
     runtime = Runtime(settings)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import click
 
@@ -11,6 +13,7 @@ from cjsx.logs import configure_logging, logging_config
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
 from cjsx.supervisor import supervise
+from infra.security.pki import owner_only_dir
 from infra.security.policy import WORKER
 from infra.topics import TopicCatalog
 from streams.app import WorkerConfig, create_app
@@ -38,12 +41,24 @@ def worker(name: str, web_port: int | None, supervised: bool) -> None:
     run_worker(settings, name, web_port)
 
 
+def owner_only_datadir(cache_dir: Path, worker_id: str, name: str) -> Path:
+    """The worker's Faust data folder, it and the folders between it and the cache 0700."""
+    folder = cache_dir / "worker"
+    for part in (worker_id, name):
+        owner_only_dir(folder)
+        folder = folder / part
+    return owner_only_dir(folder).resolve()
+
+
 def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
     from faust.worker import Worker
 
+    # The tables' RocksDB files (and their write-ahead logs) hold held events, personal data
+    # included: everything this process creates is owner-only (RocksDB creates files 0644 and
+    # folders 0755 less the umask), and the folders on the way are tightened as well.
+    os.umask(0o077)
     runtime = Runtime(settings)
-    datadir = (settings.cache_dir / "worker" / settings.worker_id / name).resolve()
-    datadir.mkdir(parents=True, exist_ok=True)
+    datadir = owner_only_datadir(settings.cache_dir, settings.worker_id, name)
 
     def wanted_ingest_topics() -> list[str]:
         registry = runtime.fresh_registry()

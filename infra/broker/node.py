@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,11 @@ _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
   </Loggers>
 </Configuration>
 """
+
+
+_OWNER_ONLY = 0o077
+"""The umask of every broker process: its log segments hold case data, so every file it
+creates is 0600 and every folder 0700 (the node folder itself is made 0700 too)."""
 
 
 def free_port() -> int:
@@ -194,6 +199,10 @@ class KafkaNode:
         (self.home / "log4j2.xml").write_text(_LOG4J2.format(log=self.log_file.resolve()))
 
     def _java(self, main: str, *args: str) -> list[str]:
+        return [*self._jvm(main), main, *args]
+
+    def _jvm(self, main: str) -> list[str]:
+        """The JVM's own options (no application arguments, so never a secret)."""
         return [
             "java",
             f"-Xmx{self.heap}",
@@ -204,13 +213,18 @@ class KafkaNode:
             f"-Dlog4j2.configurationFile={(self.home / 'log4j2.xml').resolve()}",
             "-cp",
             f"{self.lib.resolve()}/*",
-            main,
-            *args,
         ]
 
-    def format(self, cluster_id: str, extra_args: tuple[str, ...] = ()) -> None:
-        """Format the node's storage for ``cluster_id`` (KRaft needs this before first start)."""
-        command = self._java(
+    def format(self, cluster_id: str, secret_args: tuple[str, ...] = ()) -> None:
+        """Format the node's storage for ``cluster_id`` (KRaft needs this before first start).
+
+        ``secret_args`` (the SCRAM users, passwords included) never reach the command line,
+        where any local user could read them in ``/proc/<pid>/cmdline``: the main class and
+        every application argument go into an owner-only argument file that the JDK launcher
+        expands (``java @file``, JDK 9+; it expands ``@file`` only before the main class, so
+        the main class is in the file too), and the file is removed as soon as the tool ends.
+        """
+        arguments = [
             "kafka.tools.StorageTool",
             "format",
             # One argument: a cluster id may begin with "-", which argparse takes for a flag.
@@ -218,9 +232,13 @@ class KafkaNode:
             "--config",
             str(self.properties_file.resolve()),
             "--ignore-formatted",
-            *extra_args,
-        )
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+            *secret_args,
+        ]
+        with _argument_file(self.home, arguments) as argfile:
+            command = [*self._jvm("kafka.tools.StorageTool"), f"@{argfile}"]
+            result = subprocess.run(
+                command, capture_output=True, text=True, check=False, umask=_OWNER_ONLY
+            )
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-3000:]
             raise BrokerError(f"formatting node {self.node_id} failed:\n{output}")
@@ -235,6 +253,7 @@ class KafkaNode:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 preexec_fn=processes.die_with_parent if die_with_parent else None,
+                umask=_OWNER_ONLY,
             )
         self.pid_file.write_text(str(self.process.pid))
 
@@ -285,6 +304,27 @@ class KafkaNode:
         if self.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=5)
+
+
+def quote_argument(argument: str) -> str:
+    """One argument as a JDK launcher argument file holds it: in double quotes, with ``\\``
+    and ``"`` escaped; a line break inside an argument is not supported."""
+    if "\n" in argument or "\r" in argument:
+        raise ValueError("an argument file cannot hold a line break inside an argument")
+    return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@contextlib.contextmanager
+def _argument_file(folder: Path, arguments: list[str]) -> Iterator[Path]:
+    """An owner-only JDK argument file in ``folder`` for the duration of the block."""
+    path = (folder / f".java-args-{uuid.uuid4().hex}").resolve()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write("\n".join(quote_argument(a) for a in arguments) + "\n")
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _is_kafka_process(pid: int) -> bool:

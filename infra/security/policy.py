@@ -27,6 +27,20 @@ AUDITOR = "exchange-auditor"
 OPERATOR = "operator"
 """The registry's operator principal used by operators' tools by default."""
 
+WORKER_TABLES = ("seen", "cases")
+"""The Faust tables the worker declares (``streams/app.py``): deduplication sightings and
+per-case state. Each is backed by a changelog topic Faust creates on first start; those two
+topics are all the worker may create. A test starts a real worker and checks that the topics
+it creates are exactly :func:`worker_state_topics` (move both to the topic spec when the
+worker's wiring takes its table names from there)."""
+
+
+def worker_state_topics(worker_app_id: str) -> list[str]:
+    """The changelog topics of the worker's tables, as Faust names them
+    (``<application id>-<table>-changelog``; the leader topic is disabled)."""
+    return [f"{worker_app_id}-{table}-changelog" for table in WORKER_TABLES]
+
+
 Resource = Literal["TOPIC", "GROUP", "TRANSACTIONAL_ID", "CLUSTER"]
 Pattern = Literal["LITERAL", "PREFIXED"]
 Operation = Literal[
@@ -96,18 +110,19 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
         allow(WORKER, "GROUP", catalog.operator_group(""), "DESCRIBE", pattern="PREFIXED")
         allow(WORKER, "TOPIC", catalog.disclosures, "WRITE", "DESCRIBE")
         allow(WORKER, "TOPIC", catalog.ticks, "READ", "WRITE", "DESCRIBE")
-        # Faust's own state: table changelogs it declares under its application id.
-        allow(
-            WORKER,
-            "TOPIC",
-            f"{worker_app_id}-",
-            "CREATE",
-            "READ",
-            "WRITE",
-            "DESCRIBE",
-            "DESCRIBE_CONFIGS",
-            pattern="PREFIXED",
-        )
+        # Faust's own state: exactly the changelogs of the tables it declares, nothing else
+        # under its application id (a prefix would let it create any topic named so).
+        for changelog in worker_state_topics(worker_app_id):
+            allow(
+                WORKER,
+                "TOPIC",
+                changelog,
+                "CREATE",
+                "READ",
+                "WRITE",
+                "DESCRIBE",
+                "DESCRIBE_CONFIGS",
+            )
         allow(WORKER, "GROUP", worker_app_id, "READ", "DESCRIBE", pattern="PREFIXED")
         allow(WORKER, "CLUSTER", "kafka-cluster", "DESCRIBE")
     if any(s.id == AUDITOR for s in registry.services):

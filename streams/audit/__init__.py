@@ -11,6 +11,7 @@ from streams.audit.auditor import (
     AuditorStats,
     read_head,
     read_log,
+    read_stored,
     transactional_id,
 )
 from streams.audit.chain import (
@@ -25,9 +26,11 @@ from streams.audit.chain import (
     verify,
     verify_encoded,
 )
+from streams.audit.signing import SIGNATURE_HEADER, StoredRecord, key_id, sign, signed_by
 
 __all__ = [
     "GENESIS_HASH",
+    "SIGNATURE_HEADER",
     "Auditor",
     "AuditorError",
     "AuditorFenced",
@@ -35,12 +38,17 @@ __all__ = [
     "Break",
     "BreakKind",
     "Head",
+    "StoredRecord",
     "VerifyResult",
     "canonical_content",
+    "key_id",
     "link",
     "read_head",
     "read_log",
+    "read_stored",
     "record_hash",
+    "sign",
+    "signed_by",
     "transactional_id",
     "verify",
     "verify_encoded",

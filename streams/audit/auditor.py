@@ -4,8 +4,8 @@ It reads the ``Disclosure`` records the worker writes for every delivery and app
 hash-chained ``AuditRecord`` (see :mod:`streams.audit.chain`), to the audit topic.
 
 Exactly once, from the log itself
-    The auditor keeps no state of its own. On start it reads the last *committed* record of the
-    audit topic (the chain head: sequence, hash and the disclosure offset it chained) and
+    The auditor keeps no state of its own. On start it finds the chain head in the committed
+    audit topic (sequence, hash and the disclosure offset it chained; see below) and
     resumes the disclosures topic at the offset after it. Each poll's batch is appended in one
     Kafka transaction, and the head only moves when the transaction commits, so a crash at
     any point leaves either the whole batch or none of it: no gaps, no duplicates, no fork.
@@ -21,6 +21,20 @@ Re-emitted deliveries
     second ``Disclosure`` with the same ``delivery_id``. That is a second transfer on the wire,
     so it is chained as a record of its own: the log records transfers, not unique deliveries.
 
+Records it did not write
+    Each record carries the auditor's Ed25519 signature of its hash (header
+    ``cjsx_audit_signature``, :mod:`streams.audit.signing`); only the auditor holds the key.
+    On start the head is the committed record *the auditor signed* with the highest sequence
+    (the whole log is read: a super user could append a signed copy of an old record), so a
+    record appended by anyone else (``admin`` can write any topic) is never chained after.
+    While running, the auditor also reads the audit topic back: every committed record must
+    be one it has just written, in order; anything else (an unsigned record, a copy of an old
+    one, bytes that are not a record) is *foreign*. It is logged as an error with reason
+    ``foreign`` and its offset, counted in :attr:`AuditorStats.foreign`, and the auditor
+    carries on from its own head: the genuine chain is intact, ``cjsx audit verify`` reports
+    the foreign record at its own position, and stopping would only stop the disclosure log
+    while the worker keeps disclosing. See ``docs/audit.md``.
+
 Faults
     An abortable failure (a timeout, a lost broker) aborts the batch and retries it from the
     committed head. Being fenced, not authorised, a disclosure that does not decode (only the
@@ -33,11 +47,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kafka_errors
 
@@ -46,7 +62,8 @@ from cjsx.processes import poll_until
 from schemas.cloudevents import EXCHANGE_SOURCE, to_kafka
 from schemas.codec import Codec, CodecError
 from schemas.models import AuditRecord, Disclosure
-from streams.audit.chain import link, record_hash
+from streams.audit.chain import BreakKind, link, record_hash
+from streams.audit.signing import SIGNATURE_HEADER, StoredRecord, sign, signed_by
 
 log = logging.getLogger("cjsx.auditor")
 
@@ -95,13 +112,27 @@ def read_log(
 
     Reads by position (no consumer group), so it needs only read access to the topic.
     """
+    for stored in read_stored(bootstrap_servers, topic, client=client, stall_timeout=stall_timeout):
+        yield stored.value
+
+
+def read_stored(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    client: dict[str, Any] | None = None,
+    stall_timeout: float = 30.0,
+) -> Iterator[StoredRecord]:
+    """Like :func:`read_log`, with each record's signature header (what the writer check
+    needs)."""
     consumer = _committed_reader(bootstrap_servers, client)
     try:
         tp = _only_partition(consumer, topic)
         consumer.assign([tp])
         end = consumer.end_offsets([tp])[tp]
         consumer.seek_to_beginning(tp)
-        yield from _read_until(consumer, tp, end, stall_timeout)
+        for _, stored in _read_until(consumer, tp, end, stall_timeout):
+            yield stored
     finally:
         consumer.close()
 
@@ -116,16 +147,25 @@ def _committed_reader(bootstrap_servers: str, client: dict[str, Any] | None) -> 
     )
 
 
+def _signature(headers: Any) -> bytes | None:
+    for name, value in headers or ():
+        if name == SIGNATURE_HEADER:
+            return bytes(value) if value is not None else None
+    return None
+
+
 def _read_until(
     consumer: KafkaConsumer, tp: TopicPartition, end: int, stall_timeout: float
-) -> Iterator[bytes]:
-    """Values from the consumer's position up to ``end`` (markers and aborted data skipped)."""
+) -> Iterator[tuple[int, StoredRecord]]:
+    """(offset, record) from the consumer's position up to ``end`` (markers and aborted data
+    skipped)."""
     last_progress = time.monotonic()
     while consumer.position(tp) < end:
         before = consumer.position(tp)
         for record in consumer.poll(timeout_ms=500).get(tp, []):
             if record.offset < end:
-                yield record.value if record.value is not None else b""
+                value = record.value if record.value is not None else b""
+                yield record.offset, StoredRecord(value, _signature(record.headers))
         if consumer.position(tp) > before:
             last_progress = time.monotonic()
         elif time.monotonic() - last_progress > stall_timeout:
@@ -139,41 +179,110 @@ def read_head(
     codec: Codec | None = None,
     client: dict[str, Any] | None = None,
     stall_timeout: float = 30.0,
+    writer: Ed25519PublicKey | None = None,
 ) -> AuditRecord | None:
     """The last committed record of the audit topic (``None`` if the log is empty).
 
-    The offset before the end is usually a transaction's commit marker, not a record, and
-    aborted batches hold offsets too, so the window read before the end widens until it holds
-    a committed record.
+    With ``writer`` (the auditor's public key), the last record the auditor *signed*: records
+    after it that it did not sign are someone else's and never a head to chain after.
     """
-    codec = codec or Codec()
+    found = _last_record(
+        bootstrap_servers,
+        topic,
+        codec=codec or Codec(),
+        client=client,
+        stall_timeout=stall_timeout,
+        writer=writer,
+    )
+    return found[0] if found is not None else None
+
+
+def _last_record(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    codec: Codec,
+    client: dict[str, Any] | None,
+    stall_timeout: float,
+    writer: Ed25519PublicKey | None,
+) -> tuple[AuditRecord, int] | None:
+    """The chain's head and its offset: the last committed record or, with ``writer``, the
+    signed record with the highest sequence.
+
+    Without ``writer``: the offset before the end is usually a transaction's commit marker,
+    not a record, and aborted batches hold offsets too, so the window read before the end
+    widens until it holds a record.
+
+    With ``writer`` the whole log is read. The last signed record is not enough: a super user
+    can append a *copy* of an old genuine record, signature header and all, and an auditor
+    resuming after it would chain the same disclosures again. The auditor writes sequences in
+    increasing order, so its real head is the signed record with the highest sequence, which
+    only a full read can establish. A signature is checked only for a record that would raise
+    the highest sequence so far. This makes start-up linear in the log's length (the price of
+    keeping no state outside the log).
+    """
     consumer = _committed_reader(bootstrap_servers, client)
     try:
         tp = _only_partition(consumer, topic)
         consumer.assign([tp])
         begin = consumer.beginning_offsets([tp])[tp]
         end = consumer.end_offsets([tp])[tp]
+        if writer is not None:
+            consumer.seek(tp, begin)
+            return _highest_signed(_read_until(consumer, tp, end, stall_timeout), codec, writer)
         window = 2
         while True:
             start = max(begin, end - window)
             consumer.seek(tp, start)
-            last: bytes | None = None
-            for value in _read_until(consumer, tp, end, stall_timeout):
-                last = value
+            last: tuple[AuditRecord, int] | None = None
+            for offset, stored in _read_until(consumer, tp, end, stall_timeout):
+                record = _own(stored, codec, None)
+                if record is not None:
+                    last = (record, offset)
             if last is not None:
-                break
+                return last
             if start == begin:
                 return None
             window *= 8
     finally:
         consumer.close()
+
+
+def _highest_signed(
+    records: Iterator[tuple[int, StoredRecord]], codec: Codec, writer: Ed25519PublicKey
+) -> tuple[AuditRecord, int] | None:
+    """The signed record with the highest sequence (its first copy) and its offset."""
+    best: tuple[AuditRecord, int] | None = None
+    for offset, stored in records:
+        try:
+            sequence = codec.decode_as(stored.value, AuditRecord).sequence
+        except CodecError:
+            continue  # not a record, so not one the auditor wrote
+        if best is not None and sequence <= best[0].sequence:
+            continue
+        record = _own(stored, codec, writer)
+        if record is not None:
+            best = (record, offset)
+    return best
+
+
+def _own(stored: StoredRecord, codec: Codec, writer: Ed25519PublicKey | None) -> AuditRecord | None:
+    """The record, if it may be a head: it decodes and (with ``writer``) the auditor signed it.
+
+    A record the auditor signed whose content no longer matches its hash was altered: the
+    chain cannot be trusted, so that stops the auditor rather than being skipped.
+    """
     try:
-        head = codec.decode_as(last, AuditRecord)
+        record = codec.decode_as(stored.value, AuditRecord)
     except CodecError as error:
+        if writer is not None:
+            return None  # not a record at all, so not one the auditor wrote
         raise AuditorError(f"the audit log's last record does not decode ({error.code})") from error
-    if record_hash(head) != head.hash:
-        raise AuditorError(f"the audit log's last record (sequence {head.sequence}) is altered")
-    return head
+    if writer is not None and not signed_by(writer, record.hash, stored.signature):
+        return None
+    if record_hash(record) != record.hash:
+        raise AuditorError(f"the audit log's last record (sequence {record.sequence}) is altered")
+    return record
 
 
 @dataclass
@@ -181,6 +290,8 @@ class AuditorStats:
     chained: int = 0
     transactions: int = 0
     aborted: int = 0
+    foreign: int = 0
+    """Committed audit records the auditor found that it did not write."""
 
 
 class Auditor:
@@ -193,6 +304,7 @@ class Auditor:
         disclosures_topic: str,
         audit_topic: str,
         transactional_id: str,
+        signing_key: Ed25519PrivateKey,
         client: dict[str, Any] | None = None,
         codec: Codec | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -209,7 +321,10 @@ class Auditor:
         self.clock = clock
         self.batch_size = batch_size
         self.retry_pause = retry_pause
+        self.signing_key = signing_key
         self.stats = AuditorStats()
+        self._written: deque[str] = deque()
+        """Hashes committed but not yet read back from the audit topic, oldest first."""
         self.head: AuditRecord | None = None
         """The last record of the chain as committed (what a restart would resume from)."""
         self._started = False
@@ -225,6 +340,13 @@ class Auditor:
             isolation_level="read_committed",
             **self.client,
         )
+        self._tail = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            **self.client,
+        )
+        self._audit = TopicPartition(audit_topic, 0)
         self._source = TopicPartition(disclosures_topic, 0)
 
     def start(self) -> AuditRecord | None:
@@ -235,11 +357,23 @@ class Auditor:
         _only_partition(self.consumer, self.audit_topic)
         self._source = _only_partition(self.consumer, self.disclosures_topic)
         self.consumer.assign([self._source])
-        self.head = read_head(
-            self.bootstrap_servers, self.audit_topic, codec=self.codec, client=self.client
+        found = _last_record(
+            self.bootstrap_servers,
+            self.audit_topic,
+            codec=self.codec,
+            client=self.client,
+            stall_timeout=30.0,
+            writer=self.signing_key.public_key(),
         )
+        self.head = found[0] if found is not None else None
+        self._tail.assign([self._audit])
+        if found is not None:
+            self._tail.seek(self._audit, found[1] + 1)
+        else:
+            self._tail.seek_to_beginning(self._audit)
         self._rewind()
         self._started = True
+        self.check_log()  # anything after the auditor's own head was written by someone else
         log.info(
             "auditor started",
             extra={
@@ -266,9 +400,43 @@ class Auditor:
             resume = begin
         self.consumer.seek(self._source, resume)
 
+    def check_log(self) -> int:
+        """Read the audit topic back to its end; report each record the auditor did not write.
+
+        Every committed record after the head the auditor started from must be, in order, one
+        it committed itself. Returns how many foreign records this call found.
+        """
+        end = self._tail.end_offsets([self._audit])[self._audit]
+        found = 0
+        for offset, stored in _read_until(self._tail, self._audit, end, 30.0):
+            try:
+                record: AuditRecord | None = self.codec.decode_as(stored.value, AuditRecord)
+            except CodecError:
+                record = None
+            if record is not None and self._written and record.hash == self._written[0]:
+                self._written.popleft()
+                continue
+            found += 1
+            self.stats.foreign += 1
+            log.error(
+                "audit record not written by the auditor",
+                extra={
+                    "reason": BreakKind.FOREIGN.value,
+                    "audit_offset": offset,
+                    "claimed_sequence": record.sequence if record is not None else None,
+                    "signed": stored.signature is not None,
+                },
+            )
+        return found
+
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Chain one batch of disclosures in one transaction; returns how many were chained."""
+        """Chain one batch of disclosures in one transaction; returns how many were chained.
+
+        The audit topic is read back first, so a record someone else appended since the last
+        batch is reported before the chain grows past it.
+        """
         self.start()
+        self.check_log()
         batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_size)
         records = batch.get(self._source, [])
         if not records:
@@ -297,10 +465,12 @@ class Auditor:
         return len(records)
 
     def _append(self, records: list[tuple[int, bytes | None]]) -> AuditRecord | None:
-        """Link and write the batch, then commit: the head moves only if the commit succeeds."""
+        """Link, sign and write the batch, then commit: the head moves only if the commit
+        succeeds."""
         previous = self.head
         self.producer.begin_transaction()
         futures = []
+        hashes = []
         for offset, value in records:
             disclosure = self.codec.decode_as(value or b"", Disclosure)
             previous = link(previous, disclosure, offset, self.clock())
@@ -312,6 +482,8 @@ class Auditor:
                 subject=disclosure.case_urn,
                 time=previous.recorded_at,
             )
+            headers = [*headers, (SIGNATURE_HEADER, sign(self.signing_key, previous.hash))]
+            hashes.append(previous.hash)
             futures.append(
                 self.producer.send(
                     self.audit_topic,
@@ -325,6 +497,7 @@ class Auditor:
         for future in futures:
             future.get(timeout=0)  # raises the send's error, if any, before committing
         self.producer.commit_transaction()
+        self._written.extend(hashes)
         return previous
 
     def _abort(self, error: Exception) -> None:
@@ -350,6 +523,7 @@ class Auditor:
     def close(self, timeout: float | None = 10.0) -> None:
         """Close the clients; ``timeout`` bounds the wait for the producer's pending sends."""
         self.consumer.close()
+        self._tail.close()
         self.producer.close(timeout=timeout)
 
     def __enter__(self) -> Auditor:

@@ -25,6 +25,21 @@ Wire bytes
     :func:`verify_encoded` checks the log as stored: a value that does not decode is a break,
     and so is one that decodes but is not the codec's encoding of what it decodes to (a byte
     changed in a way the decoder tolerates), so no change to any stored byte goes unseen.
+
+Writer
+    Given the auditor's public key, :func:`verify_encoded` also checks that each intact
+    record was signed by the auditor (:mod:`streams.audit.signing`). A record that is intact
+    in itself but not signed is *foreign*: someone else (the ``admin`` super user) wrote it.
+    It is reported at its own position and left out of the chain, so the genuine records
+    around it still verify (the auditor chains on from its own head, never from a foreign
+    record), and the log is not ``ok``.
+
+Noted head
+    A head noted earlier (``expect_head``) is checked wherever it falls: the genuine record
+    with that sequence must be in the log with exactly that hash, however long the log has
+    grown since. A log rewritten at or before it (a record dropped or changed and the chain
+    recomputed from there) is ``rewritten`` at that record; a log that ends before it is
+    ``truncated``.
 """
 
 from __future__ import annotations
@@ -38,8 +53,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from schemas.codec import Codec, CodecError
 from schemas.models import AuditRecord, Disclosure
+from streams.audit.signing import StoredRecord, signed_by
 
 GENESIS_HASH = "0" * 64
 """``previous_hash`` of the first record."""
@@ -117,6 +135,11 @@ class BreakKind(StrEnum):
     order."""
     TRUNCATED = "truncated"
     """The log ends before the head the caller expected: records at the end were removed."""
+    REWRITTEN = "rewritten"
+    """The record at the expected head's sequence has another hash: the log was rewritten at
+    or before it."""
+    FOREIGN = "foreign"
+    """An intact record the auditor did not sign: written by someone else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +180,20 @@ class VerifyResult:
     first_break: Break | None
     head: Head | None
     """The last record checked intact (``None`` for an empty log or a break at position 0)."""
+    foreign: tuple[Break, ...] = ()
+    """Records the auditor did not write (kind ``foreign``), each at its own position; only
+    found when the auditor's public key is given."""
 
     @property
     def ok(self) -> bool:
-        return self.first_break is None
+        return self.first_break is None and not self.foreign
 
     def to_json(self) -> dict[str, object]:
         return {
             "records": self.records,
             "ok": self.ok,
             "first_break": self.first_break.to_json() if self.first_break else None,
+            "foreign": [f.to_json() for f in self.foreign],
             "head": (
                 {
                     "sequence": self.head.sequence,
@@ -190,7 +217,7 @@ class _Unreadable:
 def _check(record: AuditRecord, previous: AuditRecord | None) -> tuple[BreakKind, str] | None:
     """Why ``record`` does not follow ``previous``, or ``None`` if it does."""
     if record_hash(record) != record.hash:
-        return BreakKind.ALTERED, "the record's hash does not match its content"
+        return BreakKind.ALTERED, _ALTERED_DETAIL
     expected_previous = previous.hash if previous is not None else GENESIS_HASH
     if record.previous_hash != expected_previous:
         before = (
@@ -214,12 +241,18 @@ def _check(record: AuditRecord, previous: AuditRecord | None) -> tuple[BreakKind
 
 
 def _verify(
-    items: Iterable[AuditRecord | _Unreadable], expect_head: Head | None = None
+    items: Iterable[tuple[AuditRecord | _Unreadable, bytes | None]],
+    expect_head: Head | None = None,
+    writer: Ed25519PublicKey | None = None,
 ) -> VerifyResult:
     count = 0
     previous: AuditRecord | None = None
     first_break: Break | None = None
-    for position, item in enumerate(items):
+    foreign: list[Break] = []
+    noted_found = False
+    replaced: Break | None = None
+    """A foreign record in the noted head's place, with another hash."""
+    for position, (item, signature) in enumerate(items):
         count += 1
         if first_break is not None:
             continue  # keep counting: the total tells the operator how much is untrusted
@@ -227,34 +260,79 @@ def _verify(
         if isinstance(item, _Unreadable):
             first_break = Break(position, None, expected, item.kind, item.reason)
             continue
+        if record_hash(item) != item.hash:
+            first_break = Break(
+                position, item.sequence, expected, BreakKind.ALTERED, _ALTERED_DETAIL
+            )
+            continue
+        if writer is not None and not signed_by(writer, item.hash, signature):
+            detail = (
+                "no auditor's signature"
+                if signature is None
+                else "the signature is not the auditor's"
+            )
+            foreign.append(
+                Break(
+                    position,
+                    item.sequence,
+                    expected,
+                    BreakKind.FOREIGN,
+                    f"{detail}: the record was written by someone else",
+                )
+            )
+            if (
+                replaced is None
+                and expect_head is not None
+                and item.sequence == expect_head.sequence
+                and item.hash != expect_head.hash
+            ):
+                replaced = _rewritten(position, item, expected, expect_head)
+            continue  # not part of the chain: the auditor never chains after it
         problem = _check(item, previous)
         if problem is not None:
             first_break = Break(position, item.sequence, expected, *problem)
             continue
+        if expect_head is not None and item.sequence == expect_head.sequence:
+            noted_found = True
+            if item.hash != expect_head.hash:
+                first_break = _rewritten(position, item, expected, expect_head)
+                continue
         previous = item
     head = (
         Head(previous.sequence, previous.hash, previous.source_offset)
         if previous is not None
         else None
     )
-    if first_break is None and expect_head is not None and not _reaches(head, expect_head):
+    if (
+        not noted_found
+        and replaced is not None
+        and (first_break is None or replaced.position < first_break.position)
+    ):
+        first_break = replaced
+    if first_break is None and expect_head is not None and not noted_found:
         last = head.sequence if head is not None else 0
         first_break = Break(
             count,
             None,
             last + 1,
             BreakKind.TRUNCATED,
-            f"the log ends at sequence {last}, not at the expected head "
+            f"the log ends at sequence {last}, before the expected head "
             f"{expect_head.sequence} with hash {expect_head.hash}",
         )
-    return VerifyResult(count, first_break, head)
+    return VerifyResult(count, first_break, head, tuple(foreign))
 
 
-def _reaches(head: Head | None, expected: Head) -> bool:
-    """Whether the verified log ends at the expected head (or has grown past it)."""
-    return head is not None and (
-        head.sequence > expected.sequence
-        or (head.sequence == expected.sequence and head.hash == expected.hash)
+_ALTERED_DETAIL = "the record's hash does not match its content"
+
+
+def _rewritten(position: int, record: AuditRecord, expected: int, noted: Head) -> Break:
+    return Break(
+        position,
+        record.sequence,
+        expected,
+        BreakKind.REWRITTEN,
+        f"sequence {record.sequence} has hash {record.hash}, not the noted "
+        f"{noted.hash}: the log was rewritten at or before it",
     )
 
 
@@ -262,38 +340,61 @@ def verify(records: Iterable[AuditRecord], *, expect_head: Head | None = None) -
     """Check a log of decoded records, oldest first; report the first broken link.
 
     Removing the *last* records leaves a shorter, valid chain: only a head noted earlier
-    (``expect_head``, e.g. from a previous verification) reveals it. A log that has grown
-    past the expected head is fine; the noted hash is not re-checked for it (a later break
-    would still be reported by the links themselves).
+    (``expect_head``, e.g. from a previous verification) reveals it. The noted head is checked
+    wherever it falls: a log that has grown past it must still hold that record with that
+    hash. Decoded records carry no signatures: who wrote them is checked by
+    :func:`verify_encoded` with the auditor's public key.
     """
-    return _verify(records, expect_head)
+    return _verify(((r, None) for r in records), expect_head)
 
 
-def _decode_log(values: Iterable[bytes], codec: Codec) -> Iterator[AuditRecord | _Unreadable]:
-    """Stored values as records, with a stand-in for any that are not exactly one.
+def _decode_log(
+    values: Iterable[bytes | StoredRecord], codec: Codec
+) -> Iterator[tuple[AuditRecord | _Unreadable, bytes | None]]:
+    """Stored values as records (with their signatures), a stand-in for any that are not
+    exactly one.
 
     Only the error's code is kept: a decoder's message could quote the stored bytes.
     """
-    for value in values:
+    for stored in values:
+        value, signature = (
+            (stored.value, stored.signature) if isinstance(stored, StoredRecord) else (stored, None)
+        )
         try:
             record = codec.decode_as(value, AuditRecord)
         except CodecError as error:
-            yield _Unreadable(
-                BreakKind.UNDECODABLE,
-                f"{error.code.value}: the stored bytes are not an AuditRecord",
+            yield (
+                _Unreadable(
+                    BreakKind.UNDECODABLE,
+                    f"{error.code.value}: the stored bytes are not an AuditRecord",
+                ),
+                signature,
             )
             continue
         latest = codec.writer_schema(record).fingerprint
         if codec.writer_of(value).fingerprint == latest and codec.encode(record) != value:
-            yield _Unreadable(
-                BreakKind.ALTERED, "the stored bytes are not the encoding of what they decode to"
+            yield (
+                _Unreadable(
+                    BreakKind.ALTERED,
+                    "the stored bytes are not the encoding of what they decode to",
+                ),
+                signature,
             )
             continue
-        yield record
+        yield record, signature
 
 
 def verify_encoded(
-    values: Iterable[bytes], codec: Codec | None = None, *, expect_head: Head | None = None
+    values: Iterable[bytes | StoredRecord],
+    codec: Codec | None = None,
+    *,
+    expect_head: Head | None = None,
+    writer: Ed25519PublicKey | None = None,
 ) -> VerifyResult:
-    """Check a log as stored (raw record values, oldest first): the tamper-evidence check."""
-    return _verify(_decode_log(values, codec or Codec()), expect_head)
+    """Check a log as stored (raw record values, oldest first): the tamper-evidence check.
+
+    With ``writer`` (the auditor's public key) every record must also carry the auditor's
+    signature; records that do not are reported as ``foreign`` (values given as plain bytes
+    carry none). Without it, who wrote the records is not checked.
+    """
+    return _verify(_decode_log(values, codec or Codec()), expect_head, writer)

@@ -7,14 +7,22 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAuthorizationFailedError
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import (
+    ClusterAuthorizationFailedError,
+    KafkaError,
+    KafkaTimeoutError,
+    RequestTimedOutError,
+    TopicAuthorizationFailedError,
+)
 
+from cjsx import processes
 from infra.registry import load_registry
 from infra.security.access import admin_client, apply_acls, current_grants
-from infra.security.policy import force_principal, principals
+from infra.security.policy import force_principal, principals, worker_state_topics
 from infra.topics import Topic, TopicCatalog, apply_topics
-from tests.support.world import Broker
+from tests.support.world import Broker, WorkerProcess
 
 Ops = frozenset[str]
 R, W, D = "read", "write", "describe"
@@ -218,3 +226,50 @@ def test_reapplying_changes_nothing_and_removes_what_is_no_longer_granted(
         assert not any(g.name == catalog.ingest("05") for g in left)
     finally:
         admin.close()
+
+
+def test_the_worker_may_create_exactly_its_tables_changelogs(
+    kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess
+) -> None:
+    """Issue 11: the worker could create any topic under its application id. Now only the
+    changelogs of its tables; a real worker still starts and creates exactly those."""
+    app_id = worker.app_id
+    wanted = set(worker_state_topics(app_id))
+    admin = admin_client(kafka.bootstrap, kafka.client())
+
+    def created() -> set[str]:
+        return {t for t in admin.list_topics() if t.startswith(f"{app_id}-")}
+
+    try:
+        # Faust declares the changelogs once its partitions are assigned, after /metrics is up.
+        processes.wait_for(lambda: created() >= wanted, 90, interval=1.0)
+        assert worker.metrics() is not None  # still running: nothing it needed was refused
+        assert created() == wanted
+    finally:
+        admin.close()
+    as_worker = admin_client(kafka.bootstrap, kafka.client("exchange-worker"))
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            as_worker.create_topics([NewTopic(f"{app_id}-anything", 1, 1)])
+    finally:
+        as_worker.close()
+
+
+def test_a_force_is_refused_the_scram_credentials(kafka: Broker) -> None:
+    """Naming users, the broker refuses outright. Asking for every user, Kafka 4.4's broker
+    denies the request (its authorizer logs the denial) but then fails to build the error
+    response (a NullPointerException in ``DescribeUserScramCredentialsRequest
+    .getErrorResponse`` when the request names no users) and never answers: the client
+    times out. Either way the force learns nothing; the timeout is Kafka's, not ours."""
+    as_force = KafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap, request_timeout_ms=5000, **kafka.client("force-01")
+    )
+    try:
+        with pytest.raises(ClusterAuthorizationFailedError):
+            as_force.describe_user_scram_credentials(["admin", "force-01"])
+        with pytest.raises(
+            (ClusterAuthorizationFailedError, KafkaTimeoutError, RequestTimedOutError)
+        ):
+            as_force.describe_user_scram_credentials()
+    finally:
+        as_force.close()

@@ -24,13 +24,23 @@ from kafka import errors as kafka_errors
 from cjsx import processes
 from cjsx.cli.audit import audit
 from infra.security.policy import AUDITOR, WORKER
+from infra.security.secrets import AuditSigningKey
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.publisher import Publisher
 from producers.simulator import SyntheticForce
 from schemas.codec import Codec
 from schemas.models import AuditRecord, Disclosure
-from streams.audit import Auditor, AuditorFenced, link, read_log, transactional_id, verify_encoded
+from streams.audit import (
+    SIGNATURE_HEADER,
+    Auditor,
+    AuditorFenced,
+    link,
+    read_log,
+    read_stored,
+    transactional_id,
+    verify_encoded,
+)
 from streams.outputs import OutputFactory
 from streams.reference import StandingData
 from tests.support.world import Broker, WorkerProcess
@@ -39,11 +49,14 @@ CODEC = Codec()
 
 
 def new_auditor(kafka: Broker, catalog: TopicCatalog) -> Auditor:
+    """An auditor with the key ``cjsx auditor`` would use (so ``cjsx audit verify`` checks
+    its signatures with the public key beside it)."""
     return Auditor(
         bootstrap_servers=kafka.bootstrap,
         disclosures_topic=catalog.disclosures,
         audit_topic=catalog.audit,
         transactional_id=transactional_id(catalog.namespace),
+        signing_key=AuditSigningKey(kafka.secrets_dir).private_key(),
         client=kafka.client(AUDITOR),
         retry_pause=0.1,
     )
@@ -258,6 +271,7 @@ def test_audit_verify_reports_one_changed_byte_and_one_removed_record(
     assert report["records"] == 6
     assert report["ok"] is True
     assert report["first_break"] is None
+    assert report["foreign"] == []
 
     exported = tmp_path / "audit.b64"
     assert run("export", "--file", str(exported)).exit_code == 0
@@ -266,12 +280,16 @@ def test_audit_verify_reports_one_changed_byte_and_one_removed_record(
     assert len(lines) == 6
     assert json.loads(run("verify", "--file", str(exported)).stdout)["ok"] is True
 
+    # Each line: the base64 value, a space, the base64 signature of the auditor.
+    assert all(len(line.split(" ")) == 2 for line in lines)
     # One byte of the third record changed (inside the recipient's name).
-    value = bytearray(base64.b64decode(lines[2]))
+    encoded_value, signature = lines[2].split(" ")
+    value = bytearray(base64.b64decode(encoded_value))
     index = bytes(value).index(b"cps-mersey-cheshire") + 4
     value[index] ^= 0x01
     flipped = tmp_path / "flipped.b64"
-    flipped.write_text("\n".join([*lines[:2], base64.b64encode(value).decode(), *lines[3:]]))
+    changed = f"{base64.b64encode(value).decode()} {signature}"
+    flipped.write_text("\n".join([*lines[:2], changed, *lines[3:]]))
     result = run("verify", "--file", str(flipped))
     assert result.exit_code == 1
     report = json.loads(result.stdout)
@@ -301,3 +319,106 @@ def test_audit_verify_reports_one_changed_byte_and_one_removed_record(
     result = run("verify", "--file", str(truncated), "--expect-head", noted)
     assert result.exit_code == 1
     assert json.loads(result.stdout)["first_break"]["kind"] == "truncated"
+
+    # The attack that used to pass: a record before the noted head dropped, the chain
+    # recomputed from there and two records appended, so the log is longer than the head.
+    records = [CODEC.decode_as(base64.b64decode(line.split(" ")[0]), AuditRecord) for line in lines]
+    forged: list[AuditRecord] = records[:2]
+    for record in [*records[3:], *(link(None, disclosure(n), 90 + n, now()) for n in (7, 8))]:
+        forged.append(link(forged[-1], record.disclosure, record.source_offset, now()))
+    rewritten = tmp_path / "rewritten.b64"
+    rewritten.write_text(
+        "\n".join([*lines[:2], *(base64.b64encode(CODEC.encode(r)).decode() for r in forged[2:])])
+    )
+    result = run("verify", "--file", str(rewritten), "--expect-head", noted)
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["first_break"]["kind"] == "rewritten"
+    assert report["first_break"]["sequence"] == head["sequence"]
+    # Without the auditor's key the forger could not sign: every forged record is foreign.
+    assert [f["position"] for f in report["foreign"]] == [2, 3, 4, 5, 6]
+
+
+def write_disclosures(kafka: Broker, catalog: TopicCatalog, numbers: range) -> None:
+    """Disclosures as the worker writes them (as exchange-worker)."""
+    outputs = OutputFactory(CODEC)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client(WORKER))
+    try:
+        for n in numbers:
+            out = outputs.disclosure(catalog.disclosures, disclosure(n))
+            producer.send(out.topic, key=out.key, value=out.value, headers=out.headers)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def append_as_admin(
+    kafka: Broker, catalog: TopicCatalog, record: AuditRecord, signature: bytes | None = None
+) -> None:
+    """What the ``admin`` super user can do: append a record to the audit topic directly
+    (with a signature header copied from a genuine record, if given)."""
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
+    try:
+        producer.send(
+            catalog.audit,
+            key=record.disclosure.case_urn.encode(),
+            value=CODEC.encode(record),
+            headers=[(SIGNATURE_HEADER, signature)] if signature is not None else None,
+            partition=0,
+        ).get(timeout=30)
+    finally:
+        producer.close()
+
+
+def test_a_record_the_auditor_did_not_write_is_noticed_by_it_and_flagged_by_verify(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("ERROR", logger="cjsx.auditor")
+    write_disclosures(kafka, catalog, range(3))
+    with new_auditor(kafka, catalog) as auditor:
+        auditor.run(until=lambda: auditor.stats.chained >= 3, idle_timeout=20)
+        head = auditor.head
+        assert head is not None
+        assert head.sequence == 3
+        assert auditor.stats.foreign == 0
+
+        # The admin appends a record that chains perfectly after the auditor's head.
+        intruder = link(head, disclosure(50), head.source_offset + 1, now())
+        append_as_admin(kafka, catalog, intruder)
+        auditor.run(until=lambda: auditor.stats.foreign >= 1, idle_timeout=20)
+        assert auditor.stats.foreign == 1
+        noticed = [r for r in caplog.records if getattr(r, "reason", None) == "foreign"]
+        assert len(noticed) == 1
+        assert noticed[0].claimed_sequence == 4  # type: ignore[attr-defined]
+
+        # The auditor carries on from its own head, not from the intruder.
+        write_disclosures(kafka, catalog, range(3, 5))
+        auditor.run(until=lambda: auditor.stats.chained >= 5, idle_timeout=20)
+        assert auditor.head is not None
+        assert auditor.head.sequence == 5
+        assert auditor.stats.foreign == 1  # its own records are not mistaken for foreign
+
+    run = cli(kafka, catalog, tmp_path)
+    result = run("verify")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["records"] == 6
+    assert report["first_break"] is None  # the genuine records after it are not blamed
+    assert [(f["position"], f["sequence"], f["kind"]) for f in report["foreign"]] == [
+        (3, 4, "foreign")
+    ]
+    assert report["head"]["sequence"] == 5
+
+    # Appended while no auditor runs: a new record, and a genuine one copied with its
+    # signature. The next auditor starts from its own head and reports both.
+    stored = list(read_stored(kafka.bootstrap, catalog.audit, client=kafka.client()))
+    genuine_head = audit_log(kafka, catalog)[-1]
+    append_as_admin(kafka, catalog, link(genuine_head, disclosure(51), 999, now()))
+    append_as_admin(
+        kafka, catalog, CODEC.decode_as(stored[1].value, AuditRecord), stored[1].signature
+    )
+    caplog.clear()
+    with new_auditor(kafka, catalog) as successor:
+        assert successor.start() == genuine_head
+        assert successor.stats.foreign == 2
+    assert [getattr(r, "reason", None) for r in caplog.records] == ["foreign", "foreign"]

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +26,7 @@ from streams.audit.chain import (
     verify,
     verify_encoded,
 )
+from streams.audit.signing import StoredRecord, sign
 
 CODEC = Codec()
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -350,3 +352,146 @@ def test_any_reordering_is_detected_at_the_first_moved_record(data: st.DataObjec
     assert result.first_break is not None
     assert result.first_break.position == first_moved
     assert result.first_break.kind is BreakKind.REMOVED_OR_REORDERED
+
+
+# -- the noted head, wherever it falls (issue 11, hole 4) --------------------------------------
+
+
+def recomputed(records: list[AuditRecord], start: int) -> list[AuditRecord]:
+    """What a forger with write access makes: the chain recomputed from ``start`` on."""
+    out = list(records[:start])
+    previous = out[-1] if out else None
+    for record in records[start:]:
+        previous = link(previous, record.disclosure, record.source_offset, record.recorded_at)
+        out.append(previous)
+    return out
+
+
+def test_a_log_grown_past_the_noted_head_must_still_hold_that_record_with_that_hash() -> None:
+    records = chain(6)
+    noted = Head(4, records[3].hash, records[3].source_offset)
+    assert verify(records, expect_head=noted).ok
+    # One record before the head dropped, the chain recomputed, two records appended:
+    # every link holds, and the log is longer than the head, but record 4 is not the noted one.
+    forged = recomputed([*records[:1], *records[2:], *chain(8)[6:]], 1)
+    assert verify(forged).ok
+    result = verify(forged, expect_head=noted)
+    assert result.first_break is not None
+    assert result.first_break.kind is BreakKind.REWRITTEN
+    assert result.first_break.position == 3
+    assert result.first_break.sequence == 4
+
+
+def test_a_record_changed_before_the_noted_head_and_rehashed_onward_is_rewritten() -> None:
+    records = chain(5)
+    noted = Head(5, records[4].hash, records[4].source_offset)
+    changed = records[1].disclosure.model_copy(update={"recipient": "court-crown"})
+    forged = recomputed(
+        [
+            records[0],
+            records[1].model_copy(update={"disclosure": changed}),
+            *records[2:],
+            *chain(7)[5:],
+        ],
+        1,
+    )
+    result = verify(forged, expect_head=noted)
+    assert result.first_break is not None
+    assert result.first_break.kind is BreakKind.REWRITTEN
+    assert result.first_break.position == 4
+
+
+def test_a_noted_head_past_the_end_is_truncation() -> None:
+    records = chain(3)
+    result = verify(records, expect_head=Head(9, "a" * 64, -1))
+    assert result.first_break is not None
+    assert result.first_break.kind is BreakKind.TRUNCATED
+    assert result.first_break.position == 3
+
+
+# -- who wrote each record: the auditor's signature ---------------------------------------------
+
+AUDITOR_KEY = Ed25519PrivateKey.generate()
+WRITER = AUDITOR_KEY.public_key()
+
+
+def signed(records: list[AuditRecord], key: Ed25519PrivateKey = AUDITOR_KEY) -> list[StoredRecord]:
+    return [StoredRecord(CODEC.encode(r), sign(key, r.hash)) for r in records]
+
+
+def test_a_signed_log_verifies_against_the_auditors_key() -> None:
+    result = verify_encoded(signed(chain(4)), writer=WRITER)
+    assert result.ok
+    assert result.foreign == ()
+    assert result.head is not None
+    assert result.head.sequence == 4
+
+
+def test_a_correctly_chained_record_appended_by_someone_else_is_flagged_itself() -> None:
+    genuine = chain(3)
+    # The admin appends a record that chains perfectly after sequence 3, without a signature;
+    # the auditor, which never chains after a record it did not write, carries on from 3.
+    intruder = link(genuine[-1], disclosure(40), 99, T0 + timedelta(hours=1))
+    after = link(genuine[-1], disclosure(3), 9, T0 + timedelta(hours=2))
+    later = link(after, disclosure(4), 12, T0 + timedelta(hours=3))
+    stored = [
+        *signed(genuine),
+        StoredRecord(CODEC.encode(intruder)),
+        *signed([after, later]),
+    ]
+    assert verify_encoded([s.value for s in stored]).first_break is not None  # chain alone
+    result = verify_encoded(stored, writer=WRITER)
+    assert result.first_break is None  # the genuine records are not blamed
+    assert not result.ok
+    assert [(f.position, f.sequence, f.kind) for f in result.foreign] == [(3, 4, BreakKind.FOREIGN)]
+    assert result.head is not None
+    assert result.head.hash == later.hash
+    assert result.to_json()["foreign"] == [result.foreign[0].to_json()]
+
+
+def test_a_record_signed_with_another_key_is_foreign() -> None:
+    records = chain(3)
+    stored = [*signed(records[:2]), *signed(records[2:], Ed25519PrivateKey.generate())]
+    result = verify_encoded(stored, writer=WRITER)
+    assert [f.position for f in result.foreign] == [2]
+    assert "not the auditor's" in result.foreign[0].detail
+
+
+def test_a_signature_copied_from_another_record_does_not_prove_the_writer() -> None:
+    records = chain(3)
+    stored = signed(records)
+    stored[2] = StoredRecord(stored[2].value, stored[1].signature)
+    result = verify_encoded(stored, writer=WRITER)
+    assert [f.position for f in result.foreign] == [2]
+
+
+def test_a_forged_rewrite_is_foreign_from_where_it_starts() -> None:
+    records = chain(5)
+    forged = recomputed([*records[:2], *records[3:]], 2)
+    stored = [*signed(forged[:2]), *(StoredRecord(CODEC.encode(r)) for r in forged[2:])]
+    result = verify_encoded(stored, writer=WRITER)
+    assert [f.position for f in result.foreign] == [2, 3]
+
+
+def test_an_altered_signed_record_is_still_a_break_at_that_record() -> None:
+    stored = signed(chain(3))
+    value = bytearray(stored[1].value)
+    index = bytes(value).index(b"court-magistrates") + 2
+    value[index] ^= 0x01
+    stored[1] = StoredRecord(bytes(value), stored[1].signature)
+    result = verify_encoded(stored, writer=WRITER)
+    assert result.first_break is not None
+    assert result.first_break.position == 1
+    assert result.first_break.kind is BreakKind.ALTERED
+
+
+def test_a_forged_record_in_the_noted_heads_place_is_reported_as_a_rewrite() -> None:
+    records = chain(5)
+    noted = Head(4, records[3].hash, records[3].source_offset)
+    forged = recomputed([*records[:2], *records[3:], *chain(7)[5:]], 2)
+    stored = [*signed(forged[:2]), *(StoredRecord(CODEC.encode(r)) for r in forged[2:])]
+    result = verify_encoded(stored, writer=WRITER, expect_head=noted)
+    assert result.first_break is not None
+    assert result.first_break.kind is BreakKind.REWRITTEN
+    assert result.first_break.position == 3
+    assert [f.position for f in result.foreign] == [2, 3, 4, 5]

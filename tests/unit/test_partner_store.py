@@ -107,3 +107,43 @@ def test_the_partner_commands_list_and_show_a_stored_case(tmp_path: Path) -> Non
     )
     assert missing.exit_code == 1
     assert "no case 05XX0000024" in missing.output
+
+
+def test_a_sqlite_store_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    """Issue 11, hole 6: the file, its write-ahead log and shared-memory index are 0600, and a
+    folder the store creates is 0700, even under umask 022."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        path = tmp_path / "stores" / "court.sqlite"
+        store = PartnerStore.sqlite(str(path))
+        store.store_many(deliveries_to(COURT, synthetic_force()))
+        modes = {
+            p.name: stat.S_IMODE(p.stat().st_mode) for p in [path.parent, *path.parent.iterdir()]
+        }
+        store.close()
+    finally:
+        os.umask(previous)
+    assert modes == {
+        "stores": 0o700,
+        "court.sqlite": 0o600,
+        "court.sqlite-wal": 0o600,
+        "court.sqlite-shm": 0o600,
+    }
+
+
+def test_a_store_url_with_a_password_is_refused_before_connecting() -> None:
+    """A password in ``--store`` would be in the process's arguments, which any local user
+    can read: the command refuses it and says where the password goes instead."""
+    from click.testing import CliRunner
+
+    from cjsx.cli import cli
+
+    url = "postgresql+psycopg://court:hunter2@127.0.0.1:1/cases"
+    result = CliRunner().invoke(
+        cli, ["partner", "cases", "--partner", "court-magistrates", "--store", url]
+    )
+    assert result.exit_code == 2
+    assert "PGPASSWORD" in result.output
