@@ -31,7 +31,7 @@ from tests.support.world import (
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
-_LEFT_BEHIND = pytest.StashKey[list[processes.ProcessInfo]]()
+_LEFT_BEHIND = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,8 +87,9 @@ def _no_process_outlives_its_test() -> Iterator[None]:
     yield
     left = _settle([p for p in _ours() if p.pid not in before], grace=3.0)
     if left:
+        described = _describe(left)  # before the kill: the command line goes with the process
         _kill(left)
-        pytest.fail(f"the test left processes running (now killed):\n{_describe(left)}")
+        pytest.fail(f"the test left processes running (now killed):\n{described}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -97,8 +98,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     this session started may still be running."""
     left = _settle(_ours(), grace=5.0)
     if left:
+        session.config.stash[_LEFT_BEHIND] = _describe(left)
         _kill(left)
-        session.config.stash[_LEFT_BEHIND] = left
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     _reap_adopted_zombies()
 
@@ -122,7 +123,7 @@ def pytest_terminal_summary(
         terminalreporter.section("processes left running", sep="=", red=True)
         terminalreporter.line(
             "the session failed: these processes it started were still alive at its end "
-            f"(now killed):\n{_describe(left)}"
+            f"(now killed):\n{left}"
         )
 
 
