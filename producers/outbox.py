@@ -90,7 +90,7 @@ class Outbox:
     """The durable queue behind one publisher. Thread-safe: the publisher adds from the
     caller's thread and removes from its sending thread."""
 
-    def __init__(self, folder: Path, *, durability: Durability = "machine") -> None:
+    def __init__(self, folder: Path, *, durability: Durability = "process") -> None:
         self.folder = folder
         _private_dir(folder)
         if folder.stat().st_uid != os.geteuid():

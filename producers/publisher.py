@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 KAFKA_MAX_MESSAGE_BYTES = 1_048_588
 """The broker's ``message.max.bytes`` default, which the topic spec keeps for every topic."""
 DEFAULT_OUTBOX_DIR = Path(".cache") / "outbox"
-_RETRY_MAX_SECONDS = 30.0
+_RETRY_MAX_SECONDS = 5.0
 
 
 class PublishCode(StrEnum):
@@ -95,7 +95,7 @@ class Publisher:
         codec: Codec | None = None,
         outbox: Outbox | None = None,
         outbox_dir: Path | str | None = None,
-        durability: Durability = "machine",
+        durability: Durability = "process",
         max_message_bytes: int = KAFKA_MAX_MESSAGE_BYTES,
         **client: Any,
     ) -> None:
