@@ -4,7 +4,8 @@ down for a minute and the publishing process is SIGKILLed mid-run.
 Its own broker (not the session's), so it can be stopped and started without disturbing other
 tests. A force process publishes prepared events (fixed ids, cases of several events) at a
 steady rate; the broker is stopped; twenty seconds into the outage the force process is
-SIGKILLed and a successor starts where it stopped (the next event it had not yet handed over);
+SIGKILLed and a successor starts where it stopped (re-publishing its last few events, as a
+force unsure of them would);
 sixty seconds after it went down the broker is started again; the successor adopts what its
 predecessor left in the outbox, sends it first, then the rest, and exits with its outbox
 empty.
@@ -46,6 +47,7 @@ CASES = 600
 RATE = 25.0  # events per second
 OUTAGE_SECONDS = 60.0
 KILL_AFTER_SECONDS = 20.0  # into the outage
+RESENT = 10
 
 
 def prepare_events(path: Path) -> list[CaseEvent]:
@@ -116,14 +118,16 @@ def test_no_event_is_lost_through_a_broker_outage_and_a_killed_publisher(
         at_kill = taken(home)
         kept_at_kill = pending_in(home / "outbox" / catalog.ingest(FORCE))
         assert kept_at_kill > 0, "the killed force had nothing unacknowledged"
-        second = start_force(broker, catalog, home, "force-2", at_kill)
+        # Like a real force system after a crash, the successor re-publishes the last few
+        # events its predecessor had taken, unsure whether they went: the same ids again.
+        second = start_force(broker, catalog, home, "force-2", at_kill - RESENT)
 
         processes.wait_for(lambda: False, max(0.0, OUTAGE_SECONDS - (time.monotonic() - down)))
+        restart = time.monotonic()
         broker.start()
-        back = time.monotonic()
-        outage = back - down
+        unreachable = time.monotonic() - down
         assert second.wait(timeout=600) == 0, (home / "force-2.log").read_text()[-3000:]
-        drained = time.monotonic() - back
+        drained = time.monotonic() - restart
 
         folder = home / "outbox" / catalog.ingest(FORCE)
         assert pending_in(folder) == 0
@@ -139,7 +143,9 @@ def test_no_event_is_lost_through_a_broker_outage_and_a_killed_publisher(
             if event_id not in on_topic:
                 order[decoded.envelope.case_urn].append(decoded.envelope.sequence)
             on_topic[event_id] += 1
-        assert set(on_topic) == set(ids), f"missing: {len(set(ids) - set(on_topic))}"
+        lost = set(ids) - set(on_topic)
+        assert not lost, f"{len(lost)} event(s) lost"
+        assert set(on_topic) == set(ids)
         # Sent in order per case: each case's events first appear in sequence order.
         assert all(seqs == sorted(seqs) for seqs in order.values())
         records = sum(on_topic.values())
@@ -163,8 +169,11 @@ def test_no_event_is_lost_through_a_broker_outage_and_a_killed_publisher(
             str(i) for i, s in watcher.statuses.items() if s.outcome is ReceiptStatus.ACCEPTED
         }
         assert accepted == set(ids)
-        assert watcher.outcomes[(FORCE, ReceiptStatus.ACCEPTED)] == len(ids)  # once each
-        assert watcher.outcomes[(FORCE, ReceiptStatus.DUPLICATE)] == records - len(ids)
+        accepted_receipts = watcher.outcomes[(FORCE, ReceiptStatus.ACCEPTED)]
+        duplicates = watcher.outcomes[(FORCE, ReceiptStatus.DUPLICATE)]
+        assert accepted_receipts == len(ids)  # once each
+        assert records - len(ids) >= RESENT  # the re-published ones, at least
+        assert duplicates == records - len(ids)  # every further copy recognised by its id
     finally:
         for process in (first, second):
             if process is not None:
@@ -175,14 +184,15 @@ def test_no_event_is_lost_through_a_broker_outage_and_a_killed_publisher(
 
     report = {
         "published": len(ids),
-        "broker_down_seconds": round(outage, 1),
+        "broker_unreachable_seconds": round(unreachable, 1),
         "force_killed_after_taking": at_kill,
         "unacknowledged_in_outbox_at_kill": kept_at_kill,
-        "seconds_to_drain_after_broker_back": round(drained, 1),
+        "seconds_from_broker_restart_to_outbox_empty": round(drained, 1),
         "records_on_ingest": records,
-        "resent_copies_on_ingest": records - len(ids),
-        "accepted_once_per_id": True,
-        "lost": 0,
+        "copies_on_ingest_beyond_one_per_id": records - len(ids),
+        "accepted_receipts": accepted_receipts,
+        "duplicate_receipts": duplicates,
+        "lost": len(lost),
     }
     print("outbox", json.dumps(report))
     reports = ROOT / ".cache" / "reports"

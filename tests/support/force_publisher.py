@@ -56,8 +56,11 @@ def main() -> None:
         if pause > 0:
             time.sleep(pause)
     os.close(fd)
-    publisher.close(timeout=args.flush_seconds)
-    left = publisher.pending()
+    try:
+        publisher.flush(timeout=args.flush_seconds)
+    finally:
+        left = publisher.pending()
+        publisher.close(timeout=0)
     print(f"done; {left} event(s) left in the outbox", flush=True)
     raise SystemExit(0 if left == 0 else 3)
 

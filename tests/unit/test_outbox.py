@@ -130,3 +130,19 @@ def test_an_oversized_event_is_refused_with_a_code_before_it_is_kept(tmp_path: P
 def test_unknown_client_settings_fail_at_once(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="lingerms"):
         Publisher(bootstrap_servers="x:1", topic=INGEST, outbox_dir=tmp_path, lingerms=5)
+
+
+def test_the_force_facing_surface_is_what_producers_exports() -> None:
+    import producers
+
+    assert set(producers.__all__) == {
+        "Outbox",
+        "OutboxCode",
+        "OutboxError",
+        "PublishCode",
+        "PublishRefused",
+        "Publisher",
+        "ReceiptWatcher",
+        "Sent",
+    }
+    assert all(getattr(producers, name) is not None for name in producers.__all__)
