@@ -83,7 +83,8 @@ def snapshot() -> list[ProcessInfo]:
 
 def descendants(pid: int, sessions: Iterable[int] = ()) -> list[ProcessInfo]:
     """Live (not zombie) descendants of ``pid``, plus any process in one of ``sessions``
-    (the sessions of children we started, which ``spawn`` makes their own)."""
+    (the sessions of children we started, which ``spawn`` makes their own) whose leader is
+    still our child. Never a process of someone else's."""
     table = snapshot()
     children: dict[int, list[ProcessInfo]] = {}
     for info in table:
@@ -95,9 +96,12 @@ def descendants(pid: int, sessions: Iterable[int] = ()) -> list[ProcessInfo]:
             if child.pid not in found:
                 found[child.pid] = child
                 stack.append(child.pid)
+    # A session counts only while its leader is still our child (alive or unreaped): once
+    # reaped, its pid may be reused by someone else's session leader.
     wanted = set(sessions)
+    leaders = {i.pid for i in table if i.pid in wanted and i.ppid == pid}
     for info in table:
-        if info.sid in wanted and info.pid != pid:
+        if info.sid in leaders and info.pid != pid:
             found.setdefault(info.pid, info)
     return sorted((i for i in found.values() if i.state != "Z"), key=lambda i: i.pid)
 

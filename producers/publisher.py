@@ -14,7 +14,6 @@ topic is refused before it is stored or sent.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -31,6 +30,7 @@ from kafka.producer.future import RecordMetadata
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from cjsx.errors import CjsxError
+from infra.topics import TopicCatalog
 from producers.outbox import Durability, Entry, Outbox
 from schemas.cloudevents import Headers, force_source, to_kafka
 from schemas.codec import Codec
@@ -39,9 +39,18 @@ from schemas.models import CaseEvent
 log = logging.getLogger(__name__)
 
 KAFKA_MAX_MESSAGE_BYTES = 1_048_588
-"""The broker's ``message.max.bytes`` default, which the topic spec keeps for every topic."""
+"""The broker's ``message.max.bytes`` default: a topic's limit where the spec sets none."""
 DEFAULT_OUTBOX_DIR = Path(".cache") / "outbox"
 _RETRY_MAX_SECONDS = 5.0
+
+
+def max_message_bytes(catalog: TopicCatalog, topic: str) -> int:
+    """``topic``'s limit on one record batch, as the topic spec declares it
+    (``max.message.bytes``), or the broker's default."""
+    for declared in catalog.topics():
+        if declared.name == topic:
+            return int(declared.config.get("max.message.bytes", KAFKA_MAX_MESSAGE_BYTES))
+    raise KeyError(f"{topic} is not in the topic spec")
 
 
 class PublishCode(StrEnum):
@@ -83,9 +92,9 @@ class Publisher:
     """Publishes one force's events; construct with the force's topic and client settings.
 
     ``outbox_dir`` holds the outbox (one folder per topic; default ``.cache/outbox``), or pass
-    an ``Outbox``. ``max_message_bytes`` is the topic's limit (Kafka's default unless the
-    topic spec sets another); ``durability`` is the outbox's (see ``producers.outbox``).
-    """
+    an ``Outbox`` (the publisher closes it). ``max_message_bytes`` is the topic's limit
+    (``max_message_bytes(catalog, topic)`` reads it from the topic spec); ``durability`` is
+    the outbox's (see ``producers.outbox``)."""
 
     def __init__(
         self,
@@ -124,6 +133,7 @@ class Publisher:
         # handed) while the broker is unreachable.
         self.producer: KafkaProducer | None = None
         self._fatal: BaseException | None = None
+        self._refusal: Exception | None = None  # the broker's last non-retriable answer
         max_request = int(
             settings.get("max_request_size", KafkaProducer.DEFAULT_CONFIG["max_request_size"])
         )
@@ -232,7 +242,9 @@ class Publisher:
                 handed = self._hand_over()
                 if handed:
                     backoff = 0.5
-            except KafkaError as error:  # no metadata or a full buffer: the broker is away
+            except KafkaError as error:  # no metadata, a full buffer, or a refusal
+                if not error.retriable and not isinstance(error, KafkaTimeoutError):
+                    self._refusal = error
                 log.warning("outbox waits for the broker", extra={"error": type(error).__name__})
                 time.sleep(backoff)
                 backoff = min(backoff * 2, _RETRY_MAX_SECONDS)
@@ -282,6 +294,8 @@ class Publisher:
             future.success(metadata)
 
     def _on_failure(self, seq: int, error: Exception) -> None:
+        if not getattr(error, "retriable", True):
+            self._refusal = error  # retried all the same (an operator may fix an ACL)
         self._failed.append(seq)
         with self._wake:
             future = self._futures.pop(seq, None)
@@ -301,8 +315,9 @@ class Publisher:
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every event handed to this publisher has been acknowledged and removed
-        from the outbox; ``KafkaTimeoutError`` if not within ``timeout`` seconds (nothing is
-        lost: the events stay in the outbox)."""
+        from the outbox; ``KafkaTimeoutError`` if not within ``timeout`` seconds, or the
+        broker's refusal (an authorisation error, say) if it refuses one. Either way nothing
+        is lost: the events stay in the outbox."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._wake:
             self._wake.notify_all()
@@ -315,6 +330,9 @@ class Publisher:
                     )
                 if self._fatal is not None:
                     raise self._fatal
+                if self._refusal is not None:  # waiting would be for ever: say why
+                    refusal, self._refusal = self._refusal, None
+                    raise refusal
                 if not self._relay.is_alive():
                     raise RuntimeError("the publisher's sending thread has stopped")
                 self._wake.wait(timeout=0.2 if remaining is None else min(remaining, 0.2))
@@ -323,8 +341,12 @@ class Publisher:
         """Flush (for at most ``timeout`` seconds), then stop. What is not acknowledged by
         then stays in the outbox for the next publisher of this topic."""
         try:
-            with contextlib.suppress(KafkaTimeoutError):
-                self.flush(timeout)
+            self.flush(timeout)
+        except KafkaError as error:
+            log.warning(
+                "publisher closed with events kept in its outbox",
+                extra={"error": type(error).__name__, "kept": len(self.outbox)},
+            )
         finally:
             with self._wake:
                 self._stopping = True

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,18 +100,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.config.stash[_LEFT_BEHIND] = _describe(left)
         _kill(left)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    _reap_adopted_zombies()
-
-
-def _reap_adopted_zombies() -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def pytest_terminal_summary(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from infra.topics import TopicCatalog
 from producers.outbox import pending_in
@@ -79,3 +80,28 @@ def test_acknowledged_events_leave_the_outbox(
     assert list((tmp_path / topic).glob("*.sqlite")) == []
     on_topic = [d for _, _, d in read_topic(kafka, topic) if d is not None]
     assert len(on_topic) == len(events)
+
+
+def test_a_refused_publisher_says_why_and_keeps_its_events(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    """Force 05 may not write force 01's topic: flush raises the broker's refusal instead of
+    waiting for ever, and close keeps the events for when an operator has fixed the ACL."""
+    topic = catalog.ingest("01")
+    sim = SyntheticForce(force_profile(StandingData.load(), "05"), seed=5)
+    publisher = Publisher(
+        bootstrap_servers=kafka.bootstrap,
+        topic=topic,
+        outbox_dir=tmp_path,
+        **kafka.client("force-05"),
+    )
+    try:
+        for _ in range(3):
+            publisher.publish(sim.charge(sim.new_case()))
+        with pytest.raises(KafkaError) as refused:
+            publisher.flush(timeout=60)
+        assert not isinstance(refused.value, KafkaTimeoutError)
+        assert "Authorization" in type(refused.value).__name__
+    finally:
+        publisher.close(timeout=5)
+    assert pending_in(tmp_path / topic) == 3

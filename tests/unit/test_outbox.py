@@ -17,7 +17,13 @@ from cjsx import processes
 from infra.registry import load_registry
 from infra.topics import TopicCatalog
 from producers.outbox import Outbox, pending_in
-from producers.publisher import KAFKA_MAX_MESSAGE_BYTES, PublishCode, Publisher, PublishRefused
+from producers.publisher import (
+    KAFKA_MAX_MESSAGE_BYTES,
+    PublishCode,
+    Publisher,
+    PublishRefused,
+    max_message_bytes,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 INGEST = TopicCatalog(load_registry()).ingest("05")
@@ -146,3 +152,10 @@ def test_the_force_facing_surface_is_what_producers_exports() -> None:
         "Sent",
     }
     assert all(getattr(producers, name) is not None for name in producers.__all__)
+
+
+def test_the_limit_comes_from_the_topic_spec() -> None:
+    catalog = TopicCatalog(load_registry())
+    assert max_message_bytes(catalog, INGEST) == KAFKA_MAX_MESSAGE_BYTES  # the spec sets none
+    with pytest.raises(KeyError):
+        max_message_bytes(catalog, INGEST + ".not-declared")
