@@ -49,6 +49,7 @@ def test_entries_come_back_in_order_until_removed_and_files_are_owner_only(
         assert [e.event_id for e in box.pending(after=added[3].seq)] == ["id-4"]
         assert len(box) == 3
         assert mode(tmp_path / "outbox" / "topic") == 0o700
+        assert mode(tmp_path / "outbox") == 0o700  # made on the way: owner-only too
         files = list((tmp_path / "outbox" / "topic").iterdir())
         assert {f.suffix for f in files} >= {".sqlite", ".lock"}
         assert any(f.name.endswith("-wal") for f in files)
