@@ -100,7 +100,11 @@ class Outbox:
         if folder.stat().st_uid != os.geteuid():
             raise OutboxError(OutboxCode.OUTBOX_UNSAFE, f"{folder} belongs to another user")
         self.path = folder / f"{uuid.uuid4().hex}.sqlite"
-        self._lock_fd = _lock(self.path.with_suffix(".lock"))
+        try:
+            self._lock_fd = _lock(self.path.with_suffix(".lock"))
+        except FileNotFoundError:  # another publisher's close removed the empty folder
+            _private_dir(folder)
+            self._lock_fd = _lock(self.path.with_suffix(".lock"))
         if self._lock_fd is None:  # a fresh random name: cannot happen unless tampered with
             raise OutboxError(OutboxCode.OUTBOX_IN_USE, f"{self.path} is locked")
         self._mutex = threading.Lock()
@@ -220,6 +224,9 @@ class Outbox:
             self.path.with_suffix(".lock").unlink(missing_ok=True)
         os.close(self._lock_fd)
         self._lock_fd = None
+        if empty:
+            with contextlib.suppress(OSError):  # not empty: another publisher's, or kept
+                self.folder.rmdir()
 
 
 def _remove_files(database: Path) -> None:

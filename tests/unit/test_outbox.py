@@ -61,11 +61,11 @@ def test_entries_come_back_in_order_until_removed_and_files_are_owner_only(
 
 
 def test_an_empty_outbox_leaves_no_file(tmp_path: Path) -> None:
-    box = Outbox(tmp_path)
+    box = Outbox(tmp_path / INGEST)
     entry = box.add(INGEST, None, b"v", [], "id")
     box.remove([entry.seq])
     box.close()
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # nor its folder
 
 
 OWNER = textwrap.dedent(
