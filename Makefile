@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint typecheck unit integration e2e browser broker-jars tools docs release-schemas refdata console-assets clean
+.PHONY: demo test test-fast lint typecheck unit integration e2e browser broker-jars tools docs release-schemas refdata console-assets clean
 
 # The virtualenv and the project with its dev tools (re-done when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -31,6 +31,11 @@ typecheck: $(STAMP)
 
 test: $(STAMP) broker-jars tools lint typecheck
 	$(BIN)/pytest
+
+# Everything but the slow proofs (the crash run, the ACL matrix, the demo, ...): minutes, not a
+# quarter of an hour. `make test` still runs them all.
+test-fast: $(STAMP) broker-jars tools lint typecheck
+	$(BIN)/pytest -m "not slow"
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -1,18 +1,42 @@
-"""Fixtures shared by every tier; the real broker starts once per session, on first use."""
+"""Fixtures shared by every tier; the real broker starts once per session, on first use.
+
+No process outlives the test that started it: each test is checked for processes it left
+running (they are killed and the test errors at teardown), and the session fails if anything
+it started is still alive at the end. Only this session's own descendants count (pytest
+adopts orphans as a subreaper), so other pytest sessions on the same machine are never
+flagged or touched.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cjsx import processes
 from infra.broker.provision import ensure_jars
 from infra.topics import TopicCatalog
-from tests.support.world import Broker, WorkerProcess, new_catalog, start_broker
+from tests.support.world import (
+    STARTED_SESSIONS,
+    Broker,
+    WorkerProcess,
+    new_catalog,
+    start_broker,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
+_LEFT_BEHIND = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Orphaned grandchildren (a supervised worker whose supervisor died, a forked tool) are
+    # reparented to this process rather than to init, so the checks below still see them.
+    processes.become_subreaper()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -22,6 +46,72 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif "/tests/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+
+
+def _ours() -> list[processes.ProcessInfo]:
+    """Live processes this pytest session started (directly or not)."""
+    return processes.descendants(os.getpid(), STARTED_SESSIONS)
+
+
+def _settle(candidates: list[processes.ProcessInfo], grace: float) -> list[processes.ProcessInfo]:
+    """Those of ``candidates`` still alive after ``grace`` seconds: a child killed with its
+    parent (PR_SET_PDEATHSIG) may take a moment to go."""
+    pids = {c.pid for c in candidates}
+
+    def still() -> list[processes.ProcessInfo]:
+        return [p for p in _ours() if p.pid in pids]
+
+    processes.wait_for(lambda: not still(), grace, interval=0.1)
+    return still()
+
+
+def _kill(left: list[processes.ProcessInfo]) -> None:
+    own_group = os.getpgid(0)
+    for info in left:
+        if info.pgid not in (own_group, 0):
+            processes.kill_group(info.pgid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGKILL)
+
+
+def _describe(left: list[processes.ProcessInfo]) -> str:
+    return "\n".join(f"  pid {p.pid} (group {p.pgid}): {p.command[:200]}" for p in left)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    """Set up after (and torn down before) every wider-scoped fixture, so what it finds
+    new at the end was started by this test or its function-scoped fixtures."""
+    before = {p.pid for p in _ours()}
+    yield
+    left = _settle([p for p in _ours() if p.pid not in before], grace=3.0)
+    if left:
+        described = _describe(left)  # before the kill: the command line goes with the process
+        _kill(left)
+        pytest.fail(f"the test left processes running (now killed):\n{described}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After every fixture is torn down (the runner's own hook does that first): nothing
+    this session started may still be running."""
+    left = _settle(_ours(), grace=5.0)
+    if left:
+        session.config.stash[_LEFT_BEHIND] = _describe(left)
+        _kill(left)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    left = config.stash.get(_LEFT_BEHIND, None)
+    if left:
+        terminalreporter.section("processes left running", sep="=", red=True)
+        terminalreporter.line(
+            "the session failed: these processes it started were still alive at its end "
+            f"(now killed):\n{left}"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +124,15 @@ def kafka(tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path) -> Iterator
     """One real Apache Kafka 4.x node (KRaft) for the whole session, as the project runs it:
     SASL/SCRAM over TLS, the authorizer on, a SCRAM user for every registry principal."""
     broker = start_broker(tmp_path_factory.mktemp("kafka"), kafka_lib)
-    yield broker
-    broker.cluster.stop()
+    try:
+        yield broker
+    finally:
+        broker.cluster.stop()
 
 
 @pytest.fixture
 def catalog(kafka: Broker) -> TopicCatalog:
-    """A fresh topic set for one test, with the registry's ACLs applied to it."""
+    """A fresh topic set for one test, with the registry's ACLs on it."""
     return new_catalog(kafka)
 
 
@@ -48,5 +140,7 @@ def catalog(kafka: Broker) -> TopicCatalog:
 def worker(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> Iterator[WorkerProcess]:
     """A running ``cjsx worker`` process serving the test's topics."""
     process = WorkerProcess(kafka, catalog, tmp_path).start()
-    yield process
-    process.stop()
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -211,6 +211,7 @@ def test_conservation_and_order_of_a_mixed_run(
     watcher.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path
@@ -238,6 +239,7 @@ def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
         **kafka.client(),
     )
     kills = []
+    worker: WorkerProcess | None = None
     try:
         for fraction in (0.25, 0.6):
             worker = WorkerProcess(kafka, catalog, tmp_path).start()
@@ -269,9 +271,10 @@ def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
             lambda w: all(s.delivered_to <= s.acknowledged_by for s in w.statuses.values()),
             timeout=300,
         ), "not every delivery was acknowledged"
-        worker.stop()
     finally:
         probe.close()
+        if worker is not None:
+            worker.stop()  # on any outcome: a failed run must not leave its worker running
         for process in partners.values():
             process.stop()
     re_emitted = check_conservation(catalog, traffic, observed)
@@ -313,9 +316,11 @@ def test_a_restarted_worker_with_empty_local_state_still_knows_a_resend(
         bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05"), **kafka.client("force-05")
     ) as publisher:
         first = WorkerProcess(kafka, catalog, tmp_path / "a").start()
-        publisher.publish(event).get(timeout=30)
-        assert watcher.wait_until(lambda w: bool(w.outcomes), timeout=60)
-        first.stop()
+        try:
+            publisher.publish(event).get(timeout=30)
+            assert watcher.wait_until(lambda w: bool(w.outcomes), timeout=60)
+        finally:
+            first.stop()
         # A new worker on another machine: no local RocksDB, state only in the changelog.
         second = WorkerProcess(kafka, catalog, tmp_path / "b").start()
         try:

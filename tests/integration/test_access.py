@@ -145,6 +145,7 @@ def full_catalog(kafka: Broker) -> TopicCatalog:
     return catalog
 
 
+@pytest.mark.slow
 def test_every_principal_gets_exactly_what_the_registry_grants(
     kafka: Broker, full_catalog: TopicCatalog
 ) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -23,6 +22,7 @@ from fastavro import json_reader, json_writer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from cjsx import processes
 from schemas.codec import Codec
 from schemas.models import (
     TOP_LEVEL_TYPES,
@@ -73,8 +73,10 @@ def java_lib() -> Path:
         f"-DoutputDirectory={LIB}",
         "-DincludeScope=runtime",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    result = processes.run(command, timeout=600)  # its whole process group goes on a timeout
+    assert result.returncode == 0, (result.stdout[-4000:] + result.stderr[-4000:]).decode(
+        errors="replace"
+    )
     assert any(LIB.glob("avro-1.*.jar")), "Maven resolved no avro jar"
     (LIB / MARKER).write_text("org.apache.avro:avro\n")
     return LIB
@@ -90,7 +92,7 @@ def java_decode(
         file.write_bytes(payload)
         files.append(str(file))
     command = ["java", "-cp", f"{lib}/*", str(INTEROP / "Decode.java"), str(released), *files]
-    result = subprocess.run(command, capture_output=True, check=False, timeout=300)
+    result = processes.run(command, timeout=300)
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-4000:]
     # Split on "\n" only: Avro JSON escapes it, but not other characters splitlines() splits on.
     lines = result.stdout.decode("utf-8").split("\n")[:-1]

@@ -25,6 +25,14 @@ from schemas.codec import Codec
 from schemas.models import AvroRecord
 
 TEST_FORCES = ("01", "05", "93")
+STARTED_SESSIONS: set[int] = set()
+"""Session ids of the processes this harness started (each is a session leader), so the
+leak checks in ``tests/conftest.py`` find their descendants even if they escaped."""
+
+
+def _track(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None:
+        STARTED_SESSIONS.add(process.pid)
 
 
 @dataclass
@@ -43,6 +51,12 @@ class Broker:
         """kafka-python settings to connect as ``principal`` (a registry principal or admin)."""
         return self.security.client(principal, Credentials(self.secrets_dir).password(principal))
 
+    def start(self) -> None:
+        """(Re)start every node and wait until the cluster answers; stop() undoes it."""
+        self.cluster.start()
+        for node in self.cluster.nodes:
+            _track(node.process)
+
     def apply_users(self) -> None:
         """SCRAM users for every principal of the full registry."""
         names = principals(load_registry())
@@ -55,12 +69,18 @@ class Broker:
 
 
 def start_broker(home: Path, lib: Path, size: int = 1) -> Broker:
+    """A real secured cluster in ``home``; stopped again if it cannot be made ready.
+    The caller stops it (``broker.cluster.stop()``) on every outcome."""
     secrets_dir = home / "secrets"
     security = local_security(secrets_dir)
     cluster = KafkaCluster.create(home / "cluster", lib, size=size, heap="512m", security=security)
-    cluster.start()
     broker = Broker(cluster, security, secrets_dir)
-    broker.apply_users()
+    try:
+        broker.start()
+        broker.apply_users()
+    except BaseException:
+        cluster.stop()
+        raise
     return broker
 
 
@@ -145,8 +165,13 @@ class WorkerProcess(_Child):
         if not self.supervised:
             command.append("--no-supervise")
         self.process = processes.spawn(command, log=self.log, env=env)
-        if not processes.wait_for(lambda: self.metrics() is not None, 60):
-            raise RuntimeError(f"worker did not serve /metrics; see {self.log}")
+        _track(self.process)
+        try:
+            if not processes.wait_for(lambda: self.metrics() is not None, 60):
+                raise RuntimeError(f"worker did not serve /metrics; see {self.log}")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def metrics(self) -> str | None:
@@ -198,6 +223,7 @@ class PartnerProcess(_Child):
             self.store_url,
         ]
         self.process = processes.spawn(command, log=self.home / f"{self.partner}.log", env=env)
+        _track(self.process)
         return self
 
 
