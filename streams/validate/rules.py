@@ -115,6 +115,16 @@ def _reason(check: IdCheck, field: str) -> list[Reason]:
     return []
 
 
+def _local_date(stamp: datetime, zone: tzinfo) -> date:
+    """The calendar date of ``stamp`` in ``zone``; its UTC date when the zone's date would
+    fall outside the calendar (year 1 in a zone west of UTC): such a time is rejected as out
+    of range anyway, and must not stop validation."""
+    try:
+        return stamp.astimezone(zone).date()
+    except OverflowError:
+        return stamp.date()
+
+
 def _age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
@@ -127,7 +137,7 @@ class _Rules:
         self.suggester = ctx.suggester
         self.now = ctx.clock()
         self.event = event
-        self.occurred_on = event.envelope.occurred_at.astimezone(ctx.zone).date()
+        self.occurred_on = _local_date(event.envelope.occurred_at, ctx.zone)
         self.reasons: list[Reason] = []
         self.suggested = 0
 
@@ -174,7 +184,9 @@ class _Rules:
                     field,
                     f"is {_ahead(stamp - self.now)} ahead of the exchange's clock",
                 )
-        if env.published_at < env.occurred_at - CLOCK_SKEW:
+        # Differences, not sums: a time at the calendar's edge (year 1 or 9999) is a reason
+        # here, and ``occurred_at - CLOCK_SKEW`` would overflow.
+        if env.occurred_at - env.published_at > CLOCK_SKEW:
             self.add(
                 ReasonCode.PUBLISHED_BEFORE_OCCURRED,
                 "envelope.published_at",
@@ -186,7 +198,7 @@ class _Rules:
             return
         if value < EARLIEST_DATE:
             self.add(ReasonCode.DATE_OUT_OF_RANGE, field, f"is before {EARLIEST_DATE}")
-        elif value > self.occurred_on + LATEST_AHEAD:
+        elif value - self.occurred_on > LATEST_AHEAD:  # a sum overflows when it occurred in 9999
             self.add(
                 ReasonCode.DATE_OUT_OF_RANGE,
                 field,
