@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -58,6 +59,7 @@ from streams.reference import StandingData
 FORCES = ("01", "05", "93")
 ROOT = Path(__file__).resolve().parent.parent
 OUTCOMES = ("accepted", "rejected", "duplicate")
+START_ATTEMPTS = 3
 
 
 # -- pure parts (unit-tested) ------------------------------------------------------------------
@@ -392,6 +394,14 @@ def worker_id(catalog: TopicCatalog) -> str:
     return f"soak-{catalog.namespace}"
 
 
+def agent_crashes(log: Path) -> int:
+    """How many times the worker's log says a Faust agent crashed (the process stays up)."""
+    try:
+        return log.read_text(errors="replace").count("Crashed reason=")
+    except FileNotFoundError:
+        return 0
+
+
 def stop_group(process: subprocess.Popen[bytes]) -> None:
     """Stop a child started in its own session, then anything left in its process group."""
     processes.stop(process)
@@ -429,9 +439,7 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
     reader: KafkaOffsetReader | None = None
     sampler: Sampler | None = None
     try:
-        worker = start_worker(bootstrap, catalog, home, port)
-        if not processes.wait_for(lambda: scrape(port) is not None, 120, interval=1.0):
-            raise RuntimeError(f"worker did not start; see {home / 'worker.log'}")
+        spawned = time.monotonic()
         partners.start()
         publishers = {
             f: Publisher(bootstrap_servers=bootstrap, topic=catalog.ingest(f)) for f in FORCES
@@ -439,14 +447,34 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
         source = TrafficSource(args.seed)
         items = iter(source)
         publishing = Publishing()
-        # Warm-up: the first item is a valid event; once it has an outcome, the worker has
-        # its partitions and the load that follows measures steady state, not start-up.
-        publishing.send(next(items), publishers)
-        publishers[FORCES[0]].flush()
-        if not processes.wait_for(
-            lambda: sum(outcome_totals(scrape(port) or "").values()) >= 1, 120, interval=1.0
-        ):
-            raise RuntimeError(f"worker gave no outcome; see {home / 'worker.log'}")
+        log = home / "worker.log"
+        restarts_at_start = 0
+        for attempt in range(START_ATTEMPTS):
+            crashes_before = agent_crashes(log)
+            worker = start_worker(bootstrap, catalog, home, port)
+            if not processes.wait_for(lambda: scrape(port) is not None, 120, interval=1.0):
+                raise RuntimeError(f"worker did not start; see {log}")
+            if attempt == 0:
+                # Warm-up: the first item is a valid event; once it has an outcome the worker
+                # has its partitions, and the load that follows measures steady state.
+                publishing.send(next(items), publishers)
+                publishers[FORCES[0]].flush()
+
+            def settled(known: int = crashes_before) -> bool:
+                crashed = agent_crashes(log) > known
+                return crashed or sum(outcome_totals(scrape(port) or "").values()) >= 1
+
+            processes.wait_for(settled, 300, interval=1.0)
+            if agent_crashes(log) == crashes_before:
+                break
+            # Known start-up race: the agent can run before the worker sees its own table
+            # changelog topics, crash, and leave the process up with nothing consuming.
+            # A restart finds the topics; the warm-up event is processed then.
+            restarts_at_start += 1
+            stop_group(worker)
+        if worker is None or sum(outcome_totals(scrape(port) or "").values()) < 1:
+            raise RuntimeError(f"worker gave no outcome; see {log}")
+        first_outcome_s = round(time.monotonic() - spawned, 1)
         reader = KafkaOffsetReader(bootstrap, {})
         partner_watches = [
             Watch(catalog.deliver(p.id), catalog.partner_group(p.id), p.id)
@@ -503,6 +531,9 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
             stopped_at=stopped_at,
             offered_for=offered_for,
             warm_up=warm_up,
+            first_outcome_s=first_outcome_s,
+            restarts_at_start=restarts_at_start,
+            agent_crashes=agent_crashes(log),
             returned=returned,
             publishing=publishing,
             expected=source.expected,
@@ -510,6 +541,9 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
             sampler_errors=sampler.errors,
             metrics=scrape(port) or "",
         )
+    except BaseException:
+        _tail(home / "worker.log")  # the temporary folder goes with the run
+        raise
     finally:
         if sampler is not None:
             sampler.close()
@@ -522,6 +556,16 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
                 reader.close()
         if worker is not None:
             stop_group(worker)
+
+
+def _tail(log: Path, lines: int = 20) -> None:
+    """Keep the worker's log of a failed run (under .cache/reports/) and show its end."""
+    with contextlib.suppress(OSError):
+        kept = ROOT / ".cache" / "reports" / f"soak-worker-{int(time.time())}.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, kept)
+        text = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- last lines of {kept} ---", *text, sep="\n", file=sys.stderr)
 
 
 def _delivered(metrics_text: str) -> int:
@@ -542,6 +586,9 @@ def _result(
     stopped_at: float,
     offered_for: float,
     warm_up: int,
+    first_outcome_s: float,
+    restarts_at_start: int,
+    agent_crashes: int,
     returned: bool,
     publishing: Publishing,
     expected: Counter[str],
@@ -572,6 +619,9 @@ def _result(
         "kafka": "4.4.0",
         "minutes": args.minutes,
         "sample_seconds": args.sample_seconds,
+        "worker_start_to_first_outcome_s": first_outcome_s,
+        "worker_restarts_at_start": restarts_at_start,
+        "worker_agent_crashes_logged": agent_crashes,
         "offered_events_per_s": args.rate,
         "achieved_publish_events_per_s": round((load_end.published - warm_up) / offered_for, 1),
         "worker_events_per_s_during_load": round(processed_in_load / load_window, 1),

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from bench.soak import (
     adds_up,
+    agent_crashes,
     cpu_seconds,
     lag_by_watch,
     outcome_totals,
@@ -140,3 +141,13 @@ def test_process_readings_of_a_live_and_a_finished_process() -> None:
     child.wait()
     assert rss_mib(child.pid) is None
     assert cpu_seconds(child.pid) is None
+
+
+def test_agent_crashes_are_counted_from_the_workers_log(tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    assert agent_crashes(log) == 0  # no log yet
+    log.write_text(
+        '{"levelname": "WARNING", "message": "lag refresh failed"}\n'
+        '{"levelname": "ERROR", "message": "[^----Agent*: x]: Crashed reason=KeyError(0)"}\n'
+    )
+    assert agent_crashes(log) == 1
