@@ -157,6 +157,26 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def neighbours(own: set[int]) -> dict[str, int]:
+    """Other sessions' brokers, workers and test runs on this machine (their CPU is shared)."""
+    kinds = {
+        "kafka_brokers": ("kafka.Kafka",),
+        "cjsx_workers": ("cjsx worker", "--no-supervise"),  # supervisors start workers so
+        "pytest_runs": ("bin/pytest",),
+    }
+    found = dict.fromkeys(kinds, 0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in own:
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        for kind, markers in kinds.items():
+            found[kind] += all(m in command for m in markers)
+    return found
+
+
 def tree_bytes(path: Path) -> int:
     """Sum of the sizes of the files under ``path`` (RocksDB may remove files mid-walk)."""
     total = 0
@@ -493,6 +513,8 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
         ).start()
 
         load_seconds = args.minutes * 60
+        own = {os.getpid(), worker.pid, *(n.pid() or 0 for n in cluster.nodes)}
+        others_at_start = neighbours(own)
         load_started = time.monotonic()
         before = sampler.take()
         warm_up = publishing.sent
@@ -501,6 +523,7 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
         for p in publishers.values():
             p.flush()
         offered_for = time.monotonic() - load_started
+        others_at_end = neighbours(own)
         sampler.close()  # from here the drain loop samples, more often
         load_end = sampler.take()
         sampler.phase = "drain"
@@ -533,6 +556,7 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
             warm_up=warm_up,
             first_outcome_s=first_outcome_s,
             restarts_at_start=restarts_at_start,
+            others={"at_load_start": others_at_start, "at_load_end": others_at_end},
             agent_crashes=agent_crashes(log),
             returned=returned,
             publishing=publishing,
@@ -588,6 +612,7 @@ def _result(
     warm_up: int,
     first_outcome_s: float,
     restarts_at_start: int,
+    others: dict[str, dict[str, int]],
     agent_crashes: int,
     returned: bool,
     publishing: Publishing,
@@ -615,6 +640,7 @@ def _result(
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "other_sessions_running": others,
         },
         "kafka": "4.4.0",
         "minutes": args.minutes,
