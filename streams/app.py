@@ -29,9 +29,9 @@ from kafka import KafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from infra.registry import Registry
-from infra.topics import TopicCatalog
+from infra.topics import DEFAULT_MAX_MESSAGE_BYTES, TopicCatalog
 from schemas.codec import Codec
-from streams.emitter import DeliveryFailed, Emitter
+from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter
 from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
 from streams.metrics import ExchangeMetrics
@@ -195,13 +195,16 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         """Keep the record's staged state if its outputs can be written; otherwise forget
         it and reject the record instead (the rejection never needs state)."""
         oversized = emitter.oversized(outcome.outputs)
-        if oversized is None:
+        state_too_large = stateful and any(
+            s.largest_write() + RECORD_OVERHEAD_BYTES > DEFAULT_MAX_MESSAGE_BYTES for s in stores
+        )
+        if oversized is None and not state_too_large:
             for store in stores if stateful else ():
                 store.keep(record.partition)
             return outcome
         for store in stores if stateful else ():
             store.discard()
-        rejection = exchange.too_large(record, oversized.topic)
+        rejection = exchange.too_large(record)
         if emitter.oversized(rejection.outputs) is not None:
             # Cannot happen with the topic spec's limits (a rejection's topic takes any
             # ingest record with room to spare); stop rather than commit past the record.

@@ -237,8 +237,9 @@ class Exchange:
         reason = Reason.of(ReasonCode.INTERNAL_ERROR, "", f"the exchange failed in stage {stage}")
         return self._reject_record(record, reason)
 
-    def too_large(self, record: SourceRecord, topic: str) -> Outcome:
-        """What the exchange would write for ``record`` exceeds ``topic``'s size limit."""
+    def too_large(self, record: SourceRecord) -> Outcome:
+        """What the exchange would write for ``record`` (an output, or the state it would
+        keep: a held event is kept whole in its case's state) exceeds what Kafka takes."""
         reason = Reason.of(
             ReasonCode.OUTPUT_TOO_LARGE,
             "",

@@ -52,6 +52,11 @@ class StagedStore:
             self._batch[key] = (value, partition)
         self._record.clear()
 
+    def largest_write(self) -> int:
+        """Bytes of the current record's largest staged write (key and value): a table's
+        changelog record must fit its topic like any other output."""
+        return max((len(k) + len(v) for k, v in self._record.items()), default=0)
+
     def discard(self) -> None:
         self._record.clear()
 

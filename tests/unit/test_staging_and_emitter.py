@@ -15,7 +15,7 @@ from streams.outputs import Output
 from streams.pipeline import Status
 from streams.staging import StagedStore
 from streams.state import DictStore
-from tests.support.builders import catalog, decoded, exchange, record, valid_charge
+from tests.support.builders import decoded, exchange, record, valid_charge
 
 
 def test_a_records_writes_are_visible_to_itself_and_kept_or_discarded_whole() -> None:
@@ -32,6 +32,15 @@ def test_a_records_writes_are_visible_to_itself_and_kept_or_discarded_whole() ->
     staged.keep(partition=2)
     assert base.get("a") == b"1"  # not written until the batch is flushed
     assert staged.get("a") == b"4"
+
+
+def test_the_largest_staged_write_of_a_record_is_known_before_it_is_kept() -> None:
+    staged = StagedStore(DictStore())
+    staged.put("case:x", b"v" * 1000)
+    staged.put("k", b"v")
+    assert staged.largest_write() == len("case:x") + 1000
+    staged.keep(0)
+    assert staged.largest_write() == 0
 
 
 def test_a_batch_writes_each_key_once_in_the_partition_that_wrote_it() -> None:
@@ -135,7 +144,7 @@ def test_a_record_on_another_partition_than_its_keys_is_rejected() -> None:
 def test_an_event_whose_outputs_are_too_large_is_rejected_with_its_bytes() -> None:
     event = valid_charge()
     source = record(event, 7)
-    outcome = exchange().too_large(source, catalog().deliver("cps-mersey-cheshire"))
+    outcome = exchange().too_large(source)
     assert outcome.status is Status.REJECTED
     assert [r.code for r in outcome.reasons] == [ReasonCode.OUTPUT_TOO_LARGE]
     [receipt] = decoded(outcome.outputs, Receipt)
