@@ -123,6 +123,23 @@ def busiest_ingest_leader(broker: Broker, catalog: TopicCatalog) -> int:
     return int(leader)
 
 
+def wait_metadata_everywhere(broker: Broker, timeout: float = 60) -> None:
+    """Wait until every node has replicated the cluster metadata written so far (the new
+    topic set's ACLs among it), so no process meets a broker that does not know it yet."""
+    client = admin(broker)
+    try:
+        target = client.describe_metadata_quorum()["topics"][0]["partitions"][0]["high_watermark"]
+
+        def caught_up() -> bool:
+            state = client.describe_metadata_quorum()["topics"][0]["partitions"][0]
+            return all(v["log_end_offset"] >= target for v in state["current_voters"])
+
+        assert processes.wait_for(caught_up, timeout, interval=0.5), "metadata lagging"
+    finally:
+        client.close()
+    time.sleep(2)  # and for each broker to apply what it has replicated
+
+
 def active_controller(broker: Broker) -> int:
     """The KRaft quorum's leader: the node whose loss forces a controller election."""
     client = admin(broker)
@@ -274,6 +291,7 @@ def fault_run(
     before committing (exit 75, ``streams/emitter.py``) and must be started again.
     """
     catalog = new_catalog(broker)
+    wait_metadata_everywhere(broker)
     worker = WorkerProcess(broker, catalog, home, supervised=True)
     run = FaultRun(broker, catalog, home, make_traffic(cases, seed), rate, worker)
     try:
@@ -355,7 +373,9 @@ def verify(run: FaultRun, fault: str, seconds_to_recover: float | None) -> dict[
         def drained() -> bool:
             return all(len(store_rows(paths[p])) >= len(expected[p]) for p in RECIPIENTS)
 
-        assert processes.wait_for(drained, 180, interval=1.0), "partners did not catch up"
+        caught_up = processes.wait_for(drained, 180, interval=1.0)
+        exited = [p for p, child in run.partners.items() if child.process and child.process.poll()]
+        assert caught_up, f"partners did not catch up; exited: {exited}"
         assert watcher.wait_until(
             lambda w: all(s.delivered_to <= s.acknowledged_by for s in w.statuses.values()),
             timeout=180,
@@ -367,11 +387,11 @@ def verify(run: FaultRun, fault: str, seconds_to_recover: float | None) -> dict[
             duplicates += sum(n - 1 for n in events.values())  # one event stored twice
             assert {UUID(d) for d, _ in rows} == expected[p], p  # nothing missing, nothing else
         figure["duplicates_in_stores"] = duplicates
+        record(fault, figure)
         assert figure["lost"] == 0
         assert duplicates == 0
     finally:
         watcher.close()
-    record(fault, figure)
     return figure
 
 
