@@ -210,8 +210,10 @@ class FaultRun:
             self.publishers[force] = _CheckedPublisher(
                 bootstrap_servers=self.broker.bootstrap,
                 topic=self.catalog.ingest(force),
-                # Long enough to outlast a whole-cluster restart: a force's send is not lost.
+                # Long enough to outlast a whole-cluster restart: without the outbox (issue 10,
+                # item 3) a force's send that times out is the force's loss, not the exchange's.
                 delivery_timeout_ms=300_000,
+                max_block_ms=300_000,
                 **self.broker.client(f"force-{force}"),
             )
         thread = threading.Thread(target=self._publish, name="publisher", daemon=True)
