@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     follow_interval_seconds: float = Field(
         default=30, description="How often a worker looks for forces added to the registry."
     )
+    replication: int | None = Field(
+        default=None,
+        ge=1,
+        description="Copies of each topic the exchange creates, the worker's state included "
+        "(default: 3 on a cluster of three or more brokers, else one per broker).",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     topic_namespace: str = Field(

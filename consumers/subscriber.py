@@ -10,12 +10,14 @@ After each write the subscriber acknowledges the delivery; the exchange turns th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
 
 from cjsx.processes import poll_until
 from consumers.store import PartnerStore
@@ -25,6 +27,8 @@ from schemas.ids import acknowledgement_id
 from schemas.models import Delivery, Receipt, ReceiptStatus
 
 log = logging.getLogger("cjsx.partner")
+
+_OUTAGE_PAUSE_S = 1.0
 
 
 @dataclass
@@ -99,8 +103,23 @@ class Subscriber:
         self, *, until: Callable[[], bool] = lambda: False, idle_timeout: float | None = None
     ) -> SubscriberStats:
         """Poll until ``until()`` is true, or nothing has arrived for ``idle_timeout`` s."""
-        poll_until(self.poll_once, until=until, idle_timeout=idle_timeout)
+        poll_until(self._poll_through_outages, until=until, idle_timeout=idle_timeout)
         return self.stats
+
+    def _poll_through_outages(self) -> int:
+        """``poll_once``, riding out a broker outage instead of dying of it.
+
+        Nothing is lost by carrying on: a batch is stored before its offsets are committed,
+        so one whose commit failed comes again and the store recognises it.
+        """
+        try:
+            return self.poll_once()
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            log.warning("broker unavailable; retrying", extra={"error": type(error).__name__})
+            time.sleep(_OUTAGE_PAUSE_S)
+            return 0
 
     def _decode(
         self, topic: str, partition: int, offset: int, value: bytes | None

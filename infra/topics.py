@@ -221,10 +221,36 @@ class TopicCatalog:
         return result
 
 
+MAX_REPLICATION = 3
+"""Three copies of every record: with ``min.insync.replicas`` 2 and ``acks=all``, any one
+broker may fail (or be paused, or restarted) without losing an acknowledged record."""
+
+
+def cluster_replication(admin: Any) -> int:
+    """The replication factor the cluster can give a new topic: three where it has three or
+    more brokers, else one per broker. Fenced (down) brokers count, so a topic created while
+    one broker is away is not silently given fewer copies."""
+    return min(MAX_REPLICATION, len(admin.describe_cluster()["brokers"]))
+
+
+def replication_of(bootstrap: str, **client: Any) -> int:
+    """``cluster_replication`` for the cluster at ``bootstrap`` (one short admin call)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client)
+    try:
+        return cluster_replication(admin)
+    finally:
+        admin.close()
+
+
 def apply_topics(
-    catalog: TopicCatalog, bootstrap: str, *, replication: int = 1, **client: Any
+    catalog: TopicCatalog, bootstrap: str, *, replication: int | None = None, **client: Any
 ) -> list[str]:
-    """Create the catalog's missing topics; return the names created. Safe to re-run."""
+    """Create the catalog's missing topics; return the names created. Safe to re-run.
+
+    ``replication`` defaults to what the cluster can give (``cluster_replication``).
+    """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
@@ -233,12 +259,13 @@ def apply_topics(
         existing = set(admin.list_topics())
         missing = [t for t in catalog.topics() if t.name not in existing]
         if missing:
+            factor = replication or cluster_replication(admin)
             admin.create_topics(
                 [
                     NewTopic(
                         name=t.name,
                         num_partitions=t.partitions,
-                        replication_factor=replication,
+                        replication_factor=factor,
                         topic_configs=t.config,
                     )
                     for t in missing

@@ -25,5 +25,10 @@ def list_topics() -> None:
 def apply() -> None:
     """Create the missing topics on the broker (idempotent)."""
     runtime = Runtime(Settings())
-    created = apply_topics(runtime.catalog, runtime.bootstrap, **runtime.client_config())
+    created = apply_topics(
+        runtime.catalog,
+        runtime.bootstrap,
+        replication=runtime.settings.replication,
+        **runtime.client_config(),
+    )
     click.echo(f"created {len(created)} topic(s)")

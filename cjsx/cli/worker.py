@@ -15,7 +15,7 @@ from cjsx.settings import Settings
 from cjsx.supervisor import supervise
 from infra.security.pki import owner_only_dir
 from infra.security.policy import WORKER
-from infra.topics import TopicCatalog
+from infra.topics import TopicCatalog, replication_of
 from streams.app import WorkerConfig, create_app
 
 
@@ -74,6 +74,8 @@ def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
             web_host=settings.worker_web_host,
             web_port=web_port or settings.worker_web_port,
             store=settings.worker_store,
+            replication=settings.replication
+            or replication_of(runtime.bootstrap, **runtime.client_config(WORKER)),
             broker_credentials=runtime.faust_credentials(WORKER),
             client_config=runtime.client_config(WORKER),
             dedup_window=timedelta(days=settings.dedup_window_days),
