@@ -275,6 +275,19 @@ def timeline(runtime: Runtime, codec: Codec, forces: list[str], query: str) -> l
                     detail,
                 )
             )
+            # A receipt lists the partners the event went to with it (Receipt v2): each
+            # delivery is a step of the journey.
+            steps += [
+                Step(
+                    receipt.issued_at,
+                    "receipt",
+                    str(receipt.event_id),
+                    receipt.case_urn,
+                    "DELIVERED",
+                    partner,
+                )
+                for partner in receipt.deliveries
+            ]
     for value in _read_all(runtime, [runtime.catalog.audit], runtime.client_config(OPERATOR)):
         try:
             record = codec.decode_as(value, AuditRecord)

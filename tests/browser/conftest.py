@@ -138,9 +138,10 @@ def console(start_console: Callable[..., ConsoleProcess], worker: WorkerProcess)
     return start_console(metrics_url=f"http://127.0.0.1:{worker.web_port}/metrics")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium (``make tools`` installs it), headless."""
+    """Debian's Chromium (``make tools`` installs it), headless; one per test, so that a
+    test's processes end with it (the suite fails a test that leaves processes running)."""
     if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed: run `make tools` (Debian's chromium package)")
     with sync_playwright() as playwright:
