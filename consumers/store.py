@@ -8,11 +8,9 @@ subscriber restarted) is recognised in the same transaction that would have stor
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -24,14 +22,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     select,
 )
 from sqlalchemy.engine import Connection, Engine
 
 from consumers.casefile import CaseView
+from infra.sqlite import open_engine
 from schemas.models import Delivery
 
 metadata = MetaData()
@@ -76,46 +73,11 @@ class StoreCounts:
     quarantined: int
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """WAL with synchronous=NORMAL: a committed transaction survives a crash of the process
-    (what at-least-once redelivery relies on); only a power cut may lose the newest."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _owner_only_sqlite(database: str | None) -> None:
-    """Create a SQLite database file owner-only (0600) before SQLite opens it.
-
-    The store holds case data (names, dates of birth). SQLite creates a missing database with
-    0644 less the umask, and its ``-wal`` and ``-shm`` files with the database file's own
-    mode, so a database file that is 0600 from its first byte keeps all three owner-only
-    whatever the process's umask. A file that exists already is tightened to 0600; a missing
-    folder is created 0700 (an existing folder is the caller's to choose).
-    """
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    path = Path(database)
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-    for suffix in ("-wal", "-shm", "-journal"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.chmod(companion, 0o600)
-
-
 class PartnerStore:
     """Idempotent store of one partner's deliveries."""
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            _owner_only_sqlite(self.engine.url.database)
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine: Engine = open_engine(url)
         metadata.create_all(self.engine)
 
     @classmethod

@@ -26,8 +26,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     insert,
     select,
@@ -36,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from cjsx.errors import CjsxError
+from infra.sqlite import open_engine
 from schemas.models import RejectedEvent
 
 
@@ -113,15 +112,6 @@ feed_positions = Table(
 
 def now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """WAL, so the feed thread writes while pages read."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
 
 
 @dataclass(frozen=True)
@@ -239,13 +229,8 @@ class ConsoleStore:
     """All of the console's state behind one small interface."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            from pathlib import Path
-
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        # Rejected events are case data: the same owner-only store as the partner SDK's.
+        self.engine: Engine = open_engine(url)
         metadata.create_all(self.engine)
 
     def close(self) -> None:

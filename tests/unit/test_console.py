@@ -600,3 +600,24 @@ def test_a_session_expires_after_its_idle_time(tmp_path: Path, password_hash: st
             assert response.headers["location"] == "/sign-in"
     finally:
         store.close()
+
+
+def test_the_console_store_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    """It keeps rejected events whole (case data): the file and its WAL companions 0600, a
+    folder it makes 0700, as the partner SDK's store."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        store = ConsoleStore(f"sqlite:///{tmp_path / 'console' / 'console.sqlite'}")
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+        files = list((tmp_path / "console").iterdir())
+        assert {p.name for p in files} >= {"console.sqlite", "console.sqlite-wal"}
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE((tmp_path / "console").stat().st_mode) == 0o700
+        store.close()
+    finally:
+        os.umask(previous)
