@@ -18,34 +18,15 @@ from pathlib import Path
 
 from bench.spans import output_span
 from cjsx import processes
+from infra.broker.provision import resolve_jars
 
 POM = Path(__file__).with_name("pom.xml")
 
 
 def tools_lib(cache: Path, version: str) -> Path:
+    """Kafka's tools (ProducerPerformance) for ``version``, resolved once like the broker."""
     lib = cache / "bench" / version / "lib"
-    if (lib / ".complete").exists():
-        return lib
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise RuntimeError("Maven (mvn) is needed for Kafka's ProducerPerformance")
-    lib.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            mvn,
-            "-q",
-            "-B",
-            "-f",
-            str(POM),
-            f"-Dkafka.version={version}",
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={lib.resolve()}",
-            "-DincludeScope=runtime",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (lib / ".complete").write_text(version)
+    resolve_jars(POM, lib, version, expect=f"kafka-tools-{version}.jar")
     return lib
 
 

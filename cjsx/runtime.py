@@ -3,8 +3,6 @@ and who this process is to the broker (its principal and credentials)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import ssl
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,7 +16,7 @@ from infra.broker.provision import lib_dir
 from infra.registry import REGISTRY_FILE, Registry, load_registry
 from infra.security.local import local_security
 from infra.security.policy import ADMIN
-from infra.security.secrets import Credentials
+from infra.security.secrets import Credentials, delivery_key
 from infra.topics import TopicCatalog
 
 
@@ -66,25 +64,11 @@ class Runtime:
         return Credentials(self.settings.secrets_dir)
 
     def delivery_key(self) -> bytes:
-        """The workers' shared secret behind delivery ids, made on first use (owner-only).
-
-        Every worker of one exchange must use the same key, or a delivery re-emitted by
-        another worker would get another id and reach the partner twice.
-        """
-        path = self.settings.secrets_dir / "delivery-ids.key"
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        """The workers' shared secret behind delivery ids (``infra.security.secrets``)."""
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_bytes()
-            if len(key) < 32:
-                raise CjsxError(
-                    f"{path} holds no usable key; remove it to make a new one"
-                ) from None
-            return key
-        with os.fdopen(fd, "wb") as out:
-            out.write(secrets.token_bytes(32))
-        return path.read_bytes()
+            return delivery_key(self.settings.secrets_dir)
+        except ValueError as error:
+            raise CjsxError(str(error)) from None
 
     def principal(self, default: str) -> str:
         """This process's principal: ``CJSX_PRINCIPAL`` if set, else the command's default."""

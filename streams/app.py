@@ -36,7 +36,7 @@ from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
 from streams.metrics import ExchangeMetrics
 from streams.outputs import Output
-from streams.pipeline import Exchange, ExchangeConfig, Outcome, utc_now
+from streams.pipeline import Exchange, ExchangeConfig, Outcome, Source, utc_now
 from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.route import load_policy
@@ -191,18 +191,21 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     emitter = Emitter(send, catalog.max_message_bytes)
 
-    def settle(record: SourceRecord, outcome: Outcome, *, stateful: bool = True) -> Outcome:
-        """Keep the record's staged state if its outputs can be written; otherwise forget
-        it and reject the record instead (the rejection never needs state)."""
-        oversized = emitter.oversized(outcome.outputs)
-        state_too_large = stateful and any(
-            s.largest_write() + RECORD_OVERHEAD_BYTES > DEFAULT_MAX_MESSAGE_BYTES for s in stores
+    Decide = Callable[[SourceRecord], Outcome]
+    Batch = list[tuple[Any, SourceRecord, Outcome, float | None]]
+
+    def settle(record: SourceRecord, outcome: Outcome, state: tuple[StagedStore, ...]) -> Outcome:
+        """Keep the record's staged state if what it writes (outputs, and state: a held event
+        is kept whole in its case's state) fits Kafka; otherwise forget the state and reject
+        the record instead (a rejection needs no state)."""
+        too_large = emitter.oversized(outcome.outputs) is not None or any(
+            s.largest_write() + RECORD_OVERHEAD_BYTES > DEFAULT_MAX_MESSAGE_BYTES for s in state
         )
-        if oversized is None and not state_too_large:
-            for store in stores if stateful else ():
+        if not too_large:
+            for store in state:
                 store.keep(record.partition)
             return outcome
-        for store in stores if stateful else ():
+        for store in state:
             store.discard()
         rejection = exchange.too_large(record)
         if emitter.oversized(rejection.outputs) is not None:
@@ -211,88 +214,69 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             raise DeliveryFailed("a rejection is larger than the rejected topic takes")
         return rejection
 
-    async def finish(
-        stream: Any,
-        batch: list[tuple[Any, SourceRecord, Outcome, float | None]],
-        *,
-        stateful: bool = True,
+    async def handle(
+        stream: Any, events: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
     ) -> None:
-        """Write the batch's state once per key, send its outputs, wait for the broker,
-        then count it. Only after this returns are the batch's offsets acknowledged."""
-        last_in: dict[int, Any] = {}
-        for event, record, _, _ in batch:
-            last_in[record.partition] = event
-
-        def in_partition(partition: int) -> None:
-            stream._set_current_event(last_in[partition])  # table writes follow the event
-
-        if stateful:  # acknowledgements touch no state; the stores are the exchange agent's
-            metrics.state_writes.inc(await _flush_state(stores, in_partition))
+        """Decide each record, then write the batch's state once per key, send its outputs,
+        wait for the broker and count it. Only after this returns are the batch's offsets
+        acknowledged."""
+        batch: Batch = []
+        for event in events:
+            stream._set_current_event(event)  # table writes follow the record's partition
+            record = _record(event.message)
+            started = time.perf_counter()
+            try:
+                outcome = decide(record)
+            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
+                for store in state:
+                    store.discard()
+                _log_failure(f"{stage} failed", record, error)
+                metrics.internal_errors.labels(stage).inc()
+                outcome = exchange.internal_error(record, stage)
+            elapsed = time.perf_counter() - started if outcome.source is Source.INGEST else None
+            batch.append((event, record, settle(record, outcome, state), elapsed))
+        last_in = {record.partition: event for event, record, _, _ in batch}
+        if state:
+            writes = await _flush_state(
+                state, lambda partition: stream._set_current_event(last_in[partition])
+            )
+            metrics.state_writes.inc(writes)
+        outputs = [out for _, _, outcome, _ in batch for out in outcome.outputs]
         started = time.perf_counter()
-        await emitter.emit([out for _, _, outcome, _ in batch for out in outcome.outputs])
+        await emitter.emit(outputs)
         metrics.emit_seconds.observe(time.perf_counter() - started)
-        metrics.records_written.inc(sum(len(outcome.outputs) for _, _, outcome, _ in batch))
+        metrics.records_written.inc(len(outputs))
         now = utc_now()
         for _, _, outcome, elapsed in batch:
             metrics.record(outcome, now, elapsed)
+        if state:
+            for partition in last_in:
+                metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
 
-    @app.agent(source, name="exchange")
-    async def exchange_agent(stream: Any) -> None:
+    async def run_batches(
+        stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
+    ) -> None:
         async for events in stream.take_events(config.batch_size, config.batch_within):
             try:
-                await exchange_batch(stream, events)
+                await handle(stream, events, decide, stage, state)
             except BaseException as error:  # noqa: BLE001 - Faust would commit past the batch
                 _stop_before_commit(error)
 
-    async def exchange_batch(stream: Any, events: Any) -> None:
-        batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
-        for event in events:
-            stream._set_current_event(event)
-            record = _record(event.message)
-            started = time.perf_counter()
-            outcome: Outcome
-            try:
-                if record.topic == ticks_name:
-                    outcome = exchange.tick(record)
-                else:
-                    outcome = exchange.process(record)
-            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
-                for store in stores:
-                    store.discard()
-                _log_failure("processing failed", record, error)
-                metrics.internal_errors.labels("pipeline").inc()
-                outcome = exchange.internal_error(record, "pipeline")
-            outcome = settle(record, outcome)
-            if record.topic == ticks_name:
-                batch.append((event, record, outcome, None))
-            else:
-                batch.append((event, record, outcome, time.perf_counter() - started))
-        await finish(stream, batch)
-        for partition in {record.partition for _, record, _, _ in batch}:
-            metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
+    def decide_ingest(record: SourceRecord) -> Outcome:
+        if record.topic == ticks_name:
+            return exchange.tick(record)
+        return exchange.process(record)
+
+    @app.agent(source, name="exchange")
+    async def exchange_agent(stream: Any) -> None:
+        await run_batches(stream, decide_ingest, "pipeline", stores)
 
     acks = app.topic(*catalog.acks_topics(), key_serializer="raw", value_serializer="raw")
 
     @app.agent(acks, name="acknowledgements")
     async def acks_agent(stream: Any) -> None:
-        async for events in stream.take_events(config.batch_size, config.batch_within):
-            try:
-                await acks_batch(stream, events)
-            except BaseException as error:  # noqa: BLE001 - Faust would commit past the batch
-                _stop_before_commit(error)
-
-    async def acks_batch(stream: Any, events: Any) -> None:
-        batch: list[tuple[Any, SourceRecord, Outcome, float | None]] = []
-        for event in events:
-            record = _record(event.message)
-            try:
-                outcome = exchange.acknowledge(record)
-            except Exception as error:  # noqa: BLE001 - routed to the rejected topic, not swallowed
-                _log_failure("acknowledgement failed", record, error)
-                metrics.internal_errors.labels("acknowledgements").inc()
-                outcome = exchange.internal_error(record, "acknowledgements")
-            batch.append((event, record, settle(record, outcome, stateful=False), None))
-        await finish(stream, batch, stateful=False)
+        # Acknowledgements touch no state: the staged stores are the exchange agent's alone.
+        await run_batches(stream, exchange.acknowledge, "acknowledgements", ())
 
     if config.follow_interval and config.wanted_ingest_topics is not None:
         subscribed = set(catalog.ingest_topics())

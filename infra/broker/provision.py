@@ -29,11 +29,18 @@ def lib_dir(cache_dir: Path, kafka_version: str) -> Path:
 def ensure_jars(cache_dir: Path, kafka_version: str) -> Path:
     """Return the folder of broker jars, resolving them with Maven if not cached yet."""
     lib = lib_dir(cache_dir, kafka_version)
+    resolve_jars(POM, lib, kafka_version, expect=f"kafka_2.13-{kafka_version}.jar")
+    return lib
+
+
+def resolve_jars(pom: Path, lib: Path, kafka_version: str, *, expect: str) -> None:
+    """Copy ``pom``'s runtime dependencies into ``lib`` with Maven, once (a marker file says
+    it finished); ``expect`` names a jar that must be there afterwards."""
     if (lib / _MARKER).exists():
-        return lib
+        return
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise BrokerError("Maven (mvn) is required to fetch the Kafka broker from Maven Central")
+        raise BrokerError("Maven (mvn) is required to fetch Kafka's jars from Maven Central")
     if lib.exists():
         shutil.rmtree(lib)
     lib.mkdir(parents=True)
@@ -42,7 +49,7 @@ def ensure_jars(cache_dir: Path, kafka_version: str) -> Path:
         "-q",
         "-B",
         "-f",
-        str(POM),
+        str(pom),
         f"-Dkafka.version={kafka_version}",
         "dependency:copy-dependencies",
         f"-DoutputDirectory={lib.resolve()}",
@@ -50,8 +57,7 @@ def ensure_jars(cache_dir: Path, kafka_version: str) -> Path:
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise BrokerError(f"mvn could not resolve Kafka {kafka_version}:\n{result.stdout[-4000:]}")
-    if not any(lib.glob(f"kafka_2.13-{kafka_version}.jar")):
-        raise BrokerError(f"Kafka {kafka_version} jar missing after resolution in {lib}")
+        raise BrokerError(f"mvn could not resolve {pom.name}:\n{result.stdout[-4000:]}")
+    if not (lib / expect).exists():
+        raise BrokerError(f"{expect} missing after resolution in {lib}")
     (lib / _MARKER).write_text(kafka_version)
-    return lib

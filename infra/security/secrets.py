@@ -29,6 +29,32 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 """What a principal's name may be, so that it is always one plain file name."""
 
 
+def write_once(path: Path, content: bytes) -> bytes:
+    """Write ``content`` to ``path`` unless the file exists; return what the file holds.
+
+    ``O_EXCL`` makes two processes creating the same secret at once agree on one (the other
+    reads it), and the file is 0600 from its first byte.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
+    return content
+
+
+def delivery_key(folder: Path) -> bytes:
+    """The workers' shared secret behind delivery ids (``schemas.ids.DeliveryIds``), made on
+    first use. Every worker of one exchange must use the same key, or a delivery re-emitted
+    by another worker would get another id and reach the partner twice."""
+    owner_only_dir(folder)
+    key = write_once(folder / "delivery-ids.key", secrets.token_bytes(32))
+    if len(key) < 32:
+        raise ValueError(f"{folder / 'delivery-ids.key'} holds no usable key; remove it")
+    return key
+
+
 class Credentials:
     """The local credential files: one password per principal."""
 
@@ -50,21 +76,11 @@ class Credentials:
             return None
 
     def _create(self, principal: str, password: str) -> str:
-        """Write ``password`` unless the file exists already; return the one that won.
-
-        ``O_EXCL`` makes two processes generating the same principal's password at once agree
-        on one (the other reads it), and the file is 0600 from its first byte.
-        """
-        try:
-            fd = os.open(self.path(principal), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            existing = self._read(principal)
-            if existing is None:
-                raise
-            return existing
-        with os.fdopen(fd, "w") as out:
-            out.write(password)
-        return password
+        """Write ``password`` unless the file exists already; return the one that won."""
+        won = write_once(self.path(principal), password.encode()).decode().strip()
+        if not won:
+            raise FileExistsError(f"{self.path(principal)} is empty")
+        return won
 
     def _migrate(self, legacy: Path) -> None:
         """Split an old all-in-one ``credentials.json`` into per-principal files."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.security.secrets import Credentials
+from infra.security.secrets import Credentials, delivery_key
 
 
 def mode(path: Path) -> int:
@@ -54,3 +54,14 @@ def test_an_old_all_in_one_file_is_split_and_removed(tmp_path: Path) -> None:
 def test_a_name_that_is_not_one_plain_file_name_is_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="not a principal name"):
         Credentials(tmp_path).password(name)
+
+
+def test_the_delivery_key_is_made_once_owner_only_and_shared(tmp_path: Path) -> None:
+    first = delivery_key(tmp_path / "secrets")
+    assert len(first) == 32
+    assert delivery_key(tmp_path / "secrets") == first  # a second worker reads the same key
+    path = tmp_path / "secrets" / "delivery-ids.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_bytes(b"short")
+    with pytest.raises(ValueError, match="no usable key"):
+        delivery_key(tmp_path / "secrets")
