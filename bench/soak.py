@@ -414,40 +414,6 @@ def worker_id(catalog: TopicCatalog) -> str:
     return f"soak-{catalog.namespace}"
 
 
-def precreate_changelogs(bootstrap: str, catalog: TopicCatalog) -> None:
-    """Create the worker's table changelog topics before it starts, as Faust would.
-
-    Under heavy machine load a fresh worker's agent can process its first record before its
-    own metadata shows the changelog topics Faust just created; the agent then crashes with
-    ``PartitionsMismatch`` and the process stays up consuming nothing (seen three times in a
-    row here). With the topics already there, the race cannot happen. Names and settings
-    mirror ``streams.app``'s tables (Faust names changelogs ``<app id>-<table>-changelog``).
-    """
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
-    dedup_window_ms = str(30 * 24 * 3600 * 1000)  # Settings.dedup_window_days default
-    topics = [
-        NewTopic(
-            f"{worker_id(catalog)}-seen-changelog",
-            catalog.ingest_partitions,
-            1,
-            topic_configs={"cleanup.policy": "compact,delete", "retention.ms": dedup_window_ms},
-        ),
-        NewTopic(
-            f"{worker_id(catalog)}-cases-changelog",
-            catalog.ingest_partitions,
-            1,
-            topic_configs={"cleanup.policy": "compact"},
-        ),
-    ]
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics(topics)
-    finally:
-        admin.close()
-
-
 def agent_crashes(log: Path) -> int:
     """How many times the worker's log says a Faust agent crashed (the process stays up)."""
     try:
@@ -486,7 +452,6 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
     bootstrap = cluster.bootstrap
     catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace="soak")
     apply_topics(catalog, bootstrap)
-    precreate_changelogs(bootstrap, catalog)
     port = free_port()
     worker: subprocess.Popen[bytes] | None = None
     partners = Partners(bootstrap, catalog, home / "partners")

@@ -27,6 +27,22 @@ DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 """One MiB, as Kafka's own default: ingest records are at most this large."""
 
 
+SEEN_TABLE = "seen"
+"""The worker's deduplication sightings, one key per case (``streams/dedupe.py``)."""
+CASES_TABLE = "cases"
+"""The worker's per-case ordering state and route (``streams/order.py``, ``streams/cases.py``)."""
+WORKER_TABLES = (SEEN_TABLE, CASES_TABLE)
+"""The Faust tables the worker declares. Each is backed by a changelog topic Faust creates
+on first start; those topics are all the worker may create (the ACL policy grants exactly
+:func:`worker_state_topics`, and a test starts a real worker to check it)."""
+
+
+def worker_state_topics(worker_app_id: str) -> list[str]:
+    """The changelog topics of the worker's tables, as Faust names them
+    (``<application id>-<table>-changelog``; the leader topic is disabled)."""
+    return [f"{worker_app_id}-{table}-changelog" for table in WORKER_TABLES]
+
+
 class TopicSpecError(CjsxError):
     """The topic spec is inconsistent with itself or with the registry."""
 

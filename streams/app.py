@@ -29,7 +29,7 @@ from kafka import KafkaAdminClient
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from infra.registry import Registry
-from infra.topics import DEFAULT_MAX_MESSAGE_BYTES, TopicCatalog
+from infra.topics import CASES_TABLE, DEFAULT_MAX_MESSAGE_BYTES, SEEN_TABLE, TopicCatalog
 from schemas.codec import Codec
 from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter
 from streams.follow import topics_to_follow
@@ -148,7 +148,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     window_ms = int(config.dedup_window.total_seconds() * 1000)
     seen = app.Table(
-        "seen",
+        SEEN_TABLE,
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,
@@ -157,7 +157,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         help="Deduplication sightings by event id and content fingerprint",
     )
     cases = app.Table(
-        "cases",
+        CASES_TABLE,
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,

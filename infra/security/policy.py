@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from infra.registry import Registry
-from infra.topics import TopicCatalog
+from infra.topics import TopicCatalog, worker_state_topics
 
 ADMIN = "admin"
 """Super user for provisioning (topics, users, ACLs); used by operators' tooling only."""
@@ -26,20 +26,6 @@ WORKER = "exchange-worker"
 AUDITOR = "exchange-auditor"
 OPERATOR = "operator"
 """The registry's operator principal used by operators' tools by default."""
-
-WORKER_TABLES = ("seen", "cases")
-"""The Faust tables the worker declares (``streams/app.py``): deduplication sightings and
-per-case state. Each is backed by a changelog topic Faust creates on first start; those two
-topics are all the worker may create. A test starts a real worker and checks that the topics
-it creates are exactly :func:`worker_state_topics` (move both to the topic spec when the
-worker's wiring takes its table names from there)."""
-
-
-def worker_state_topics(worker_app_id: str) -> list[str]:
-    """The changelog topics of the worker's tables, as Faust names them
-    (``<application id>-<table>-changelog``; the leader topic is disabled)."""
-    return [f"{worker_app_id}-{table}-changelog" for table in WORKER_TABLES]
-
 
 Resource = Literal["TOPIC", "GROUP", "TRANSACTIONAL_ID", "CLUSTER"]
 Pattern = Literal["LITERAL", "PREFIXED"]
