@@ -40,7 +40,7 @@ from streams.pipeline import Exchange, ExchangeConfig, partition_for
 from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.route import Policy, load_policy
-from streams.state import DictStore
+from streams.state import DictStore, KeyValueStore
 
 E = TypeVar("E", bound=CaseEvent)
 R = TypeVar("R", bound=AvroRecord)
@@ -188,8 +188,8 @@ def with_defendant(event: DefendantCharged, **fields: Any) -> DefendantCharged:
 def exchange(
     clock: FixedClock | None = None,
     *,
-    seen: DictStore | None = None,
-    cases: DictStore | None = None,
+    seen: KeyValueStore | None = None,
+    cases: KeyValueStore | None = None,
     hold: timedelta = HOLD,
     window: timedelta = WINDOW,
     partners: Registry | None = None,

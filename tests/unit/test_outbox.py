@@ -139,22 +139,6 @@ def test_unknown_client_settings_fail_at_once(tmp_path: Path) -> None:
         Publisher(bootstrap_servers="x:1", topic=INGEST, outbox_dir=tmp_path, lingerms=5)
 
 
-def test_the_force_facing_surface_is_what_producers_exports() -> None:
-    import producers
-
-    assert set(producers.__all__) == {
-        "Outbox",
-        "OutboxCode",
-        "OutboxError",
-        "PublishCode",
-        "PublishRefused",
-        "Publisher",
-        "ReceiptWatcher",
-        "Sent",
-    }
-    assert all(getattr(producers, name) is not None for name in producers.__all__)
-
-
 def test_the_limit_comes_from_the_topic_spec() -> None:
     catalog = TopicCatalog(load_registry())
     # The spec declares the ingest topics' limit (infra/topics.toml), and it is the one used.

@@ -149,3 +149,30 @@ def test_an_event_whose_outputs_are_too_large_is_rejected_with_its_bytes() -> No
     assert [r.code for r in outcome.reasons] == [ReasonCode.OUTPUT_TOO_LARGE]
     [receipt] = decoded(outcome.outputs, Receipt)
     assert receipt.event_id == event.envelope.event_id
+
+
+def test_an_accepted_event_costs_two_state_writes_and_one_record_plus_two_per_recipient() -> None:
+    """What docs/benchmarks.md states: one receipt, then a delivery and a disclosure per
+    recipient; one key in each table (the case's sightings, the case's ordering and route)."""
+    written: list[str] = []
+
+    class Counting(DictStore):
+        def put(self, key: str, value: bytes) -> None:
+            written.append(key)
+            super().put(key, value)
+
+    seen, cases = StagedStore(Counting()), StagedStore(Counting())
+    x = exchange(seen=seen, cases=cases)
+    event = valid_charge()
+    source = record(event, 1)
+    outcome = x.process(source)
+    assert outcome.status is Status.ACCEPTED
+    assert not outcome.held
+    recipients = len(outcome.deliveries)
+    assert recipients == 2
+    assert len(outcome.outputs) == 1 + 2 * recipients
+    for store in (seen, cases):
+        store.keep(source.partition)
+    writes = seen.flush(lambda p: None) + cases.flush(lambda p: None)
+    urn = event.envelope.case_urn
+    assert (writes, sorted(written)) == (2, [f"case:{urn}", f"seen:{urn}"])
