@@ -384,13 +384,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
             return page(request, user, item, status_code=422, problems=checked.reasons)
         correction = corrected(checked.event, item.event_id, services.clock())
         try:
-            store.propose(
-                item.rejection_id,
-                correction.avro_name,
-                correction.model_dump(mode="json"),
-                str(correction.envelope.event_id),
-                user.id,
-            )
+            store.propose(item.rejection_id, correction, user.id)
         except StateError as error:
             raise HTTPException(409, str(error)) from error
         log.info("correction proposed", extra={"rejection_id": item.rejection_id})
@@ -510,14 +504,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         for item, event in passing:
             resend = corrected(event, item.event_id, now)
             try:
-                store.propose(
-                    item.rejection_id,
-                    resend.avro_name,
-                    resend.model_dump(mode="json"),
-                    str(resend.envelope.event_id),
-                    user.id,
-                    batch=batch,
-                )
+                store.propose(item.rejection_id, resend, user.id, batch=batch)
             except StateError:
                 continue  # someone acted on it meanwhile: it is no longer open
         return RedirectResponse(f"/replay/batches/{batch}", 303)

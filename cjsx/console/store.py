@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from cjsx.errors import CjsxError
 from infra.sqlite import open_engine
-from schemas.models import RejectedEvent
+from schemas.models import CaseEvent, RejectedEvent
 
 
 class State(StrEnum):
@@ -225,6 +225,26 @@ def _correction(row: RowMapping) -> Correction:
     )
 
 
+def _move(
+    conn: Connection,
+    rejection_id: str,
+    source: State,
+    target: State,
+    refusal: str,
+    **also: Any,
+) -> None:
+    """Move one exception from ``source`` to ``target`` (with ``also`` set), or refuse: two
+    people acting on one exception at once cannot both move it."""
+    moved = conn.execute(
+        update(exceptions)
+        .where(exceptions.c.rejection_id == rejection_id)
+        .where(exceptions.c.state == source.value)
+        .values(state=target.value, **also)
+    ).rowcount
+    if moved != 1:
+        raise StateError(refusal)
+
+
 class ConsoleStore:
     """All of the console's state behind one small interface."""
 
@@ -310,30 +330,28 @@ class ConsoleStore:
     def propose(
         self,
         rejection_id: str,
-        event_type: str,
-        event_json: dict[str, Any],
-        new_event_id: str,
+        event: CaseEvent,
         editor: str,
         batch: str | None = None,
     ) -> str:
-        """Store a correction and move the exception to awaiting approval (only from open)."""
+        """Store a correction (the corrected event, as JSON) and move the exception to
+        awaiting approval (only from open)."""
         correction_id = str(uuid.uuid4())
         with self.engine.begin() as conn:
-            moved = conn.execute(
-                update(exceptions)
-                .where(exceptions.c.rejection_id == rejection_id)
-                .where(exceptions.c.state == State.OPEN.value)
-                .values(state=State.AWAITING_APPROVAL.value)
-            ).rowcount
-            if moved != 1:
-                raise StateError("only an open exception can be corrected")
+            _move(
+                conn,
+                rejection_id,
+                State.OPEN,
+                State.AWAITING_APPROVAL,
+                "only an open exception can be corrected",
+            )
             conn.execute(
                 insert(corrections).values(
                     correction_id=correction_id,
                     rejection_id=rejection_id,
-                    event_type=event_type,
-                    event=json.dumps(event_json),
-                    new_event_id=new_event_id,
+                    event_type=event.avro_name,
+                    event=json.dumps(event.model_dump(mode="json")),
+                    new_event_id=str(event.envelope.event_id),
                     editor=editor,
                     created_at_ms=now_ms(),
                     delivered_to="[]",
@@ -343,7 +361,7 @@ class ConsoleStore:
                 )
             )
             action = "correction proposed" if batch is None else "resubmission proposed by replay"
-            self._journal(conn, editor, action, rejection_id, new_event_id)
+            self._journal(conn, editor, action, rejection_id, str(event.envelope.event_id))
         return correction_id
 
     def pending(self, rejection_id: str) -> Correction | None:
@@ -423,14 +441,13 @@ class ConsoleStore:
     def withdraw(self, rejection_id: str, user_id: str, why: str) -> None:
         """Send a correction back: the exception is open again, the correction kept."""
         with self.engine.begin() as conn:
-            moved = conn.execute(
-                update(exceptions)
-                .where(exceptions.c.rejection_id == rejection_id)
-                .where(exceptions.c.state == State.AWAITING_APPROVAL.value)
-                .values(state=State.OPEN.value)
-            ).rowcount
-            if moved != 1:
-                raise StateError("no correction is waiting for approval")
+            _move(
+                conn,
+                rejection_id,
+                State.AWAITING_APPROVAL,
+                State.OPEN,
+                "no correction is waiting for approval",
+            )
             conn.execute(
                 update(corrections)
                 .where(corrections.c.rejection_id == rejection_id)
@@ -441,14 +458,14 @@ class ConsoleStore:
 
     def dismiss(self, rejection_id: str, user_id: str, why: str) -> None:
         with self.engine.begin() as conn:
-            moved = conn.execute(
-                update(exceptions)
-                .where(exceptions.c.rejection_id == rejection_id)
-                .where(exceptions.c.state == State.OPEN.value)
-                .values(state=State.DISMISSED.value, dismissed_reason=why)
-            ).rowcount
-            if moved != 1:
-                raise StateError("only an open exception can be dismissed")
+            _move(
+                conn,
+                rejection_id,
+                State.OPEN,
+                State.DISMISSED,
+                "only an open exception can be dismissed",
+                dismissed_reason=why,
+            )
             self._journal(conn, user_id, "dismissed", rejection_id, why)
 
     # -- receipts of resubmitted corrections ---------------------------------------------------

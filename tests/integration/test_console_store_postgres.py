@@ -28,9 +28,7 @@ def test_console_store_lifecycle_on_postgres(postgres_url: str) -> None:  # noqa
         assert store.get(str(junk.rejection_id)).value == junk.value  # type: ignore[union-attr]
 
         rid = str(mine.rejection_id)
-        store.propose(
-            rid, "DefendantCharged", {"x": 1}, "00000000-0000-4000-8000-000000000001", "alice"
-        )
+        store.propose(rid, valid_charge(), "alice")
         pending = store.pending(rid)
         assert pending is not None
         with pytest.raises(StateError):
