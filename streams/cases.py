@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from streams.state import KeyValueStore
 
@@ -28,6 +29,9 @@ class CaseRoute:
 class CaseMemory:
     route: CaseRoute | None = None
     history: dict[int, CaseRoute | None] = field(default_factory=dict)
+    stored: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The case key's whole value as read (the ordering state beside the route), so saving
+    does not read and parse it again."""
 
     def known_before(self, sequence: int, *, replay: bool) -> CaseRoute | None:
         """The route to enrich event ``sequence`` with (recorded on its first release)."""
@@ -56,12 +60,13 @@ class CaseDirectory:
         raw = self.store.get(f"case:{urn}")
         data = json.loads(raw) if raw is not None else {}
         history = {int(k): _decode(v) for k, v in data.get("rh", {}).items()}
-        return CaseMemory(_decode(data.get("rt")), history)
+        return CaseMemory(_decode(data.get("rt")), history, data)
 
     def save(self, urn: str, memory: CaseMemory) -> None:
+        """Write ``memory`` back into the case key it was read from (``get`` and ``save``
+        of one case must not be interleaved with another write of the same key)."""
         key = f"case:{urn}"
-        raw = self.store.get(key)
-        data = json.loads(raw) if raw is not None else {}
+        data = memory.stored
         recent = sorted(memory.history)[-_HISTORY:]
         data["rt"] = _encode(memory.route)
         data["rh"] = {str(k): _encode(memory.history[k]) for k in recent}

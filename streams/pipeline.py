@@ -249,9 +249,12 @@ class Exchange:
 
     def _reject_record(self, record: SourceRecord, reason: Reason) -> Outcome:
         """Reject ``record`` whatever it is, decoding it again only to address the receipt."""
-        source = Source.INGEST
         force = self.catalog.force_of_ingest(record.topic)
-        if force is None:
+        if force is not None:
+            source = Source.INGEST
+        elif record.topic == self.catalog.ticks:
+            source = Source.TICK
+        else:
             source = Source.ACKNOWLEDGEMENT
         outcome = Outcome(source=source, force=force)
         event: CaseEvent | None = None

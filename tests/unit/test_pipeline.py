@@ -31,7 +31,7 @@ from schemas.models import (
 from schemas.reasons import ReasonCode
 from streams.dedupe import DuplicateKind
 from streams.outputs import Output
-from streams.pipeline import Outcome, Status
+from streams.pipeline import Outcome, Source, Status
 from streams.record import SourceRecord
 from streams.state import DictStore
 from tests.support.builders import (
@@ -724,3 +724,15 @@ def test_every_delivery_is_disclosed_once_with_its_purpose_and_hash(sim: Synthet
         assert disclosure.policy_version == 1
     assert "Listing" in by_recipient["court-magistrates"].purpose
     assert "Prosecution" in by_recipient["cps-mersey-cheshire"].purpose
+
+
+def test_an_internal_error_says_where_its_record_came_from() -> None:
+    """A failed tick is neither an ingest record nor a partner's acknowledgement: counted as
+    either, it would skew the funnel or the acknowledgement metrics."""
+    x = exchange()
+    assert x.internal_error(tick_record(0), "pipeline").source is Source.TICK
+    assert x.internal_error(_ack(), "acknowledgements").source is Source.ACKNOWLEDGEMENT
+    assert x.internal_error(record(valid_charge(), 1), "pipeline").source is Source.INGEST
+    assert summary(x.internal_error(tick_record(0), "pipeline").outputs) == [
+        (REJECTED, "INTERNAL_ERROR")
+    ]
