@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from kafka import KafkaConsumer
 from bench.anchors import aiokafka_forward, faust_forward, producer_perf, tools_lib
 from bench.spans import output_span
 from cjsx import processes
+from cjsx.cli.status import fetch
 from infra.broker.node import KafkaCluster, free_port
 from infra.broker.provision import ensure_jars
 from infra.registry import load_registry
@@ -112,36 +112,20 @@ def measure_pipeline(
         span = output_span(bootstrap, receipts, len(events), timeout=1800, counts=accepted)
         result = {"events_per_s": len(events) / span}
         if workers == 1:
-            sample = _scrape(ports[0])
-            accepted_total = sum(
-                value
-                for series, value in sample.items()
-                if series.startswith("cjsx_events_total{") and 'outcome="accepted"' in series
-            )
+            scrape = fetch(f"http://127.0.0.1:{ports[0]}/metrics")
+            accepted_total = scrape.total("cjsx_events_total", outcome="accepted")
             result["records_per_accepted_event"] = (
-                sample.get("cjsx_records_written_total", 0.0) / accepted_total
+                scrape.total("cjsx_records_written_total") / accepted_total
             )
             result["state_writes_per_accepted_event"] = (
-                sample.get("cjsx_state_writes_total", 0.0) / accepted_total
+                scrape.total("cjsx_state_writes_total") / accepted_total
             )
-            result["max_commit_seconds"] = sample.get("cjsx_commit_longest_seconds", 0.0)
+            result["max_commit_seconds"] = scrape.total("cjsx_commit_longest_seconds")
             result["worker_peak_rss_mib"] = _peak_rss_mib(running[0].pid)
     finally:
         for worker in running:
             processes.stop(worker)
     return result
-
-
-def _scrape(port: int) -> dict[str, float]:
-    """The worker's /metrics as {series with labels: value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
-        text = page.read().decode()
-    sample: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            series, _, value = line.rpartition(" ")
-            sample[series] = float(value)
-    return sample
 
 
 def _peak_rss_mib(pid: int) -> float:

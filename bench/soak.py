@@ -40,9 +40,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from cjsx import processes
+from cjsx.cli.status import parse_metrics
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber, SubscriberStats
 from infra.broker.node import KafkaCluster, free_port
@@ -117,14 +116,8 @@ def zero_after(points: Sequence[tuple[float, float]], since: float) -> float | N
 
 def outcome_totals(metrics_text: str) -> Counter[str]:
     """``cjsx_events_total`` from a Prometheus text page, summed over forces by outcome."""
-    totals: Counter[str] = Counter()
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name != "cjsx_events":  # the parser drops the counter's _total suffix
-            continue
-        for sample in family.samples:
-            if sample.name == "cjsx_events_total":
-                totals[sample.labels["outcome"]] += int(sample.value)
-    return totals
+    by_outcome = parse_metrics(metrics_text).by("cjsx_events_total", "outcome")
+    return Counter({outcome: int(n) for outcome, n in by_outcome.items()})
 
 
 def adds_up(published: int, outcomes: Mapping[str, int]) -> bool:
@@ -593,11 +586,7 @@ def _tail(log: Path, lines: int = 20) -> None:
 
 
 def _delivered(metrics_text: str) -> int:
-    total = 0
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name == "cjsx_deliveries":
-            total += sum(int(s.value) for s in family.samples if s.name == "cjsx_deliveries_total")
-    return total
+    return int(parse_metrics(metrics_text).total("cjsx_deliveries_total"))
 
 
 def _result(
