@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-fast test-faults lint typecheck unit integration e2e browser broker-jars tools docs release-schemas refdata console-assets clean
+.PHONY: demo test test-fast test-faults lint typecheck unit integration e2e browser broker-jars tools prometheus docs release-schemas refdata console-assets clean
 
 # The virtualenv and the project with its dev tools (re-done when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 broker-jars: $(STAMP)
 	$(BIN)/cjsx broker provision
 
-demo: $(STAMP) broker-jars
+demo: $(STAMP) broker-jars prometheus
 	$(BIN)/cjsx demo
 
 lint: $(STAMP)
@@ -60,16 +60,19 @@ release-schemas: $(STAMP)
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis
 # From Debian's packages: prometheus (promtool checks the alert rules; a real server scrapes
-# the worker in a test), postgresql (the partner store is tested on a real server) and
-# chromium (the console's browser tests drive it; Playwright never downloads a browser).
-tools:
-	@command -v promtool >/dev/null || { $(SUDO) apt-get install -y -qq prometheus || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus; }; }
+# the worker in a test and in the demo), postgresql (the partner store is tested on a real
+# server) and chromium (the console's browser tests drive it; Playwright never downloads a
+# browser). `make demo` needs only prometheus.
+tools: prometheus
 	@command -v initdb >/dev/null || test -x /usr/lib/postgresql/15/bin/initdb || \
 	  { $(SUDO) apt-get install -y -qq postgresql || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }; }
 	@command -v chromium >/dev/null || { $(SUDO) apt-get install -y -qq chromium || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }; }
+
+prometheus:
+	@command -v promtool >/dev/null || { $(SUDO) apt-get install -y -qq prometheus || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus; }; }
 
 # The CJS standing-data snapshot, regenerated from the pinned npm package (needs npm).
 refdata: $(STAMP)

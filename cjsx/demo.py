@@ -4,7 +4,10 @@ Starts a real Kafka 4.x node and a stream worker process, has synthetic forces p
 hundred case-file events (some invalid on purpose, some resent, some out of order), runs each
 partner's subscriber into its own SQLite store, follows every event's receipts, and prints
 totals that must add up: published = accepted + rejected + duplicate, every accepted event
-delivered, every delivery acknowledged. Everything it starts is stopped on exit or Ctrl-C.
+delivered, every delivery acknowledged. It ends with a force correcting one rejected event in
+the exceptions console (:mod:`cjsx.demo_console`). With ``--hold`` (the default at a terminal)
+the exchange and the console stay up for a person to open until Ctrl-C. Everything it starts
+is stopped on exit or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -25,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cjsx import processes
+from cjsx.demo_console import DemoConsole
 from cjsx.settings import Settings
 from consumers.store import PartnerStore, StoreCounts
 from consumers.subscriber import Subscriber, SubscriberStats
@@ -40,7 +45,7 @@ from infra.topics import TopicCatalog, apply_topics
 from producers.profiles import force_profile
 from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
-from producers.simulator import SyntheticForce
+from producers.simulator import Fault, SyntheticForce
 from producers.traffic import Traffic, TrafficMix, plan, publish
 from schemas.models import ReceiptStatus
 from streams.audit.auditor import read_log
@@ -48,6 +53,8 @@ from streams.audit.chain import VerifyResult, verify_encoded
 from streams.reference import StandingData
 
 DEMO_FORCES = ("01", "05", "93")
+CORRECTING_FORCE = "01"
+"""The force whose staff correct a rejected charge in the console at the end of the demo."""
 
 
 @dataclass
@@ -71,6 +78,9 @@ class Demo:
         self.worker: subprocess.Popen[bytes] | None = None
         self.auditor: subprocess.Popen[bytes] | None = None
         self.prometheus: PrometheusServer | None = None
+        self.console_app: DemoConsole | None = None
+        self.env: dict[str, str] = {}
+        self.published_total = 0
         self.secrets_dir = self.home / "secrets"
         self.security: BrokerSecurity | None = None
         self.web_port = free_port()
@@ -78,14 +88,23 @@ class Demo:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def run(self) -> bool:
+    def run(self, hold: bool = False) -> bool:
         try:
             self._start()
             self._publish()
             watcher = self._await_outcomes()
             stores = self._run_partners()
             self._await_acknowledgements(watcher)
-            return self._summary(watcher, stores)
+            ok = self._summary(watcher, stores)
+            ok &= self._console_correction(watcher)
+            self.console.print(
+                "[bold green]All numbers add up.[/]"
+                if ok
+                else "[bold red]Numbers do NOT add up.[/]"
+            )
+            if hold:
+                self._hold()
+            return ok
         finally:
             self._stop()
 
@@ -120,7 +139,7 @@ class Demo:
             f"infra/topics.toml, {len(names)} principals and {len(acls.created)} ACLs from "
             "infra/registry.toml; starting the stream worker (Faust) as exchange-worker"
         )
-        env = {
+        self.env = env = {
             "CJSX_BOOTSTRAP_SERVERS": self.cluster.bootstrap,
             "CJSX_SECRETS_DIR": str(self.secrets_dir),
             "CJSX_FORCES": ",".join(DEMO_FORCES),
@@ -153,6 +172,8 @@ class Demo:
         self._stop()
 
     def _stop(self) -> None:
+        if self.console_app is not None:
+            self.console_app.stop()
         if self.prometheus is not None:
             self.prometheus.stop()
         if self.auditor is not None:
@@ -400,11 +421,7 @@ class Demo:
         ok &= stored == totals["DELIVERIES"]
 
         metrics = self._metrics() or ""
-        metric_total = sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in metrics.splitlines()
-            if line.startswith("cjsx_events_total{")
-        )
+        metric_total = self._events_counted()
         for line in metrics.splitlines():
             if line.startswith("cjsx_deliveries_total{"):
                 flag = line.split('ordering="', 1)[1].split('"', 1)[0]
@@ -431,13 +448,109 @@ class Demo:
                 "are in infra/grafana/dashboards/"
             )
         ok &= self._audit_summary(totals["DELIVERIES"])
-        self.console.print(
-            "[bold green]All numbers add up.[/]" if ok else "[bold red]Numbers do NOT add up.[/]"
-        )
+        self.published_total = totals["published"]
         return ok
 
+    def _events_counted(self) -> float:
+        """The worker's ``cjsx_events_total``: every record it received, by outcome."""
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in (self._metrics() or "").splitlines()
+            if line.startswith("cjsx_events_total{")
+        )
 
-def run_demo(settings: Settings) -> bool:
+    # -- the exceptions console ------------------------------------------------------------------
+
+    def _console_correction(self, watcher: ReceiptWatcher) -> bool:
+        """A force's editor corrects a rejected charge in the console, a reviewer approves,
+        and the corrected event is followed to its receipts like any other."""
+        planned = next(
+            p
+            for p in self.traffic.planned
+            if p.force == CORRECTING_FORCE
+            and p.fault is Fault.UNKNOWN_OFFENCE
+            and p.event is not None
+        )
+        assert planned.event is not None
+        urn = planned.event.envelope.case_urn
+        self._step(
+            f"Starting the exceptions console; force {CORRECTING_FORCE}'s editor corrects case "
+            f"{urn} (OFFENCE_UNKNOWN), a reviewer approves, the console resubmits it"
+        )
+        self.console_app = DemoConsole(self.home, CORRECTING_FORCE, self.env).start()
+        profile = force_profile(StandingData.load(), CORRECTING_FORCE)
+        done = self.console_app.correct_offence(
+            urn, [*profile.offences[:10], *profile.indictable_offences[:5]]
+        )
+
+        def resubmitted(w: ReceiptWatcher) -> list[Any]:
+            return [
+                s
+                for s in w.statuses.values()
+                if s.case_urn == urn and s.outcome is ReceiptStatus.ACCEPTED
+            ]
+
+        watcher.wait_until(lambda w: any(s.delivered_to for s in resubmitted(w)), timeout=60)
+        self._run_partners()
+        watcher.wait_until(
+            lambda w: any(
+                s.delivered_to and s.delivered_to <= s.acknowledged_by for s in resubmitted(w)
+            ),
+            timeout=60,
+        )
+        found = resubmitted(watcher)
+        status = found[0] if found else None
+        delivered = sorted(status.delivered_to) if status else []
+        acked = sorted(status.acknowledged_by) if status else []
+
+        def console_shows_acks() -> bool:
+            assert self.console_app is not None
+            seen = self.console_app.receipts_seen(done.exception)
+            return bool(acked) and seen["acknowledged"] == ", ".join(acked)
+
+        console_agrees = processes.wait_for(console_shows_acks, 30, interval=0.5)
+        counted = self._events_counted()
+        self.console.print(
+            f"Console correction: {done.before} → {done.after} in offences[0].code; state "
+            f"'{done.state}'; the corrected event was "
+            f"{status.outcome.value if status and status.outcome else 'NOT ACCEPTED'}, "
+            f"delivered to {', '.join(delivered) or 'nobody'}, acknowledged by "
+            f"{', '.join(acked) or 'nobody'}; the console shows the same: "
+            f"{'yes' if console_agrees else 'NO'}"
+        )
+        self.console.print(
+            f"Worker metrics now: cjsx_events_total = {counted:.0f} "
+            f"({self.published_total} published by the forces + 1 correction)"
+        )
+        return (
+            done.state == "resubmitted"
+            and status is not None
+            and bool(delivered)
+            and delivered == acked
+            and console_agrees
+            and int(counted) == self.published_total + 1
+        )
+
+    def _hold(self) -> None:
+        """Keep everything up for a person until Ctrl-C (or SIGTERM)."""
+        assert self.console_app is not None
+        editor, reviewer = self.console_app.editor, self.console_app.reviewer
+        self.console.print(
+            f"\n[bold]The exchange is up.[/] Exceptions console: {self.console_app.url}/\n"
+            f"  sign in as {editor.id} (editor) with password {editor.password}\n"
+            f"  or as {reviewer.id} (reviewer) with password {reviewer.password}\n"
+            f"Worker metrics: http://127.0.0.1:{self.web_port}/metrics"
+            + (f"; Prometheus: {self.prometheus.url}" if self.prometheus else "")
+            + "\nPress Ctrl-C to stop everything."
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        while not stop.wait(1.0):
+            pass
+
+
+def run_demo(settings: Settings, hold: bool = False) -> bool:
     console = Console(width=110)
     started = time.monotonic()
     demo = Demo(settings, console)
@@ -450,6 +563,6 @@ def run_demo(settings: Settings) -> bool:
 
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
-    ok: bool = demo.run()
+    ok: bool = demo.run(hold=hold)
     console.print(f"Demo finished in {time.monotonic() - started:.0f}s; everything stopped.")
     return ok

@@ -1,7 +1,10 @@
-"""`make demo` as a newcomer runs it: it finishes, its numbers add up, it leaves nothing running."""
+"""`make demo` as a newcomer runs it: it finishes, its numbers add up, the console correction is
+delivered, the console stays up for a person while it holds, and Ctrl-C leaves nothing running."""
 
 from __future__ import annotations
 
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -9,20 +12,48 @@ from pathlib import Path
 import pytest
 
 from cjsx import processes
+from cjsx.console.client import ConsoleClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
-def test_the_demo_adds_up_and_stops_everything() -> None:
-    # In its own process group, killed whole on a timeout (the demo's broker, worker, ...).
-    result = processes.run([sys.executable, "-m", "cjsx", "demo"], cwd=ROOT, timeout=380)
-    stdout, stderr = result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace")
-    assert result.returncode == 0, stdout[-3000:] + stderr[-3000:]
-    assert "All numbers add up." in stdout
-    assert "chain intact: yes" in stdout
-    assert "everything stopped" in stdout
+def test_the_demo_adds_up_holds_the_console_and_stops_everything(tmp_path: Path) -> None:
+    log = tmp_path / "demo.log"
+    # Its own process group, stopped whole in the finalizer (its broker, worker, console, ...).
+    demo = processes.spawn([sys.executable, "-m", "cjsx", "demo", "--hold"], log=log, tied=True)
+    try:
+        held = processes.wait_for(
+            lambda: "Press Ctrl-C" in log.read_text() or demo.poll() is not None, 360, interval=1
+        )
+        out = log.read_text()
+        assert held, out[-3000:]
+        said = " ".join(out.split())  # the terminal's line wrapping aside
+        assert "All numbers add up." in said, out[-3000:]
+        assert "chain intact: yes" in said
+        assert "state 'resubmitted'; the corrected event was ACCEPTED" in said
+        assert "the console shows the same: yes" in said
+
+        # The console it prints is up, and its printed editor can sign in.
+        found = re.search(
+            r"Exceptions console: (\S+)/\s+sign in as (\S+) \(editor\) with password (\S+)", out
+        )
+        corrected = re.search(r"corrects case (\S+) ", said)
+        assert found is not None, out[-2000:]
+        assert corrected is not None, out[-2000:]
+        url, user, password = found.groups()
+        urn = corrected.group(1)
+        with ConsoleClient(url) as client:
+            client.sign_in(user, password)
+            assert f">{urn}<" in client.get(f"/?state=resubmitted&urn={urn}")
+            assert f">{urn}<" not in client.get(f"/?urn={urn}")  # no longer open
+
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=90) == 0
+        assert "everything stopped" in log.read_text()
+    finally:
+        processes.stop(demo)
     leftovers = subprocess.run(
         ["pgrep", "-f", str(ROOT / ".cache" / "demo")], capture_output=True, text=True, check=False
     )
