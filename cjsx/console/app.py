@@ -47,6 +47,7 @@ from cjsx.console.correction import (
 from cjsx.console.panel import MetricsHistory
 from cjsx.console.settings import ConsoleSettings
 from cjsx.console.store import ConsoleStore, Exception_, Filters, State, StateError
+from cjsx.console.throttle import SignInThrottle
 from cjsx.console.users import User, verify_password
 from infra.registry import Registry
 from schemas.codec import Codec, CodecError
@@ -143,6 +144,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         lstrip_blocks=True,
     )
     store = services.store
+    throttle = SignInThrottle(settings.console_sign_in_limit)
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.update(
@@ -199,9 +201,25 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         form = await form_of(request)
         user_id = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
+        address = request.client.host if request.client else "unknown"
+        wait = throttle.wait_seconds(user_id, address)
+        if wait:
+            store.journal(user_id, "refused: too many failed sign-ins", None, "")
+            minutes = math.ceil(wait / 60)
+            return render(
+                request,
+                "sign_in.html",
+                429,
+                errors={
+                    "password": "Too many failed sign-ins. "
+                    f"Wait {minutes} minute{'s' if minutes > 1 else ''} and try again"
+                },
+                username=user_id,
+            )
         user = services.users.get(user_id)
         ok = await run_in_threadpool(verify_password, user, password)
         if not ok or user is None:
+            throttle.failed(user_id, address)
             return render(
                 request,
                 "sign_in.html",
@@ -209,6 +227,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
                 errors={"password": "Enter a correct user name and password"},
                 username=user_id,
             )
+        throttle.succeeded(user_id)
         request.session.clear()
         request.session["user"] = user.id
         request.session["csrf"] = secrets.token_urlsafe(32)

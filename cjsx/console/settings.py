@@ -45,6 +45,10 @@ class ConsoleSettings(Settings):
         default=None,
         description="The worker's /metrics for the operators' panel (default: the local worker).",
     )
+    console_sign_in_limit: str = Field(
+        default="5 per 15 minutes",
+        description="Failed sign-ins allowed per user name and per client address.",
+    )
     console_poll_seconds: float = Field(
         default=1.0, description="How often the console reads new rejections and receipts."
     )

@@ -186,6 +186,26 @@ def test_wrong_password_is_refused_with_a_message(world: World) -> None:
     assert world.client.get("/", follow_redirects=False).status_code == 303
 
 
+def test_failed_sign_ins_are_limited_per_user_name_and_per_address(world: World) -> None:
+    def attempt(user: str, password: str) -> int:
+        page = world.client.get("/sign-in")
+        form = {"username": user, "password": password, "csrf_token": csrf(page.text)}
+        response = world.client.post("/sign-in", data=form, follow_redirects=False)
+        if response.status_code == 429:
+            assert "Too many failed sign-ins. Wait 15 minutes and try again" in response.text
+        return response.status_code
+
+    # Success clears the user name's failures, so alice may fail four more times ...
+    assert [attempt("alice", "wrong") for _ in range(4)] == [401] * 4
+    assert attempt("alice", PASSWORD) == 303
+    world.client.post("/sign-out", data={"csrf_token": csrf(world.client.get("/").text)})
+    # ... but not the address's: its fifth failure locks every user name from it.
+    assert attempt("alice", "wrong") == 401
+    assert attempt("alice", PASSWORD) == 429  # the right password too, while locked
+    assert attempt("bob", PASSWORD) == 429
+    assert world.client.get("/", follow_redirects=False).status_code == 303
+
+
 def test_session_cookie_is_secure_httponly_samesite_and_expires(world: World) -> None:
     page = world.client.get("/sign-in")
     response = world.client.post(
