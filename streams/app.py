@@ -26,6 +26,7 @@ import faust
 from faust.exceptions import PartitionsMismatch
 from faust.sensors import Sensor
 from kafka import KafkaAdminClient
+from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from infra.registry import Registry
@@ -142,7 +143,17 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     registry = CollectorRegistry()
     metrics = ExchangeMetrics(registry)
     app.sensors.add(_CommitTimer(metrics))
-    register_broker_metrics(registry, config.bootstrap, catalog, config.client_config)
+    broker_metrics = register_broker_metrics(
+        registry, config.bootstrap, catalog, config.client_config
+    )
+
+    @app.service
+    class _StopBrokerMetrics(Service):
+        """The lag collector's thread and Kafka clients stop with the worker, not at exit."""
+
+        async def on_stop(self) -> None:
+            await asyncio.to_thread(broker_metrics.close)
+
     codec = Codec()
     metrics.build.info({"version": "0.1.0", "policy": str(load_policy().version)})
 

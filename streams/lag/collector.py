@@ -1,16 +1,11 @@
-"""Broker-side metrics: each partner's consumer lag, the rejected backlog, broker reachability.
-
-Lag is committed versus end offsets per partition (``KafkaAdminClient.list_group_offsets`` and
-``list_partition_offsets``). Lag in seconds is the age of the oldest unconsumed record: the
-collector fetches the one record at each lagging partition's committed position (a consumer
-``assign`` + ``seek`` + one small fetch) and reads its timestamp. That is one round trip per
-refresh and exact; an ``offsets_for_times`` bisection would need about twenty round trips per
-partition and only bracket the answer.
+"""The Prometheus collector of broker-side metrics: each partner's consumer lag, the rejected
+backlog, broker reachability.
 
 The broker is read by a background thread every ``interval`` seconds and a scrape only reads
 the last snapshot, so ``/metrics`` (served on the worker's event loop) never waits on Kafka.
 ``cjsx_broker_up`` says whether the last refresh reached the broker; lag samples older than
-``stale_after`` are withdrawn rather than served as if current.
+``stale_after`` are withdrawn rather than served as if current. The owner closes it at
+shutdown (``close`` stops the thread and the reader's clients).
 """
 
 from __future__ import annotations
@@ -20,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
@@ -28,188 +23,14 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from infra.topics import TopicCatalog
+from streams.lag.offsets import Backlog, Watch, backlog
+from streams.lag.reader import KafkaOffsetReader, OffsetReader
 
 log = logging.getLogger("cjsx.lag")
 
 #: The operators' tool that reviews the rejected topic commits as this group; until it has
 #: committed, the whole retained topic counts as backlog.
 REJECTED_REVIEW_TOOL = "rejected-review"
-
-
-# -- lag arithmetic (pure) ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionOffsets:
-    """One partition's log start and end offsets and a group's committed offset, if any."""
-
-    start: int
-    end: int
-    committed: int | None = None
-
-    @property
-    def position(self) -> int:
-        """The next offset the group will read: its commit, or the log start if it has none
-        or its commit fell off the log (retention)."""
-        committed = self.start if self.committed is None or self.committed < 0 else self.committed
-        return min(max(committed, self.start), self.end)
-
-    @property
-    def unconsumed(self) -> int:
-        return self.end - self.position
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """Unconsumed records of one topic for one group, and the age of the oldest (None when
-    there are records but none could be read to date them)."""
-
-    messages: int
-    seconds: float | None
-
-
-def backlog(
-    partitions: Mapping[int, PartitionOffsets],
-    oldest_timestamp_ms: Mapping[int, int],
-    now: float,
-) -> Backlog:
-    """Sum the partitions' lag; the age is that of the oldest unconsumed record of any.
-
-    ``oldest_timestamp_ms`` holds the timestamp of the record at each lagging partition's
-    position; a caught-up topic is 0 s behind, however old its last record.
-    """
-    messages = sum(p.unconsumed for p in partitions.values())
-    if messages == 0:
-        return Backlog(0, 0.0)
-    ages = [
-        max(0.0, now - oldest_timestamp_ms[n] / 1000)
-        for n, p in partitions.items()
-        if p.unconsumed > 0 and oldest_timestamp_ms.get(n, -1) >= 0
-    ]
-    return Backlog(messages, max(ages) if ages else None)
-
-
-# -- what is watched, and the broker behind a small interface ---------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Watch:
-    """A topic read by a consumer group; ``recipient`` is None for the rejected topic."""
-
-    topic: str
-    group: str
-    recipient: str | None = None
-
-
-class OffsetReader(Protocol):
-    """What the collector needs from the broker (a fake in unit tests)."""
-
-    def offsets(self, watches: list[Watch]) -> dict[Watch, dict[int, PartitionOffsets]]:
-        """Start, end and committed offsets of every partition of every watched topic."""
-
-    def timestamps(self, positions: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
-        """The timestamp (ms) of the record at each (topic, partition) → offset."""
-
-    def close(self) -> None: ...
-
-
-class KafkaOffsetReader:
-    """``OffsetReader`` over kafka-python 3's admin client and an assign-only consumer."""
-
-    def __init__(
-        self, bootstrap: str, client_config: Mapping[str, Any], timeout_ms: int = 5000
-    ) -> None:
-        from kafka import KafkaAdminClient, KafkaConsumer
-
-        self.timeout_ms = timeout_ms
-        config = dict(client_config)
-        self.admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
-            request_timeout_ms=timeout_ms,
-            bootstrap_timeout_ms=timeout_ms,
-            client_id="cjsx-lag",
-            **config,
-        )
-        try:
-            # No group: this consumer only peeks, it never commits or joins anything.
-            self.consumer = KafkaConsumer(
-                bootstrap_servers=bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_partition_fetch_bytes=64 * 1024,
-                fetch_max_bytes=1024 * 1024,
-                fetch_max_wait_ms=100,
-                request_timeout_ms=timeout_ms + 1000,
-                client_id="cjsx-lag-peek",
-                **config,
-            )
-        except Exception:
-            self.admin.close()
-            raise
-
-    def offsets(self, watches: list[Watch]) -> dict[Watch, dict[int, PartitionOffsets]]:
-        from kafka import TopicPartition
-        from kafka.admin import OffsetSpec
-
-        topics = sorted({w.topic for w in watches})
-        partitions: dict[str, list[int]] = {
-            t["name"]: sorted(p["partition_index"] for p in t["partitions"])
-            for t in self.admin.describe_topics(topics)
-            if t.get("error_code", 0) == 0
-        }
-        tps = [TopicPartition(t, n) for t in topics for n in partitions.get(t, [])]
-        ends = self.admin.list_partition_offsets(dict.fromkeys(tps, OffsetSpec.LATEST))
-        starts = self.admin.list_partition_offsets(dict.fromkeys(tps, OffsetSpec.EARLIEST))
-        specs: dict[str, list[Any]] = {}
-        for w in watches:
-            specs.setdefault(w.group, []).extend(
-                TopicPartition(w.topic, n) for n in partitions.get(w.topic, [])
-            )
-        committed = self.admin.list_group_offsets({g: tp for g, tp in specs.items() if tp})
-        result: dict[Watch, dict[int, PartitionOffsets]] = {}
-        for w in watches:
-            group = committed.get(w.group, {})
-            result[w] = {}
-            for n in partitions.get(w.topic, []):
-                tp = TopicPartition(w.topic, n)
-                done = group.get(tp)
-                result[w][n] = PartitionOffsets(
-                    start=int(starts[tp].offset),
-                    end=int(ends[tp].offset),
-                    committed=None if done is None else int(done.offset),
-                )
-        return result
-
-    def timestamps(self, positions: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
-        from kafka import TopicPartition
-
-        found: dict[tuple[str, int], int] = {}
-        if not positions:
-            self.consumer.assign([])
-            return found
-        tps = {TopicPartition(t, n): (t, n) for t, n in positions}
-        self.consumer.assign(list(tps))
-        # A partition paused by the previous refresh stays paused across a re-assign.
-        self.consumer.resume(*tps)
-        for tp, key in tps.items():
-            self.consumer.seek(tp, positions[key])
-        deadline = time.monotonic() + self.timeout_ms / 1000
-        while len(found) < len(tps) and time.monotonic() < deadline:
-            for tp, records in self.consumer.poll(timeout_ms=200).items():
-                if records and tps[tp] not in found:
-                    found[tps[tp]] = int(records[0].timestamp)
-                    self.consumer.pause(tp)
-        return found
-
-    def close(self) -> None:
-        try:
-            self.consumer.close()
-        finally:
-            self.admin.close()
-
-
-# -- the collector -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
