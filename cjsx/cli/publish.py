@@ -152,6 +152,13 @@ _KEPT = (
 )
 
 
+def command_logging(settings: Settings) -> None:
+    """Structured logs on standard error, at WARNING unless CJSX_LOG_LEVEL says otherwise:
+    a person or script reading the output wants the coded errors, not Kafka's connections."""
+    explicit = "log_level" in settings.model_fields_set
+    configure_logging(settings.log_level if explicit else "WARNING", json=settings.log_json)
+
+
 def _fail(problem: BrokerProblem, detail: str = "") -> None:
     click.echo(f"cjsx publish: {problem.code.value}: {problem.message}{detail}", err=True)
 
@@ -207,7 +214,7 @@ def publish(file: IO[bytes], force: str, wait: bool, timeout: float) -> None:
       cjsx publish --force 05 --wait events.jsonl
     """
     settings = Settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    command_logging(settings)
     runtime = Runtime(settings)
     if runtime.registry.force(force) is None:
         raise click.BadParameter(

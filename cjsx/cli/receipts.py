@@ -14,8 +14,8 @@ from types import FrameType
 import click
 
 from cjsx.cli.ids import force_code
+from cjsx.cli.publish import command_logging
 from cjsx.errors import CjsxError
-from cjsx.logs import configure_logging
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
 from infra.security.policy import force_principal
@@ -122,7 +122,7 @@ def receipts(
     if since is not None and from_beginning:
         raise click.UsageError("give --since or --from-beginning, not both")
     settings = Settings()
-    configure_logging(settings.log_level, json=settings.log_json)
+    command_logging(settings)
     runtime = Runtime(settings)
     if runtime.registry.force(force) is None:
         raise click.BadParameter(
