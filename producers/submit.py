@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -165,13 +165,16 @@ class Submitter:
 
     def submit(self, text: bytes | str) -> Submission:
         """Check one event given as JSON text; publish it if it passes."""
-        return self._publish(self.checker.check(text))
+        return self.publish(self.checker.check(text))
 
     def submit_object(self, value: object) -> Submission:
         """Check one event given as a decoded JSON value; publish it if it passes."""
-        return self._publish(self.checker.check_object(value))
+        return self.publish(self.checker.check_object(value))
 
-    def _publish(self, verdict: Verdict) -> Submission:
+    def publish(self, verdict: Verdict) -> Submission:
+        """Publish the event of a passing ``verdict`` (from ``self.checker``); a failing one is
+        returned as it is. Checking a whole batch before publishing any of it is this, after
+        ``checker.check`` for each."""
         if verdict.event is None:
             return Submission(verdict)
         try:
@@ -365,11 +368,6 @@ class ReceiptReader:
                         },
                     )
         return receipts
-
-    def read_all(self, timeout_ms: int = 500) -> Iterator[Receipt]:
-        """Every receipt from ``start`` to where the topic ended when this reader was made."""
-        while not self.caught_up:
-            yield from self.read(timeout_ms)
 
     def close(self) -> None:
         self.consumer.close()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,7 @@ def test_wait_prints_each_receipt_and_exit_0(
     lines = valid_lines(force, 2)
     file = write_lines(tmp_path / "events.jsonl", lines)
     env = _env(kafka, catalog, tmp_path / "home")
+    before = datetime.now(UTC).replace(microsecond=0)
 
     result = cjsx(env, "publish", "--force", "05", "--wait", "--timeout", "60", str(file))
 
@@ -195,6 +197,14 @@ def test_wait_prints_each_receipt_and_exit_0(
     assert [r["receipt"]["original_event_id"] for r in objects(again)] == [
         r["event_id"] for r in results
     ]
+
+    # --since picks receipts by when the exchange wrote them.
+    since = cjsx(env, "receipts", "--force", "05", "--since", before.isoformat())
+    assert since.returncode == 0
+    assert {r["event_id"] for r in objects(since)} == {r["event_id"] for r in results}
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    none = cjsx(env, "receipts", "--force", "05", "--since", later)
+    assert (none.returncode, none.stdout) == (0, b"")
 
     table = cjsx(env, "receipts", "--force", "05", "--format", "table")
     assert table.returncode == 0
