@@ -387,17 +387,18 @@ class Outcomes:
         self._awaited[event_id] += 1
 
     def wait(self, event_id: str, timeout: float) -> Receipt | None:
-        """``event_id``'s outcome, or None if it has not come within ``timeout`` seconds."""
+        """``event_id``'s outcome, or None if it has not come within ``timeout`` seconds
+        (with 0, only what has already reached this process counts)."""
         deadline = time.monotonic() + timeout
         while not self._arrived.get(event_id):
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            for receipt in self.reader.read(timeout_ms=int(min(remaining, 0.5) * 1000) + 1):
+            for receipt in self.reader.read(timeout_ms=int(min(max(remaining, 0), 0.5) * 1000)):
                 key = str(receipt.event_id)
                 if receipt.status in OUTCOMES and self._awaited[key] > 0:
                     self._awaited[key] -= 1
                     self._arrived.setdefault(key, deque()).append(receipt)
+            if remaining <= 0 and not self._arrived.get(event_id):
+                return None  # read once more (what has come already counts), then give up
         waiting = self._arrived[event_id]
         receipt = waiting.popleft()
         if not waiting:

@@ -243,6 +243,27 @@ def test_a_force_cannot_publish_as_another(
     assert refused.stdout == b""
 
 
+def test_wait_without_a_worker_times_out_clearly(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    lines = valid_lines(sim(seed=61), 5)  # 3 s per event would be over half a minute
+    file = write_lines(tmp_path / "events.jsonl", lines)
+    env = _env(kafka, catalog, tmp_path / "home")
+
+    started = time.monotonic()
+    result = cjsx(env, "publish", "--force", "05", "--wait", "--timeout", "3", str(file))
+    took = time.monotonic() - started
+
+    assert result.returncode == 3
+    results = objects(result)
+    assert [(r["status"], r["receipt"]) for r in results] == [("published", None)] * len(lines)
+    assert "cjsx publish: RECEIPT_TIMEOUT" in result.stderr.decode()
+    assert len(lines) >= 10
+    assert took < 30, "one timeout is waited once, not once per event"
+    # Published all the same: the broker has them, for the worker when it comes.
+    assert sorted(ingest_ids(kafka, catalog.ingest("05"))) == sorted(r["event_id"] for r in results)
+
+
 def readme_example() -> list[str]:
     """The commands of the README's "Publish from a file" example, comments removed."""
     section = (ROOT / "README.md").read_text().split("## Publish from a file\n", 1)[1]
