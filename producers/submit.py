@@ -85,10 +85,12 @@ class Checker:
     """One force's local checks: the JSON form, the sender binding, the contract's rules.
 
     The sender binding is checked against ``force``, the force whose ingest topic the event
-    is for, exactly as the worker checks it against the topic the record came on.
+    is for, exactly as the worker checks it against the topic the record came on. A file
+    checked on its own (``cjsx validate`` without ``--force``) has no topic: ``force`` None
+    takes each event's own ``envelope.force``, so only the URN and ASN prefixes are bound.
     """
 
-    def __init__(self, force: str, context: ValidationContext | None = None) -> None:
+    def __init__(self, force: str | None, context: ValidationContext | None = None) -> None:
         self.force = force
         self.context = context or ValidationContext(StandingData.load())
 
@@ -113,7 +115,8 @@ class Checker:
             event_id = None if parsed.event_id is None else str(parsed.event_id)
             reasons = parsed.reasons
             if parsed.event is not None:
-                reasons = check_sender(parsed.event, self.force) + validate_event(
+                sender = self.force if self.force is not None else parsed.event.envelope.force
+                reasons = check_sender(parsed.event, sender) + validate_event(
                     parsed.event, self.context
                 )
                 if not reasons:
@@ -156,12 +159,11 @@ class Submitter:
     (which must write that force's ingest topic). The caller closes the publisher."""
 
     def __init__(self, publisher: Publisher, checker: Checker) -> None:
+        if checker.force is None:
+            raise ValueError("a submitter checks the sender against its own force")
         self.publisher = publisher
         self.checker = checker
-
-    @property
-    def force(self) -> str:
-        return self.checker.force
+        self.force: str = checker.force
 
     def submit(self, text: bytes | str) -> Submission:
         """Check one event given as JSON text; publish it if it passes."""

@@ -16,12 +16,19 @@ import pytest
 
 from cjsx.cli.ids import Oversized, verdict
 from cjsx.cli.receipts import IsoTime, table_header, table_row
+from infra.registry import load_registry
+from infra.topics import TopicCatalog
 from producers import Publisher
 from producers.simulator import Fault
 from producers.submit import Checker, Submitter
-from schemas.jsonform import MAX_LINE_BYTES, render, to_cloudevent
+from schemas.codec import Codec
+from schemas.jsonform import MAX_LINE_BYTES, parse_line, render, to_cloudevent
 from schemas.models import Reason, Receipt, ReceiptStatus
+from streams.pipeline import Exchange, Status, partition_for
+from streams.record import SourceRecord
 from streams.reference import StandingData
+from streams.route import load_policy
+from streams.state import DictStore
 from streams.validate import ValidationContext
 from tests.support.builders import synthetic_force
 from tests.support.contract import one_of_each_event
@@ -52,16 +59,48 @@ def context() -> ValidationContext:
     return ValidationContext(StandingData.load())
 
 
+def _worker(force: str) -> Exchange:
+    catalog = TopicCatalog(load_registry().limited_to([force]))
+    return Exchange(
+        codec=Codec(),
+        catalog=catalog,
+        registry=catalog.registry,
+        standing=StandingData.load(),
+        policy=load_policy(),
+        seen_store=DictStore(),
+        case_store=DictStore(),
+    )
+
+
 @pytest.mark.parametrize("force", ["01", "05"])
-def test_the_checks_are_validates_own(force: str, context: ValidationContext) -> None:
+def test_the_local_verdict_is_the_workers_and_validates(
+    force: str, context: ValidationContext
+) -> None:
+    """What publish (and the gateway) decide here is what the worker decides on the topic,
+    and what ``cjsx validate --force`` prints."""
     checker = Checker(force, context)
-    corpus = _corpus()
-    outcomes = set()
-    for line in corpus:
-        expected = verdict(line, context, force)
-        assert checker.check(line).to_json() == expected
-        outcomes.add(expected["accepted"])
-    assert outcomes == {True, False}  # the corpus has both, for either force
+    worker = _worker(force)
+    codec = Codec()
+    seen = set()
+    for offset, line in enumerate(_corpus()):
+        local = checker.check(line)
+        assert local.to_json() == verdict(line, context, force)
+        parsed = parse_line(line)
+        if parsed.event is None:
+            assert not local.accepted  # not an event: never published
+            continue
+        topic = worker.catalog.ingest(force)
+        key = parsed.event.envelope.case_urn.encode()
+        outcome = worker.process(
+            SourceRecord(topic, partition_for(key, 3), offset, key, codec.encode(parsed.event))
+        )
+        if local.accepted:
+            assert outcome.status is not Status.REJECTED, outcome.reasons
+        else:
+            assert outcome.status is Status.REJECTED
+            assert [r.code.value for r in outcome.reasons] == [r.code for r in local.reasons]
+        seen.add(local.accepted)
+    assert seen == {True, False}  # the corpus has both, for either force
     oversized = Oversized(MAX_LINE_BYTES + 5)
     assert checker.too_long(oversized.size).to_json() == verdict(oversized, context, force)
 
