@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from cjsx.console.actions import Act, ActionNotRecorded
 from cjsx.console.app import Services, create_app
 from cjsx.console.broker import Step
 from cjsx.console.correction import recipient_views
@@ -73,6 +74,23 @@ def with_offence_code(event: DefendantCharged, code: str) -> DefendantCharged:
 
 
 @dataclass
+class FakeActionLog:
+    """Stands in for the audit log's console-actions topic: keeps each act, or refuses."""
+
+    acts: list[Act] = field(default_factory=list)
+    refuse: bool = False
+    closed: bool = False
+
+    def __call__(self, act: Act) -> None:
+        if self.refuse:
+            raise ActionNotRecorded("the audit log did not take the action (KafkaTimeoutError)")
+        self.acts.append(act)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
 class FakeTracker:
     """Answers every search with one step, and records which forces were searched."""
 
@@ -92,6 +110,7 @@ class World:
     mine: RejectedEvent
     theirs: RejectedEvent
     junk: RejectedEvent
+    audit: FakeActionLog
 
     def sign_in(self, user: str) -> None:
         self.client.cookies.clear()
@@ -137,7 +156,8 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
             User("olive", "Olive Operator", password_hash, operator=True, reviewer=True),
         )
     }
-    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}")
+    audit = FakeActionLog()
+    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}", record=audit)
     mine = rejection_of(with_offence_code(valid_charge(), UNKNOWN_OFFENCE), "05")
     theirs = rejection_of(
         with_offence_code(valid_charge(synthetic_force("01")), UNKNOWN_OFFENCE), "01"
@@ -158,7 +178,7 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     )
     settings = ConsoleSettings(console_secret_key="test-key-" + "x" * 32, cache_dir=tmp_path)
     with TestClient(create_app(settings, services), base_url="https://testserver") as client:
-        yield World(client, services, store, publisher, mine, theirs, junk)
+        yield World(client, services, store, publisher, mine, theirs, junk, audit)
     store.close()
 
 
@@ -587,7 +607,7 @@ def test_the_preview_page_lists_the_recipients(world: World) -> None:
 
 
 def test_a_session_expires_after_its_idle_time(tmp_path: Path, password_hash: str) -> None:
-    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}")
+    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}", record=FakeActionLog())
     services = Services(
         store=store,
         users={"alice": User("alice", "Alice", password_hash, force="05")},
@@ -630,7 +650,9 @@ def test_the_console_store_is_owner_only_whatever_the_umask(tmp_path: Path) -> N
 
     previous = os.umask(0o022)
     try:
-        store = ConsoleStore(f"sqlite:///{tmp_path / 'console' / 'console.sqlite'}")
+        store = ConsoleStore(
+            f"sqlite:///{tmp_path / 'console' / 'console.sqlite'}", record=FakeActionLog()
+        )
         with store.engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
         files = list((tmp_path / "console").iterdir())
