@@ -820,3 +820,18 @@ def test_the_record_of_an_act_says_who_in_which_role_and_never_a_password(
     assert password_hash not in record.model_dump_json()
     assert log.record(Act("?", ActionCode.SIGN_IN_REFUSED, outcome="REFUSED")).role == "unknown"
     assert set(LABELS) == set(ActionCode)  # every code has its journal wording
+
+
+def test_a_throttled_sign_in_is_recorded_as_refused(world: World) -> None:
+    def attempt(user: str, password: str) -> int:
+        page = world.client.get("/sign-in")
+        form = {"username": user, "password": password, "csrf_token": csrf(page.text)}
+        return world.client.post("/sign-in", data=form, follow_redirects=False).status_code
+
+    assert [attempt("alice", "wrong") for _ in range(5)] == [401] * 5
+    assert attempt("alice", PASSWORD) == 429
+    assert attempt("nobody we know", PASSWORD) == 429
+    assert recorded(world)[-2:] == [
+        ("alice", "SIGN_IN_THROTTLED", None, "REFUSED"),
+        ("?", "SIGN_IN_THROTTLED", None, "REFUSED"),
+    ]
