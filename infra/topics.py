@@ -20,7 +20,15 @@ from infra.registry import Registry
 SPEC_FILE = Path(__file__).with_name("topics.toml")
 
 TopicId = Literal[
-    "ingest", "receipts", "deliver", "acks", "rejected", "disclosures", "audit", "ticks"
+    "ingest",
+    "receipts",
+    "deliver",
+    "acks",
+    "rejected",
+    "disclosures",
+    "console_actions",
+    "audit",
+    "ticks",
 ]
 _HOUR_MS = 3_600_000
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
@@ -172,6 +180,11 @@ class TopicCatalog:
     @property
     def disclosures(self) -> str:
         return self._name("disclosures")
+
+    @property
+    def console_actions(self) -> str:
+        """What the console's users did, for the auditor to chain (``docs/console.md``)."""
+        return self._name("console_actions")
 
     def _group(self, name: str) -> str:
         return f"{self.namespace}.{name}" if self.namespace else name

@@ -26,7 +26,9 @@ from schemas.models.events import (
     RemandStatusChanged,
 )
 from schemas.models.exchange import (
+    ActionAuditRecord,
     AuditRecord,
+    ConsoleAction,
     Delivery,
     Disclosure,
     EnrichedOffence,
@@ -48,12 +50,15 @@ TOP_LEVEL_TYPES: tuple[type[AvroRecord], ...] = (
     Delivery,
     Disclosure,
     AuditRecord,
+    ConsoleAction,
+    ActionAuditRecord,
 )
 """Every record that travels on its own (and so has released schema versions)."""
 
 __all__ = [
     "EVENT_TYPES",
     "TOP_LEVEL_TYPES",
+    "ActionAuditRecord",
     "Address",
     "AnyEvent",
     "AuditRecord",
@@ -62,6 +67,7 @@ __all__ = [
     "CaseDocumentsAdded",
     "CaseEvent",
     "CaseFileSubmitted",
+    "ConsoleAction",
     "Defendant",
     "DefendantCharged",
     "DefendantDetailsAmended",
