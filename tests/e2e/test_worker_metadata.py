@@ -1,19 +1,23 @@
-"""The worker's producer keeps every topic it writes to in its metadata, whatever it learns when.
+"""A worker whose topics appear late keeps going: metadata learned at start does not stall it.
 
-aiokafka's producer tracks only the topics a send found missing from its metadata, and a
-refresh replaces the metadata with exactly those topics. When the worker's producer first
-fetches every topic (Faust refreshes it after creating the table changelogs) and later sends
-to a topic it did not know then (a changelog that was not yet visible, a topic created after
-it started), each refresh from then on drops every topic it knew but did not track. Records
-queued for those topics at that moment have no partition leader, wait until the request
-timeout and fail (``NotLeaderForPartitionError``): the worker stops before committing and the
-batch is processed again by its successor. Large records widen the window (the single request
-in flight to the broker takes longer, so more records wait in the producer's queue).
+Two hazards of the worker's Kafka clients (aiokafka under Faust), both about topics a client
+did not see at its first metadata refresh:
 
-This test makes the late topic deterministic: every delivery topic and the disclosures topic
-are created only after the worker is running. Then valid events (each written to a receipts,
-delivery and disclosures topic) mixed with large hostile records must each end in exactly one
-outcome, with the worker alive throughout and never stopping before a commit.
+- the producer: it learns every topic from the refresh Faust makes after creating the table
+  changelogs, tracking none; the first send to a topic it did not see then narrows every later
+  refresh to the tracked topics, and a record queued for another topic loses its leader, waits
+  the 60 s request timeout and fails (NotLeaderForPartition). Large records widen the window
+  (the one request in flight to the broker takes longer, so more records wait in the queue).
+  ``tests/integration/test_producer_metadata.py`` shows this deterministically.
+- the consumer: it learns the changelogs Faust has just created only from a metadata refresh;
+  one that came before they were visible left every state write refused (PartitionsMismatch)
+  until the next refresh, five minutes later by Faust's default, so the worker stopped.
+
+Here every delivery topic and the disclosures topic are created only after the worker is
+running, which on the shared broker also tends to delay the changelogs' visibility. Valid
+events (each written to a receipts, delivery and disclosures topic) mixed with large hostile
+records must each end in exactly one outcome, with the worker alive and never stopping before
+a commit. Before the fix the worker stopped here (PartitionsMismatch after 60 s).
 """
 
 from __future__ import annotations
