@@ -47,7 +47,8 @@ from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
 from producers.simulator import Fault, SyntheticForce
 from producers.traffic import Traffic, TrafficMix, plan, publish
-from schemas.models import ReceiptStatus
+from schemas.codec import Codec
+from schemas.models import ActionAuditRecord, ConsoleAction, ReceiptStatus
 from streams.audit.auditor import read_log
 from streams.audit.chain import VerifyResult, verify_encoded
 from streams.reference import StandingData
@@ -55,6 +56,19 @@ from streams.reference import StandingData
 DEMO_FORCES = ("01", "05", "93")
 CORRECTING_FORCE = "01"
 """The force whose staff correct a rejected charge in the console at the end of the demo."""
+
+
+@dataclass
+class AuditView:
+    """The audit log as the demo reads it: the chain's verdict and what it holds."""
+
+    result: VerifyResult
+    disclosures: int = 0
+    actions: list[ConsoleAction] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.result.first_break is None
 
 
 @dataclass
@@ -81,6 +95,7 @@ class Demo:
         self.console_app: DemoConsole | None = None
         self.env: dict[str, str] = {}
         self.published_total = 0
+        self.disclosed_total = 0
         self.secrets_dir = self.home / "secrets"
         self.security: BrokerSecurity | None = None
         self.web_port = free_port()
@@ -279,7 +294,6 @@ class Demo:
         assert self.cluster is not None
         from kafka import KafkaConsumer
 
-        from schemas.codec import Codec
         from schemas.models import RejectedEvent
 
         codec = Codec()
@@ -301,22 +315,32 @@ class Demo:
             consumer.close()
         return found
 
-    def _audit_log(self) -> VerifyResult:
+    def _audit_log(self) -> AuditView:
         assert self.cluster is not None
-        values = read_log(self.cluster.bootstrap, self.catalog.audit, client=self.client(OPERATOR))
-        return verify_encoded(values)
+        values = list(
+            read_log(self.cluster.bootstrap, self.catalog.audit, client=self.client(OPERATOR))
+        )
+        view = AuditView(verify_encoded(values))
+        codec = Codec()
+        for value in values:
+            record = codec.decode(value)
+            if isinstance(record, ActionAuditRecord):
+                view.actions.append(record.action)
+            else:
+                view.disclosures += 1
+        return view
 
     def _audit_summary(self, deliveries: int) -> bool:
         """Every delivery is a disclosure; the auditor chains each into the audit log."""
-        processes.wait_for(lambda: self._audit_log().records >= deliveries, 60, interval=1.0)
-        result = self._audit_log()
-        intact = result.first_break is None
+        processes.wait_for(lambda: self._audit_log().disclosures >= deliveries, 60, interval=1.0)
+        view = self._audit_log()
         self.console.print(
-            f"Audit log (read as operator): {result.records} disclosures chained for "
-            f"{deliveries} deliveries; chain intact: {'yes' if intact else 'NO'} "
+            f"Audit log (read as operator): {view.disclosures} disclosures chained for "
+            f"{deliveries} deliveries; chain intact: {'yes' if view.intact else 'NO'} "
             "(cjsx audit verify)"
         )
-        return intact and result.records == deliveries
+        self.disclosed_total = deliveries
+        return view.intact and view.disclosures == deliveries
 
     def _await_acknowledgements(self, watcher: ReceiptWatcher) -> None:
         self._step("Waiting for partners' acknowledgements to come back as receipts")
@@ -510,6 +534,19 @@ class Demo:
 
         console_agrees = processes.wait_for(console_shows_acks, 30, interval=0.5)
         counted = self._events_counted()
+        disclosures = self.disclosed_total + len(delivered)
+        wanted = {"PROPOSE_CORRECTION", "APPROVE", "RESUBMIT"}
+
+        latest: list[AuditView] = []
+
+        def chained() -> bool:
+            latest.append(self._audit_log())
+            done = {a.action for a in latest[-1].actions if a.case_urn == urn}
+            return latest[-1].disclosures >= disclosures and wanted <= done
+
+        processes.wait_for(chained, 60, interval=1.0)
+        view = latest[-1]
+        steps = [f"{a.action} by {a.user_id}" for a in view.actions if a.case_urn == urn]
         self.console.print(
             f"Console correction: {done.before} → {done.after} in offences[0].code; state "
             f"'{done.state}'; the corrected event was "
@@ -522,8 +559,16 @@ class Demo:
             f"Worker metrics now: cjsx_events_total = {counted:.0f} "
             f"({self.published_total} published by the forces + 1 correction)"
         )
+        self.console.print(
+            f"Audit log now: {view.disclosures} disclosures ({disclosures} deliveries) and "
+            f"{len(view.actions)} console actions in one chain; this case's: "
+            f"{', '.join(steps) or 'none'}; chain intact: {'yes' if view.intact else 'NO'}"
+        )
         return (
-            done.state == "resubmitted"
+            view.intact
+            and view.disclosures == disclosures
+            and wanted <= {a.action for a in view.actions if a.case_urn == urn}
+            and done.state == "resubmitted"
             and status is not None
             and bool(delivered)
             and delivered == acked

@@ -34,6 +34,9 @@ def test_the_demo_adds_up_holds_the_console_and_stops_everything(tmp_path: Path)
         assert "chain intact: yes" in said
         assert "state 'resubmitted'; the corrected event was ACCEPTED" in said
         assert "the console shows the same: yes" in said
+        # The correction's steps are in the one audit chain, beside the disclosures.
+        assert re.search(r"PROPOSE_CORRECTION by editor-\d+, .*APPROVE by reviewer-\d+", said)
+        assert said.count("chain intact: yes") == 2
 
         # The console it prints is up, and its printed editor can sign in.
         found = re.search(
