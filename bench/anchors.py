@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from bench.spans import output_span
-from cjsx import processes
+from common import processes
 from infra.broker.provision import resolve_jars
 
 POM = Path(__file__).with_name("pom.xml")

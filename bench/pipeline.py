@@ -29,8 +29,8 @@ from kafka import KafkaConsumer
 
 from bench.anchors import aiokafka_forward, faust_forward, producer_perf, tools_lib
 from bench.spans import output_span
-from cjsx import processes
 from cjsx.cli.status import fetch
+from common import processes
 from infra.broker.node import KafkaCluster, free_port
 from infra.broker.provision import ensure_jars
 from infra.registry import load_registry

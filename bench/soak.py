@@ -40,8 +40,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cjsx import processes
 from cjsx.cli.status import parse_metrics
+from common import processes
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber, SubscriberStats
 from infra.broker.node import KafkaCluster, free_port

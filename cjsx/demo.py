@@ -28,9 +28,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from cjsx import processes
 from cjsx.demo_console import DemoConsole
 from cjsx.settings import Settings
+from common import processes
 from consumers.store import PartnerStore, StoreCounts
 from consumers.subscriber import Subscriber, SubscriberStats
 from infra.broker.node import BrokerSecurity, KafkaCluster, free_port

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx2
 
-from cjsx import processes
 from cjsx.console.client import ConsoleClient, ConsoleClientError
 from cjsx.console.users import User, hash_password, save_users
+from common import processes
 from infra.broker.node import free_port
 
 OFFENCE_FIELD = "offences[0].code"

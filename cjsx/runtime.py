@@ -9,8 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cjsx.errors import CjsxError
 from cjsx.settings import Settings
+from common.errors import CjsxError
 from infra.broker.node import BrokerSecurity, KafkaCluster
 from infra.broker.provision import lib_dir
 from infra.registry import REGISTRY_FILE, Registry, load_registry

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from cjsx import processes
+from common import processes
 
 log = logging.getLogger("cjsx.supervisor")
 

@@ -19,7 +19,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from cjsx.processes import poll_until
+from common.processes import poll_until
 from consumers.store import PartnerStore
 from schemas.cloudevents import to_kafka
 from schemas.codec import Codec, CodecError

@@ -14,7 +14,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from infra.registry import Registry
 
 SPEC_FILE = Path(__file__).with_name("topics.toml")

@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 
 Durability = Literal["process", "machine"]
 """``process``: an entry survives the publishing process dying (SQLite WAL, synchronous

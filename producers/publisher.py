@@ -29,7 +29,7 @@ from kafka.future import Future
 from kafka.producer.future import RecordMetadata
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from infra.topics import TopicCatalog
 from producers.outbox import Durability, Entry, Outbox
 from schemas.cloudevents import Headers, force_source, to_kafka

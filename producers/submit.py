@@ -32,7 +32,7 @@ from kafka.errors import (
     SaslAuthenticationFailedError,
 )
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from producers.publisher import Publisher, PublishRefused, Sent
 from producers.receipts import OUTCOMES
 from schemas.codec import Codec, CodecError

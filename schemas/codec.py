@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from schemas.messages import plain
 from schemas.models import TOP_LEVEL_TYPES, AvroRecord
 from schemas.reasons import Reason, ReasonCode

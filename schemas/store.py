@@ -19,7 +19,7 @@ from typing import Any, cast
 from fastavro import parse_schema
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 
 AVRO_DIR = Path(__file__).with_name("avro")
 RELEASED_DIR = Path(__file__).with_name("released")

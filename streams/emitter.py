@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from streams.outputs import Output
 
 RECORD_OVERHEAD_BYTES = 512

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cjsx import processes
+from common import processes
 from infra.broker.provision import ensure_jars
 from infra.topics import TopicCatalog
 from tests.support.world import (

@@ -16,10 +16,10 @@ import click
 from kafka.errors import KafkaError
 
 from cjsx.cli.ids import EXIT_INVALID, EXIT_VALID, Oversized, bounded_lines, force_code
-from cjsx.errors import CjsxError
 from cjsx.logs import configure_logging
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from common.errors import CjsxError
 from infra.security.policy import force_principal
 from producers import Publisher
 from producers.submit import (

@@ -15,9 +15,9 @@ import click
 
 from cjsx.cli.ids import force_code
 from cjsx.cli.publish import command_logging
-from cjsx.errors import CjsxError
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from common.errors import CjsxError
 from infra.security.policy import force_principal
 from producers.submit import BrokerCode, ReceiptReader, ReceiptsUnavailable, Start
 from schemas.models import Receipt, ReceiptStatus

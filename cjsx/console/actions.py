@@ -49,7 +49,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from cjsx.console.users import User
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from schemas.cloudevents import EXCHANGE_SOURCE, to_kafka
 from schemas.codec import Codec
 from schemas.identifiers.urn import check_urn

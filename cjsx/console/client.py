@@ -16,7 +16,7 @@ from http.cookies import SimpleCookie
 
 import httpx2
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _STATE = re.compile(r'data-testid="state">([^<]+)<')

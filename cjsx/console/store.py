@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from cjsx.console.actions import LABELS, Act, ActionCode, RecordAction
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from infra.sqlite import open_engine
 from schemas.models import CaseEvent, RejectedEvent
 

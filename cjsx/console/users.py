@@ -16,7 +16,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 from infra.registry import Registry
 
 _HASHER = PasswordHasher()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cjsx import processes
+from common import processes
 from infra.broker.provision import BrokerError
 
 _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from cjsx.errors import CjsxError
+from common.errors import CjsxError
 
 POM = Path(__file__).with_name("pom.xml")
 _MARKER = ".complete"

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cjsx import processes
-from cjsx.errors import CjsxError
+from common import processes
+from common.errors import CjsxError
 from infra.broker.node import free_port
 
 HERE = Path(__file__).resolve().parent

@@ -65,8 +65,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kafka_errors
 
-from cjsx.errors import CjsxError
-from cjsx.processes import poll_until
+from common.errors import CjsxError
+from common.processes import poll_until
 from schemas.cloudevents import EXCHANGE_SOURCE, to_kafka
 from schemas.codec import Codec, CodecError
 from schemas.models import ConsoleAction, Disclosure

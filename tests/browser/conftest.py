@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from cjsx import processes
 from cjsx.console.users import User, hash_password, save_users
+from common import processes
 from infra.broker.node import free_port
 from infra.topics import TopicCatalog
 from tests.support.world import Broker, WorkerProcess

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from cjsx import processes
+from common import processes
 from infra.broker.node import KafkaNode
 from infra.topics import TopicCatalog
 from producers.publisher import Publisher

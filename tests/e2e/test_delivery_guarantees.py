@@ -16,7 +16,7 @@ from uuid import UUID
 
 import pytest
 
-from cjsx import processes
+from common import processes
 from consumers.store import PartnerStore
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cjsx import processes
 from cjsx.console.client import ConsoleClient
+from common import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from cjsx import processes
+from common import processes
 from tests.e2e.faults_support import (
     FaultRun,
     active_controller,

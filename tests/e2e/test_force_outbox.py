@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from cjsx import processes
+from common import processes
 from infra.topics import TopicCatalog
 from producers.outbox import pending_in
 from producers.profiles import force_profile

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from cjsx import processes
+from common import processes
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.simulator import FAMILY_NAMES, Fault, SyntheticForce

@@ -17,7 +17,7 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from cjsx import processes
+from common import processes
 from infra.registry import load_registry
 from infra.security.access import admin_client, apply_acls, current_grants
 from infra.security.policy import force_principal, principals, worker_state_topics

@@ -21,10 +21,10 @@ from click.testing import CliRunner, Result
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kafka_errors
 
-from cjsx import processes
 from cjsx.cli.audit import audit
 from cjsx.console.actions import Act, ActionCode, ActionLog
 from cjsx.console.users import User
+from common import processes
 from infra.security.policy import AUDITOR, CONSOLE, WORKER
 from infra.security.secrets import AuditSigningKey
 from infra.topics import TopicCatalog

@@ -22,7 +22,7 @@ from fastavro import json_reader, json_writer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from cjsx import processes
+from common import processes
 from schemas.codec import Codec
 from schemas.models import (
     TOP_LEVEL_TYPES,

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from cjsx import processes
+from common import processes
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.publisher import Publisher

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cjsx import processes
+from common import processes
 from consumers.store import PartnerStore
 from infra.broker.node import free_port
 from tests.support.builders import synthetic_force

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cjsx import processes
 from cjsx.cli.status import status
+from common import processes
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
 from infra.grafana.dashboards import DASHBOARDS_DIR

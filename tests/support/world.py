@@ -13,7 +13,7 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
-from cjsx import processes
+from common import processes
 from infra.broker.node import BrokerSecurity, KafkaCluster, free_port
 from infra.registry import load_registry
 from infra.security.access import admin_client, apply_acls, apply_users

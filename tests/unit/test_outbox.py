@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cjsx import processes
+from common import processes
 from infra.registry import load_registry
 from infra.topics import TopicCatalog
 from producers.outbox import Outbox, pending_in

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cjsx import processes
+from common import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 # A child that starts a grandchild in its own group and ignores SIGTERM itself: the
