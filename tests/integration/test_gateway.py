@@ -11,10 +11,13 @@ package's own ``to_structured``/``to_binary`` are accepted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx2 as httpx
@@ -211,6 +214,7 @@ def test_requests_made_by_the_cloudevents_package_are_accepted(
         for event, binding in zip(made, (to_structured, to_binary), strict=True):
             form = to_cloudevent(event)
             data = form.pop("data")
+            form["time"] = datetime.fromisoformat(form["time"])  # the SDK wants a datetime
             message = binding(CloudEvent(attributes=form, data=data), JSONFormat())
             answer = http.post(
                 "/forces/05/events",
@@ -231,7 +235,7 @@ def test_bodies_over_the_limit_are_413_and_a_busy_force_gets_429(
         catalog,
         tmp_path / "gateway",
         env_extra={
-            "CJSX_GATEWAY_MAX_BODY_BYTES": "60000",
+            "CJSX_GATEWAY_MAX_BODY_BYTES": "30000",
             "CJSX_GATEWAY_MAX_BATCH_EVENTS": "20",
             "CJSX_GATEWAY_RATE_PER_SECOND": "2",
             "CJSX_GATEWAY_RATE_BURST": "10",
@@ -242,7 +246,7 @@ def test_bodies_over_the_limit_are_413_and_a_busy_force_gets_429(
         with client(gateway) as http:
             headers = {**BATCH, **gateway.headers("05")}
             big = "[" + ",".join(render(e) for e in made) + "]"
-            assert len(big) > 60000
+            assert len(big) > 30000
             answer = http.post("/forces/05/events", content=big.encode(), headers=headers)
             assert answer.status_code == 413
             assert answer.json()["code"] == "BODY_TOO_LARGE"
@@ -276,6 +280,39 @@ def test_bodies_over_the_limit_are_413_and_a_busy_force_gets_429(
             )
     finally:
         gateway.stop()
-    assert ids_on_topic(kafka, catalog.ingest("05")) == [
-        str(e.envelope.event_id) for e in made[:10]
-    ]
+    on_topic = sorted(ids_on_topic(kafka, catalog.ingest("05")))
+    assert on_topic == sorted(str(e.envelope.event_id) for e in made[:10])
+
+
+def test_a_force_with_too_many_requests_in_flight_gets_429_and_those_are_not_published(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    gateway = GatewayProcess(
+        kafka, catalog, tmp_path / "gateway", env_extra={"CJSX_GATEWAY_MAX_IN_FLIGHT": "1"}
+    ).start()
+    made = events("05", 30, seed=6)
+
+    async def post_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(
+            base_url=gateway.url, verify=gateway.ssl_context(), timeout=60
+        ) as http:
+            return await asyncio.gather(
+                *(
+                    http.post(
+                        "/forces/05/events",
+                        content=render(e).encode(),
+                        headers={**STRUCTURED, **gateway.headers("05")},
+                    )
+                    for e in made
+                )
+            )
+
+    try:
+        answers = asyncio.run(post_all())
+    finally:
+        gateway.stop()
+    statuses = Counter(a.status_code for a in answers)
+    assert set(statuses) == {202, 429}, statuses
+    assert {a.json()["code"] for a in answers if a.status_code == 429} == {"TOO_MANY_IN_FLIGHT"}
+    accepted = sorted(a.json()["event_ids"][0] for a in answers if a.status_code == 202)
+    assert sorted(ids_on_topic(kafka, catalog.ingest("05"))) == accepted
