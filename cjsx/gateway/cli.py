@@ -61,6 +61,7 @@ def serve() -> None:
         ssl_keyfile=None if key is None else str(key),
         log_config=logging_config(settings.log_level, json=settings.log_json),
         access_log=False,
+        timeout_keep_alive=settings.gateway_keep_alive_seconds,
         timeout_graceful_shutdown=int(settings.gateway_ack_timeout_seconds) + 5,
     )
 

@@ -55,6 +55,9 @@ class GatewaySettings(Settings):
         ge=1,
         description="Unacknowledged events one force's outbox may hold before 503.",
     )
+    gateway_keep_alive_seconds: int = Field(
+        default=65, ge=1, description="How long an idle client connection is kept open."
+    )
     gateway_receipts_limit: int = Field(
         default=500, ge=1, description="Most receipts one GET returns."
     )

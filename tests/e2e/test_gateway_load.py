@@ -81,9 +81,12 @@ async def drive(
     whatever the answers so far); a 429 is retried after Retry-After when ``retry``."""
     run = Run()
     t0 = started or time.monotonic()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # A force system's connection pool: requests beyond it wait for a connection (no pool
+    # timeout), as they would in its HTTP client.
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
+    timeout = httpx.Timeout(60, pool=None)
     async with httpx.AsyncClient(
-        base_url=gateway.url, verify=gateway.ssl_context(), timeout=60, limits=limits
+        base_url=gateway.url, verify=gateway.ssl_context(), timeout=timeout, limits=limits
     ) as http:
 
         async def post(force: str, event_id: str, body: bytes) -> None:
@@ -159,7 +162,6 @@ def test_200_requests_a_second_for_60_seconds_lose_nothing(
     accepted = {event_id for _, event_id in run.accepted}
     assert not run.errors, run.errors
     assert len(accepted) == len(run.accepted) == len(events), run.statuses
-    assert run.sent_seconds <= seconds + 1  # the schedule was kept: >= 200 requests/s
     assert set(run.statuses) <= {202, 429}, run.statuses
 
     # Exactly the 202s are on the ingest topics, once each.
@@ -180,6 +182,7 @@ def test_200_requests_a_second_for_60_seconds_lose_nothing(
         "offered_per_second": rate,
         "seconds_to_send": round(run.sent_seconds, 1),
         "seconds_to_last_answer": round(run.answered_seconds, 1),
+        "answered_per_second": round(len(events) / run.answered_seconds, 1),
         "answers": dict(run.statuses),
         "retried_429": run.retries,
         "accepted_per_second_min_max": [min(per_second.values()), max(per_second.values())],
@@ -190,6 +193,9 @@ def test_200_requests_a_second_for_60_seconds_lose_nothing(
     reports = ROOT / ".cache" / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "gateway-load.json").write_text(json.dumps(report, indent=2))
+    # The rate was offered (the schedule was kept) and the gateway kept up with it.
+    assert run.sent_seconds <= seconds + 1, report
+    assert run.answered_seconds <= seconds + 15, report
 
 
 @pytest.mark.slow
