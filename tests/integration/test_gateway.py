@@ -58,6 +58,18 @@ def ids_on_topic(kafka: Broker, topic: str) -> list[str]:
     ]
 
 
+PERSONAL = {"family_name", "given_names", "date_of_birth", "lines", "postcode", "pnc_id", "asn"}
+
+
+def personal(value: object, key: str = "") -> list[str]:
+    """Every personal text in an event's data (names, dates of birth, addresses, ids)."""
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in personal(v, k)]
+    if isinstance(value, list):
+        return [t for v in value for t in personal(v, key)]
+    return [value] if isinstance(value, str) and key in PERSONAL else []
+
+
 @pytest.fixture
 def gateway(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> Iterator[GatewayProcess]:
     process = GatewayProcess(kafka, catalog, tmp_path / "gateway").start()
@@ -203,6 +215,22 @@ def test_a_batch_is_answered_with_every_id_in_order_once_all_are_on_the_topic(
     ids = [str(e.envelope.event_id) for e in batch]
     assert answer.json() == {"event_ids": ids}
     assert sorted(ids_on_topic(kafka, catalog.ingest("05"))) == sorted(ids)  # once each
+
+    # The access log says what happened, and nothing of what was in the events.
+    log = gateway.log.read_text()
+    access = [json.loads(line) for line in log.splitlines() if '"cjsx.gateway.access"' in line]
+    posted = [a for a in access if a["route"] == "/forces/{force}/events"]
+    assert [(a["method"], a["status"], a["force"], a["events"]) for a in posted] == [
+        ("POST", 202, "05", 25)
+    ]
+    allowed = {"asctime", "levelname", "name", "message", "method", "route", "status", "force"}
+    assert all(set(a) <= allowed | {"events", "rejected", "ms"} for a in access)
+    assert any(personal(json.loads(render(e))["data"]) for e in batch)  # there was some
+    for event in batch:
+        assert event.envelope.case_urn not in log
+        assert str(event.envelope.event_id) not in log
+        for text in personal(json.loads(render(event))["data"]):
+            assert text not in log
 
 
 def test_requests_made_by_the_cloudevents_package_are_accepted(
