@@ -34,7 +34,7 @@ from cjsx.gateway.events import Checked, UnsupportedMediaType, check, split
 from cjsx.gateway.exchange import ReceiptPage
 from cjsx.gateway.limits import ForceLimits
 from cjsx.gateway.settings import GatewaySettings
-from producers.publisher import PublishRefused, Sent
+from producers import PublishRefused, Sent
 from schemas.models import CaseEvent
 from streams.validate import ValidationContext
 

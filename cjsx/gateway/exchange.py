@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from cjsx.runtime import Runtime
 from infra.security.policy import force_principal
-from producers.publisher import Publisher, Sent, max_message_bytes
+from producers import Publisher, Sent
 from schemas.codec import Codec, CodecError
 from schemas.models import CaseEvent, Receipt
 
@@ -62,7 +62,7 @@ class Exchange:
                     topic=topic,
                     codec=self.codec,
                     outbox_dir=self._outbox_dir,
-                    max_message_bytes=max_message_bytes(self.runtime.catalog, topic),
+                    max_message_bytes=self.runtime.catalog.max_message_bytes(topic),
                     **force_client(self.runtime, force),
                 )
                 self._publishers[force] = publisher
