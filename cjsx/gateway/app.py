@@ -163,6 +163,10 @@ class _Access:
 Handler = Callable[[Request, _Access], Awaitable[Response]]
 
 
+def _is_code(text: str | None) -> bool:
+    return text is not None and 0 < len(text) <= 4 and text.isdigit()
+
+
 def _logged(
     template: str, handler: Handler, operation: dict[str, Any]
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -188,7 +192,7 @@ def _logged(
                     "route": template,
                     "status": status,
                     # The path's force only when it is one (a code), never arbitrary text.
-                    "force": access.force if (access.force or "x").isdigit() else None,
+                    "force": access.force if _is_code(access.force) else None,
                     "events": access.events,
                     "rejected": access.rejected,
                     "ms": round((time.perf_counter() - started) * 1000, 1),

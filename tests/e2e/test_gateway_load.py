@@ -81,9 +81,11 @@ async def drive(
     whatever the answers so far); a 429 is retried after Retry-After when ``retry``."""
     run = Run()
     t0 = started or time.monotonic()
-    # A force system's connection pool: requests beyond it wait for a connection (no pool
-    # timeout), as they would in its HTTP client.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
+    # The three force systems' connection pools, 64 each (the gateway's default in-flight
+    # limit per force): requests beyond them wait for a connection (no pool timeout), as
+    # they would in a force's HTTP client.
+    pool = 64 * len(FORCES)
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=30)
     timeout = httpx.Timeout(60, pool=None)
     async with httpx.AsyncClient(
         base_url=gateway.url, verify=gateway.ssl_context(), timeout=timeout, limits=limits
