@@ -18,6 +18,7 @@ from cjsx.cli.status import status
 from cjsx.cli.topics import topics
 from cjsx.cli.worker import worker
 from cjsx.console.cli import console
+from cjsx.gateway.cli import gateway
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +42,7 @@ cli.add_command(partner)
 cli.add_command(rejected)
 cli.add_command(status)
 cli.add_command(console)
+cli.add_command(gateway)
 
 
 def main() -> None:
