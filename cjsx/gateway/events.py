@@ -23,11 +23,10 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from cjsx.cli.ids import verdict
-from schemas.jsonform import parse_line
+from producers.submit import Checker
 from schemas.models import CaseEvent
 from schemas.reasons import Reason, ReasonCode
-from streams.validate import ValidationContext, check_sender, validate_event
+from streams.validate import ValidationContext
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -122,29 +121,19 @@ def check(raw: bytes, ctx: ValidationContext, force: str) -> Checked:
     """One event's JSON form: the SDK's structured-mode parse, then the worker's rules for
     ``force``'s ingest topic; the event itself when both accept it.
 
-    The hot path parses once and runs the same three steps ``verdict`` runs (the JSON form,
-    the sender binding, the rules); anything short of a clean acceptance is answered with
-    ``verdict``'s own output for the line, so a rejection reads word for word as
-    ``cjsx validate --force`` prints it.
+    The checks are ``producers.submit.Checker``'s, the very ones ``cjsx validate --force`` and
+    ``cjsx publish`` run, so a rejection reads word for word as they print it.
     """
     try:
         from_structured(HTTPMessage({"content-type": STRUCTURED}, raw), _FORMAT, CloudEvent)
         sdk_error: Exception | None = None
     except _SDK_ERRORS as error:
         sdk_error = error
-    event = parse_line(raw).event
-    if event is not None and sdk_error is None:
-        try:
-            clean = not (check_sender(event, force) + validate_event(event, ctx))
-        except Exception:  # noqa: BLE001 - routed: verdict() below turns it into INTERNAL_ERROR
-            clean = False
-        if clean:
-            accepted = {"event_id": str(event.envelope.event_id), "accepted": True, "reasons": []}
-            return Checked(accepted, event)
-    result = verdict(raw, ctx, force)
-    if result["accepted"]:  # our rules are stricter; should the SDK still refuse, say so
+    result = Checker(force, ctx).check(raw)
+    if result.accepted and sdk_error is not None:
+        # Our rules are stricter; should the SDK still refuse it, say so.
         return _refused(
             ReasonCode.SCHEMA_VIOLATION,
             f"not a CloudEvent to the CloudEvents SDK ({type(sdk_error).__name__})",
         )
-    return Checked(result, None)
+    return Checked(result.to_json(), result.event)
