@@ -151,6 +151,8 @@ def test_a_new_optional_field_with_a_default_is_compatible_but_unreleased(
         "uk.gov.cjsx.DefendantCharged",
         "uk.gov.cjsx.RemandStatusChanged",
         "uk.gov.cjsx.Delivery",
+        "uk.gov.cjsx.HearingResulted",  # a defendant's next hearing
+        "uk.gov.cjsx.ResultDelivery",
     }
 
 
