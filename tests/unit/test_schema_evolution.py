@@ -165,7 +165,9 @@ def test_release_writes_new_versions_and_the_gate_passes_again(dirs: tuple[Path,
     assert sorted(written) == [
         ("uk.gov.cjsx.DefendantCharged", 2),
         ("uk.gov.cjsx.Delivery", 2),
+        ("uk.gov.cjsx.HearingResulted", 2),
         ("uk.gov.cjsx.RemandStatusChanged", 2),
+        ("uk.gov.cjsx.ResultDelivery", 2),
     ]
     assert check_all(avro_dir=avro, released_dir=released) == []
     assert release_checked(avro_dir=avro, released_dir=released) == ([], [])
