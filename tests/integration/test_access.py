@@ -28,8 +28,12 @@ Ops = frozenset[str]
 R, W, D = "read", "write", "describe"
 
 
+COURTS = {c.id for c in load_registry().courts}
+
+
 def expected(principal: str, topic: Topic) -> Ops:
-    """The registry's policy in plain words (README, issue 5): what may ``principal`` do?"""
+    """The registry's policy in plain words (README, issues 5 and 13): what may ``principal``
+    do?"""
     kind, owner = topic.template.id, topic.owner
     if principal.startswith("force-"):
         mine = owner == principal.removeprefix("force-")
@@ -37,7 +41,17 @@ def expected(principal: str, topic: Topic) -> Ops:
             {W, D}
             if kind == "ingest" and mine
             else {R, D}
-            if kind == "receipts" and mine
+            if kind in ("receipts", "force-results") and mine
+            else set()
+        )
+    if principal in COURTS:
+        # A court publisher: its own results to write, its own receipts to read.
+        mine = owner == principal
+        return frozenset(
+            {W, D}
+            if kind == "court-ingest" and mine
+            else {R, D}
+            if kind == "court-receipts" and mine
             else set()
         )
     if principal == "exchange-worker":
@@ -52,15 +66,25 @@ def expected(principal: str, topic: Topic) -> Ops:
                 "rejected": {R, W, D},
                 "disclosures": {W, D},
                 "ticks": {R, W, D},
+                "court-ingest": {R, D},
+                "court-receipts": {W, D},
+                "force-results": {W, D},
+                "partner-results": {W, D},
             }.get(kind, set())
         )
     if principal == "exchange-auditor":
         return frozenset({"disclosures": {R, D}, "audit": {R, W, D}}.get(kind, set()))
     if principal == "operator":
         return frozenset({"rejected": {R, D}, "audit": {R, D}, "deliver": {D}}.get(kind, set()))
-    # A partner: its own deliveries to read, its own acknowledgements to write.
+    # A partner: its own deliveries and results to read, its own acknowledgements to write.
     if owner == principal:
-        return frozenset({R, D} if kind == "deliver" else {W, D} if kind == "acks" else set())
+        return frozenset(
+            {R, D}
+            if kind in ("deliver", "partner-results")
+            else {W, D}
+            if kind == "acks"
+            else set()
+        )
     return frozenset()
 
 
@@ -152,7 +176,7 @@ def test_every_principal_gets_exactly_what_the_registry_grants(
     topics = full_catalog.topics()
     mismatches: list[str] = []
     everyone = principals(full_catalog.registry)
-    assert len(everyone) == 44 + 16 + 2 + 1
+    assert len(everyone) == 44 + 16 + 2 + 2 + 1  # forces, partners, courts, services, operator
     for principal in everyone:
         answers = _probe(kafka, principal, topics)
         for topic in topics:
