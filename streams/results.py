@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from infra.registry import CourtPublisher
+from schemas.cloudevents import court_source
 from schemas.identifiers import check_ou
 from schemas.models import (
     EnrichedResult,
@@ -37,14 +38,18 @@ from streams.cases import CaseRoute, ChargedDefendant
 from streams.reference import StandingData
 from streams.route.policy import RecipientPolicy
 
+__all__ = [
+    "TRIGGERS",
+    "check_charged",
+    "check_court_sender",
+    "court_source",
+    "enrich_results",
+    "project_results",
+]
+
 TRIGGERS = "triggers"
 """The enrichment part a policy may withhold (``withhold_enrichment``): PNC update triggers
 are police work, for the charging force only."""
-
-
-def court_source(publisher: str, system: str) -> str:
-    """The CloudEvents ``source`` of a court publisher's events."""
-    return f"/cjs/courts/{publisher}/systems/{system}"
 
 
 def check_court_sender(event: HearingResulted, publisher: CourtPublisher) -> list[Reason]:

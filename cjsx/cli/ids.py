@@ -18,8 +18,10 @@ import click
 from infra.registry import load_registry
 from schemas.identifiers import IdKind, check
 from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, parse_line
+from schemas.models import HearingResulted
 from schemas.reasons import Reason, ReasonCode
 from streams.reference import StandingData
+from streams.results import check_court_sender
 from streams.validate import ValidationContext, check_sender, validate_event
 
 USAGE = "USAGE"
@@ -168,6 +170,16 @@ def _reason_json(reason: Reason) -> dict[str, str]:
     }
 
 
+def court_binding(event: HearingResulted) -> list[Reason]:
+    """Court results: the publisher must be a court publisher of the registry, bound to the
+    hearing's court house (whether the case was charged needs the exchange's state)."""
+    publisher = load_registry().court(event.publisher)
+    if publisher is None:
+        message = "is not a court publisher of the registry (infra/registry.toml)"
+        return [Reason.of(ReasonCode.SENDER_COURT_MISMATCH, "publisher", message)]
+    return check_court_sender(event, publisher)
+
+
 def verdict(
     raw: bytes | Oversized, ctx: ValidationContext, force: str | None = None
 ) -> dict[str, Any]:
@@ -189,6 +201,8 @@ def verdict(
         if parsed.event is not None:
             sender = force if force is not None else parsed.event.envelope.force
             reasons = check_sender(parsed.event, sender) + validate_event(parsed.event, ctx)
+            if isinstance(parsed.event, HearingResulted):
+                reasons += court_binding(parsed.event)
     except Exception as error:  # noqa: BLE001 - routed: the line gets an INTERNAL_ERROR verdict
         del error  # its text could quote the line
         message = "the validator failed on this line; please report it to the exchange operators"
