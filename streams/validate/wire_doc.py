@@ -95,7 +95,9 @@ def example_results(charge: DefendantCharged) -> HearingResulted:
     guilty pleas to any others, adjourned for trial with the defendant remanded on
     unconditional bail."""
     court = charge.first_hearing.court_ou
-    publisher = next(c for c in load_registry().courts if c.binds(court))
+    publisher = next((c for c in load_registry().courts if c.binds(court)), None)
+    if publisher is None:
+        raise ValueError(f"no court publisher of the registry is bound to {court}")
     hearing = charge.first_hearing
     first, *rest = charge.offences
     results = [
