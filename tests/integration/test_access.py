@@ -198,12 +198,32 @@ def test_a_force_cannot_write_another_forces_ingest_or_read_its_receipts(
 ) -> None:
     answers = _probe(kafka, force_principal("05"), full_catalog.topics())
     assert answers.write == {full_catalog.ingest("05")}
-    assert answers.read == {full_catalog.receipts("05")}
+    assert answers.read == {full_catalog.receipts("05"), full_catalog.force_results("05")}
     producer = KafkaProducer(
         bootstrap_servers=kafka.bootstrap, max_block_ms=4000, retries=0, **kafka.client("force-05")
     )
     try:
         assert not _can_write(producer, full_catalog.ingest("01"))  # a real attempt, refused
+    finally:
+        producer.close()
+
+
+def test_a_court_publisher_writes_only_its_own_results_and_reads_only_its_receipts(
+    kafka: Broker, full_catalog: TopicCatalog
+) -> None:
+    answers = _probe(kafka, "hmcts-london", full_catalog.topics())
+    assert answers.write == {full_catalog.court_ingest("hmcts-london")}
+    assert answers.read == {full_catalog.court_receipts("hmcts-london")}
+    producer = KafkaProducer(
+        bootstrap_servers=kafka.bootstrap,
+        max_block_ms=4000,
+        retries=0,
+        **kafka.client("hmcts-london"),
+    )
+    try:
+        # A real attempt at another court's topic, and at a force's, both refused.
+        assert not _can_write(producer, full_catalog.court_ingest("hmcts-north-west"))
+        assert not _can_write(producer, full_catalog.ingest("05"))
     finally:
         producer.close()
 
