@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+from consumers import ResultsReader
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.publisher import Publisher
@@ -65,12 +66,19 @@ def _receipts(kafka: Broker, topic: str, principal: str, want: int) -> list[Rece
     return found
 
 
-def _deliveries(kafka: Broker, topic: str, principal: str) -> list[ResultDelivery]:
-    return [
-        d
-        for _, _, d in read_topic(kafka, topic, timeout_ms=2000, principal=principal)
-        if isinstance(d, ResultDelivery)
-    ]
+def _deliveries(kafka: Broker, topic: str, principal: str, want: int) -> list[ResultDelivery]:
+    """What the recipient reads with the SDK's ``ResultsReader``, as itself."""
+    found: list[ResultDelivery] = []
+    with ResultsReader(
+        bootstrap_servers=kafka.bootstrap, topic=topic, **kafka.client(principal)
+    ) as reader:
+        for _ in range(20):
+            found += reader.poll(timeout_ms=500)
+            if len(found) >= want:
+                found += reader.poll(timeout_ms=1500)  # and nothing more
+                break
+        assert reader.undecodable == 0
+    return found
 
 
 def test_court_results_flow_back_to_the_force_and_the_cps(
@@ -164,7 +172,7 @@ def test_court_results_flow_back_to_the_force_and_the_cps(
     assert "COURT_NOT_BOUND" in [r.code for r in refused.reasons]
 
     # 4. The force receives the results once, on its own results topic, with the trigger.
-    (to_force,) = _deliveries(kafka, catalog.force_results(FORCE), f"force-{FORCE}")
+    (to_force,) = _deliveries(kafka, catalog.force_results(FORCE), f"force-{FORCE}", 1)
     assert to_force.recipient == f"force-{FORCE}"
     assert to_force.event == good
     disqualification = next(r for r in to_force.enrichment.results if r.code == DISQUALIFIED)
@@ -172,7 +180,7 @@ def test_court_results_flow_back_to_the_force_and_the_cps(
     assert disqualification.offence_code == charge.offences[0].code
 
     # 5. The CPS area receives its copy, without PNC triggers.
-    (to_cps,) = _deliveries(kafka, catalog.partner_results(cps), cps)
+    (to_cps,) = _deliveries(kafka, catalog.partner_results(cps), cps, 1)
     assert to_cps.event == good
     assert [r.code for r in to_cps.enrichment.results] == [
         r.code for r in to_force.enrichment.results
