@@ -85,6 +85,7 @@ class ReasonCode(StrEnum):
     SENDER_COURT_MISMATCH = "SENDER_COURT_MISMATCH"
     RESULT_FORCE_MISMATCH = "RESULT_FORCE_MISMATCH"
     COURT_NOT_BOUND = "COURT_NOT_BOUND"
+    HEARING_NOT_YET_HELD = "HEARING_NOT_YET_HELD"
     RESULTS_MISSING = "RESULTS_MISSING"
     RESULT_DUPLICATED = "RESULT_DUPLICATED"
     RESULT_CODE_UNKNOWN = "RESULT_CODE_UNKNOWN"
@@ -517,6 +518,13 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "Correct hearing.court_ou, or let the court publisher bound to that court house send "
         "the results.",
         "Publish results only for the court houses your system serves (infra/registry.toml).",
+    ),
+    ReasonCode.HEARING_NOT_YET_HELD: Guidance(
+        "Court results are for a hearing dated after the results occurred: a hearing is "
+        "resulted on or after the day it sits.",
+        "The next hearing's date sent as the hearing's, or a mistyped date.",
+        "Send the date the hearing sat as hearing.date; a later hearing goes in next_hearing.",
+        "Publish results when the hearing has been resulted, dated from the court's record.",
     ),
     ReasonCode.RESULTS_MISSING: Guidance(
         "Court results list no defendant, a defendant no offence, or an offence no result; "

@@ -396,6 +396,12 @@ class _Rules:
             )
         hearing = event.hearing
         self.hearing(Hearing(court_ou=hearing.court_ou, date=hearing.date), "hearing", None)
+        if hearing.date > self.occurred_on:
+            self.add(
+                ReasonCode.HEARING_NOT_YET_HELD,
+                "hearing.date",
+                "the hearing is dated after the day its results occurred",
+            )
         if not event.defendants:
             self.add(
                 ReasonCode.RESULTS_MISSING, "defendants", "results name at least one defendant"

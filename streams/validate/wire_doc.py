@@ -80,7 +80,7 @@ def examples() -> list[CaseEvent]:
     ]
     charge = made[1]
     assert isinstance(charge, DefendantCharged)
-    made.append(example_results(charge))
+    made.append(example_results(charge, at=EXAMPLE_TIME + timedelta(hours=7)))
     fixed: list[CaseEvent] = []
     for event in made:
         event_id = uuid.uuid5(_IDS, f"{event.avro_name}:{event.envelope.sequence}")
@@ -89,16 +89,15 @@ def examples() -> list[CaseEvent]:
     return fixed
 
 
-def example_results(charge: DefendantCharged) -> HearingResulted:
-    """The court's results of ``charge``'s first hearing, from the court publisher bound to
-    its court: guilty of the first offence (a fine and an obligatory disqualification), not
-    guilty pleas to any others, adjourned for trial with the defendant remanded on
-    unconditional bail."""
+def example_results(charge: DefendantCharged, at: datetime | None = None) -> HearingResulted:
+    """The court's results of a hearing on the day of ``charge`` (published ``at``, by default
+    the charge's own time), from the court publisher bound to its court: guilty of the first
+    offence (a fine and an obligatory disqualification), not guilty pleas to any others,
+    adjourned for trial with the defendant remanded on unconditional bail."""
     court = charge.first_hearing.court_ou
     publisher = next((c for c in load_registry().courts if c.binds(court)), None)
     if publisher is None:
         raise ValueError(f"no court publisher of the registry is bound to {court}")
-    hearing = charge.first_hearing
     first, *rest = charge.offences
     results = [
         OffenceResults(
@@ -117,20 +116,29 @@ def example_results(charge: DefendantCharged) -> HearingResulted:
             for o in rest
         ),
     ]
+    when = at or charge.envelope.occurred_at
     return HearingResulted(
         envelope=charge.envelope.model_copy(
-            update={"sequence": 1, "system": EXAMPLE_COURT_SYSTEM, "causation_id": None}
+            update={
+                "sequence": 1,
+                "system": EXAMPLE_COURT_SYSTEM,
+                "causation_id": None,
+                "occurred_at": when,
+                "published_at": when,
+            }
         ),
         publisher=publisher.id,
         hearing=ResultedHearing(
-            court_ou=court, date=hearing.date, outcome=HearingOutcome.ADJOURNMENT_WITH_JUDGEMENT
+            court_ou=court,
+            date=charge.charge_date,
+            outcome=HearingOutcome.ADJOURNMENT_WITH_JUDGEMENT,
         ),
         defendants=[
             DefendantResults(
                 asn=charge.defendant.asn,
                 offences=results,
                 remand_status="UB",
-                next_hearing=Hearing(court_ou=court, date=hearing.date + timedelta(days=28)),
+                next_hearing=Hearing(court_ou=court, date=charge.charge_date + timedelta(days=28)),
             )
         ],
     )

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from producers.courts import SyntheticCourt
 from schemas.cloudevents import force_source
 from schemas.models import (
     CourtResult,
     DefendantCharged,
     DurationUnit,
+    HearingOutcome,
     HearingResulted,
     OffenceResults,
     Receipt,
@@ -37,6 +39,7 @@ from tests.support.builders import (
     decoded,
     exchange,
     record,
+    registry,
     standing,
     synthetic_force,
     tick_record,
@@ -277,6 +280,11 @@ RULES: list[tuple[str, Any, tuple[str, str]]] = [
         (C.HEARING_BEFORE_CHARGE, "hearing.date"),
     ),
     (
+        "a hearing not yet held",
+        lambda c: results_for(c, on=c.charge_date + timedelta(days=3)),
+        (C.HEARING_NOT_YET_HELD, "hearing.date"),
+    ),
+    (
         "another publisher's id",
         lambda c: results_for(c, publisher=OTHER_COURT),
         (C.SENDER_COURT_MISMATCH, "publisher"),
@@ -401,8 +409,10 @@ def test_a_replayed_record_repeats_its_deliveries(
 
 
 def later_hearing(charge: DefendantCharged) -> HearingResulted:
-    """The court's second results of the case: another hearing (else a content duplicate)."""
-    return results_for(charge, sequence=2, on=charge.charge_date + timedelta(days=7))
+    """The court's second results of the case: another outcome (else a content duplicate)."""
+    event = results_for(charge, sequence=2)
+    hearing = event.hearing.model_copy(update={"outcome": HearingOutcome.ADJOURNMENT})
+    return event.model_copy(update={"hearing": hearing})
 
 
 def test_results_are_ordered_by_the_courts_own_sequence(
@@ -483,3 +493,23 @@ def test_standing_data_for_results() -> None:
     assert data.remand_status("B") is None
     assert len(data.result_codes()) == 898
     assert len(data.triggers()) == 34
+
+
+def test_the_synthetic_court_results_a_charge_through_its_bound_publisher(
+    clock: FixedClock, charged: tuple[Exchange, DefendantCharged]
+) -> None:
+    """What demos use (producers/courts.py): valid results, then one the exchange refuses."""
+    ex, charge = charged
+    court = SyntheticCourt(registry(), clock=clock)
+    good = court.results(charge)
+    assert good.publisher == COURT
+    assert good.envelope.sequence == 1
+    outcome = ex.process(court_record(good))
+    assert outcome.status is Status.ACCEPTED, outcome.reasons
+    (delivery,) = decoded(outcome.outputs, ResultDelivery, catalog().force_results("05"))
+    assert "TRPR0001" in [t.code for r in delivery.enrichment.results for t in r.triggers]
+    bad = court.results(charge, never_charged=True)
+    assert bad.envelope.sequence == 2
+    refused = ex.process(court_record(bad, 1))
+    assert refused.status is Status.REJECTED
+    assert [r.code for r in refused.reasons] == [C.RESULT_OFFENCE_NOT_CHARGED]
