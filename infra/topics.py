@@ -26,6 +26,7 @@ TopicId = Literal[
     "acks",
     "rejected",
     "disclosures",
+    "console_actions",
     "audit",
     "ticks",
     "court-ingest",
@@ -189,6 +190,11 @@ class TopicCatalog:
     @property
     def disclosures(self) -> str:
         return self._name("disclosures")
+
+    @property
+    def console_actions(self) -> str:
+        """What the console's users did, for the auditor to chain (``docs/console.md``)."""
+        return self._name("console_actions")
 
     def _group(self, name: str) -> str:
         return f"{self.namespace}.{name}" if self.namespace else name

@@ -40,7 +40,10 @@ _OPERATIONS: dict[TopicId, tuple[tuple[str, str, str], ...]] = {
         ("send", "sendDeliveryDisclosures", "The worker records every delivery it makes."),
         ("receive", "receiveDeliveryDisclosures", "The auditor chains them into the log."),
     ),
-    "audit": (("send", "sendAuditRecords", "The hash-chained section 62 disclosure log."),),
+    "console_actions": (
+        ("receive", "receiveConsoleActions", "The auditor chains console actions into the log."),
+    ),
+    "audit": (("send", "sendAuditRecords", "The hash-chained section 62 audit log."),),
     "ticks": (
         ("send", "sendTicks", "The ordering stage's clock."),
         ("receive", "receiveTicks", "Ticks release held events."),

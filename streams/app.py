@@ -32,7 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from infra.registry import Registry
 from infra.topics import CASES_TABLE, DEFAULT_MAX_MESSAGE_BYTES, SEEN_TABLE, TopicCatalog
 from schemas.codec import Codec
-from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter
+from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, track_topics
 from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
 from streams.metrics import ExchangeMetrics
@@ -139,6 +139,11 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         # committing (Faust's default would leave a batch waiting for 20 minutes).
         producer_request_timeout=60.0,
         table_standby_replicas=config.standby_replicas,
+        # The consumer learns the table changelogs the worker creates at start only from a
+        # metadata refresh; one that came just before they were visible leaves Faust seeing
+        # no changelog partitions, refusing every state write, until the next (Faust's
+        # default: 5 minutes). Refreshed this often, the worker waits seconds instead.
+        consumer_metadata_max_age_ms=5_000,
     )
     registry = CollectorRegistry()
     metrics = ExchangeMetrics(registry)
@@ -176,6 +181,16 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         help="Per-case ordering state and routing",
     )
     stores = (StagedStore(_TableStore(seen)), StagedStore(_TableStore(cases)))
+    written = _WrittenTopics(
+        app,
+        [
+            *(catalog.receipts(f.code) for f in catalog.registry.forces),
+            *(catalog.deliver(p.id) for p in catalog.registry.partners),
+            catalog.rejected,
+            catalog.disclosures,
+            catalog.ticks,
+        ],
+    )
     exchange = Exchange(
         codec=codec,
         catalog=catalog,
@@ -270,6 +285,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     async def run_batches(
         stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
     ) -> None:
+        await written.track()
         async for events in stream.take_events(config.batch_size, config.batch_within):
             try:
                 await handle(stream, events, decide, stage, state)
@@ -332,6 +348,35 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     _ = (exchange_agent, acks_agent, clock, metrics_page)
     return app, registry
+
+
+class _WrittenTopics:
+    """Keeps every topic the worker writes to in its producer's metadata from the start.
+
+    aiokafka's producer refreshes metadata for the topics it tracks only (all topics while it
+    tracks none), and starts tracking a topic only when a send finds it missing. Faust
+    refreshes the producer after creating the table changelogs, while it tracks nothing, so
+    the producer learns every topic without tracking any; the first send to a topic it did
+    not learn then (a changelog not yet visible, a topic created later) narrows every later
+    refresh to the tracked topics. Records already queued for the others then have no
+    partition leader: they wait until the request timeout and fail (NotLeaderForPartition),
+    and the worker stops before committing. Tracked from the start, no topic the worker
+    writes to ever drops out of the producer's metadata, and the producer never fetches
+    every topic again (the changelogs are tracked at their first write, and kept).
+    """
+
+    def __init__(self, app: faust.App, topics: list[str]) -> None:
+        self.app = app
+        self.topics = topics
+        self.tracked = False
+
+    async def track(self) -> None:
+        """Track the topics (once; the producer must have started)."""
+        if self.tracked:
+            return
+        producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
+        await track_topics(producer.client, self.topics)
+        self.tracked = True
 
 
 class _CommitTimer(Sensor):

@@ -10,7 +10,7 @@ committing. Nothing is committed on a hope.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,19 @@ Send = Callable[[Output], Awaitable[Awaitable[Any]]]
 
 class DeliveryFailed(CjsxError):
     """The broker did not acknowledge a batch's records after every retry."""
+
+
+async def track_topics(client: Any, topics: Iterable[str]) -> None:
+    """Have an aiokafka client keep ``topics`` in its metadata from now on.
+
+    aiokafka refreshes metadata for the topics it tracks only (every topic while it tracks
+    none), and starts tracking a topic only when a send finds it missing. A producer that
+    learned a topic from a refresh of every topic, and never tracked it, drops it at the next
+    refresh once it tracks any topic; a record queued for it then has no partition leader,
+    waits the whole request timeout and fails with ``NotLeaderForPartitionError``. Returns
+    once a refresh that includes every one of ``topics`` has completed.
+    """
+    await asyncio.gather(*(client.add_topic(topic) for topic in topics))
 
 
 def record_size(output: Output) -> int:

@@ -10,6 +10,8 @@ from cjsx.cli.broker import broker
 from cjsx.cli.demo import demo
 from cjsx.cli.ids import check_id, validate
 from cjsx.cli.partner import partner
+from cjsx.cli.publish import publish
+from cjsx.cli.receipts import receipts
 from cjsx.cli.rejected import rejected
 from cjsx.cli.schema import schema
 from cjsx.cli.status import status
@@ -29,6 +31,8 @@ cli.add_command(worker)
 cli.add_command(demo)
 cli.add_command(check_id)
 cli.add_command(validate)
+cli.add_command(publish)
+cli.add_command(receipts)
 cli.add_command(schema)
 cli.add_command(access)
 cli.add_command(auditor)

@@ -1,9 +1,10 @@
-"""``cjsx auditor`` and ``cjsx audit``: the section 62 disclosure log, written and checked.
+"""``cjsx auditor`` and ``cjsx audit``: the section 62 audit log, written and checked.
 
-``auditor`` runs the one writer of the log. ``audit verify`` checks the hash chain, and with
-the auditor's public key that every record was written by the auditor, and reports the first
-broken link and every foreign record; ``audit case`` lists every disclosure of one case;
-``audit export`` copies the log to a file (a line per record: its base64 value, a space, its
+``auditor`` runs the one writer of the log (disclosures and console actions in one chain).
+``audit verify`` checks the hash chain of both kinds of record, and with the auditor's public
+key that every record was written by the auditor, and reports the first broken link and every
+foreign record; ``audit case`` lists every disclosure of one case and every console action on
+it; ``audit export`` copies the log to a file (a line per record: its base64 value, a space, its
 base64 signature) that ``--file`` checks later, e.g. a copy produced to the Information
 Commissioner. Reading the log needs the operator's access.
 """
@@ -19,6 +20,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -30,9 +32,9 @@ from cjsx.settings import Settings
 from infra.security.policy import AUDITOR, OPERATOR
 from infra.security.secrets import AuditSigningKey
 from schemas.codec import Codec, CodecError
-from schemas.models import AuditRecord
+from schemas.models import ActionAuditRecord
 from streams.audit.auditor import Auditor, AuditorError, read_stored, transactional_id
-from streams.audit.chain import Head, verify_encoded
+from streams.audit.chain import Head, decode_link, verify_encoded
 from streams.audit.signing import StoredRecord, key_id
 
 log = logging.getLogger("cjsx.auditor")
@@ -63,6 +65,7 @@ def auditor(batch_size: int) -> None:
     service = Auditor(
         bootstrap_servers=runtime.bootstrap,
         disclosures_topic=runtime.catalog.disclosures,
+        actions_topic=runtime.catalog.console_actions,
         audit_topic=runtime.catalog.audit,
         transactional_id=transactional_id(settings.topic_namespace),
         signing_key=AuditSigningKey(settings.secrets_dir).private_key(),
@@ -155,20 +158,26 @@ def verify(file: Path | None, expect_head: str | None, public_key: Path | None) 
 @click.argument("urn")
 @_FILE
 def case(urn: str, file: Path | None) -> None:
-    """Every disclosure of one case, oldest first, as JSON lines."""
+    """Every disclosure of one case, and every console action on it, oldest first, as JSON
+    lines (``kind``: ``disclosure`` or ``console_action``)."""
     codec = Codec()
     unreadable = 0
     for stored in _values(file):
         try:
-            record = codec.decode_as(stored.value, AuditRecord)
+            record = decode_link(codec, stored.value)
         except CodecError:
             unreadable += 1
+            continue
+        if isinstance(record, ActionAuditRecord):
+            if record.action.case_urn == urn:
+                click.echo(json.dumps(_action_line(record)))
             continue
         d = record.disclosure
         if d.case_urn != urn:
             continue
         line = {
-            "time": d.disclosed_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "kind": "disclosure",
+            "time": _iso(d.disclosed_at),
             "recipient": d.recipient,
             "event_type": d.event_type,
             "event_id": str(d.event_id),
@@ -186,6 +195,31 @@ def case(urn: str, file: Path | None) -> None:
             f"{unreadable} record(s) of the log did not decode: run `cjsx audit verify`",
             err=True,
         )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _action_line(record: ActionAuditRecord) -> dict[str, object]:
+    """One console action as ``audit case`` prints it: who, what, when, on what."""
+    a = record.action
+    return {
+        "kind": "console_action",
+        "time": _iso(a.acted_at),
+        "action": a.action,
+        "outcome": a.outcome,
+        "user_id": a.user_id,
+        "role": a.role,
+        "rejection_id": a.rejection_id,
+        "event_id": None if a.event_id is None else str(a.event_id),
+        "correction_event_id": (
+            None if a.correction_event_id is None else str(a.correction_event_id)
+        ),
+        "detail": a.detail,
+        "audit_sequence": record.sequence,
+        "recorded_by": a.recorded_by,
+    }
 
 
 @audit.command()

@@ -16,13 +16,11 @@ from typing import IO, Any
 import click
 
 from infra.registry import load_registry
+from producers.submit import Checker
 from schemas.identifiers import IdKind, check
-from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, parse_line
-from schemas.models import HearingResulted
-from schemas.reasons import Reason, ReasonCode
+from schemas.jsonform import MAX_LINE_BYTES
 from streams.reference import StandingData
-from streams.results import check_court_sender
-from streams.validate import ValidationContext, check_sender, validate_event
+from streams.validate import ValidationContext
 
 USAGE = "USAGE"
 """The reason code of a malformed ``check-id --stdin`` line: the caller's mistake, not data's,
@@ -161,57 +159,15 @@ def check_id(kind: str | None, value: str | None, from_stdin: bool) -> None:
     raise SystemExit(EXIT_VALID if valid else EXIT_INVALID)
 
 
-def _reason_json(reason: Reason) -> dict[str, str]:
-    return {
-        "code": reason.code.value,
-        "field": reason.field,
-        "message": reason.message,
-        "hint": reason.hint,
-    }
-
-
-def court_binding(event: HearingResulted) -> list[Reason]:
-    """Court results: the publisher must be a court publisher of the registry, bound to the
-    hearing's court house (whether the case was charged needs the exchange's state)."""
-    publisher = load_registry().court(event.publisher)
-    if publisher is None:
-        message = "is not a court publisher of the registry (infra/registry.toml)"
-        return [Reason.of(ReasonCode.SENDER_COURT_MISMATCH, "publisher", message)]
-    return check_court_sender(event, publisher)
-
-
 def verdict(
     raw: bytes | Oversized, ctx: ValidationContext, force: str | None = None
 ) -> dict[str, Any]:
-    """The stream's verdict on one line: the JSON form, the sender binding, then the rules.
-
-    The sender binding needs the force whose ingest topic carried the event; a file has no
-    topic, so it is ``force`` when given and otherwise the event's own ``envelope.force`` (the
-    envelope check then always passes; URN and ASN prefixes must still name that force).
-    """
+    """The stream's verdict on one line (``producers.submit.Checker``, which ``cjsx publish``
+    and the gateway use too), as ``validate`` prints it."""
+    checker = Checker(force, ctx)
     if isinstance(raw, Oversized):
-        message = f"line is {raw.size} bytes; the limit is {MAX_LINE_BYTES}"
-        reasons = [Reason.of(ReasonCode.UNDECODABLE, "", message, JSON_HINT)]
-        return {"event_id": None, "accepted": False, "reasons": [_reason_json(r) for r in reasons]}
-    event_id: str | None = None
-    try:
-        parsed = parse_line(raw)
-        event_id = None if parsed.event_id is None else str(parsed.event_id)
-        reasons = parsed.reasons
-        if parsed.event is not None:
-            sender = force if force is not None else parsed.event.envelope.force
-            reasons = check_sender(parsed.event, sender) + validate_event(parsed.event, ctx)
-            if isinstance(parsed.event, HearingResulted):
-                reasons += court_binding(parsed.event)
-    except Exception as error:  # noqa: BLE001 - routed: the line gets an INTERNAL_ERROR verdict
-        del error  # its text could quote the line
-        message = "the validator failed on this line; please report it to the exchange operators"
-        reasons = [Reason.of(ReasonCode.INTERNAL_ERROR, "", message)]
-    return {
-        "event_id": event_id,
-        "accepted": not reasons,
-        "reasons": [_reason_json(r) for r in reasons],
-    }
+        return checker.too_long(raw.size).to_json()
+    return checker.check(raw).to_json()
 
 
 @click.command()

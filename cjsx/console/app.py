@@ -33,6 +33,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cjsx.console.actions import (
+    REFUSED,
+    UNKNOWN_USER,
+    Act,
+    ActionCode,
+    ActionNotRecorded,
+    searched,
+)
 from cjsx.console.broker import Step
 from cjsx.console.correction import (
     Field,
@@ -204,7 +212,8 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         address = request.client.host if request.client else "unknown"
         wait = throttle.wait_seconds(user_id, address)
         if wait:
-            store.journal(user_id, "refused: too many failed sign-ins", None, "")
+            known = user_id if user_id in services.users else UNKNOWN_USER
+            store.journal(Act(known, ActionCode.SIGN_IN_THROTTLED, outcome=REFUSED))
             minutes = math.ceil(wait / 60)
             return render(
                 request,
@@ -220,6 +229,9 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         ok = await run_in_threadpool(verify_password, user, password)
         if not ok or user is None:
             throttle.failed(user_id, address)
+            store.journal(
+                Act(user.id if user else UNKNOWN_USER, ActionCode.SIGN_IN_REFUSED, outcome=REFUSED)
+            )
             return render(
                 request,
                 "sign_in.html",
@@ -231,14 +243,14 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         request.session.clear()
         request.session["user"] = user.id
         request.session["csrf"] = secrets.token_urlsafe(32)
-        store.journal(user.id, "signed in", None, "")
+        store.journal(Act(user.id, ActionCode.SIGN_IN))
         return RedirectResponse("/", 303)
 
     async def sign_out(request: Request) -> Response:
         await form_of(request)
         user = current_user(request)
         if user is not None:
-            store.journal(user.id, "signed out", None, "")
+            store.journal(Act(user.id, ActionCode.SIGN_OUT))
         request.session.clear()
         return RedirectResponse("/sign-in", 303)
 
@@ -350,6 +362,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
     async def exception_page(request: Request) -> Response:
         user = signed_in(request)
         item = visible(request, user)
+        store.consulted(Act(user.id, ActionCode.VIEW_EXCEPTION, item.rejection_id))
         return page(request, user, item)
 
     def edited(item: Exception_, form: FormData) -> tuple[CaseEvent, dict[str, Any], Any]:
@@ -417,7 +430,9 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         if not user.reviewer:
             raise HTTPException(403, "Only a reviewer can approve a correction")
         if pending.editor == user.id:
-            store.journal(user.id, "refused: approve own correction", item.rejection_id, "")
+            store.journal(
+                Act(user.id, ActionCode.APPROVE_REFUSED, item.rejection_id, outcome=REFUSED)
+            )
             raise HTTPException(403, "You cannot approve your own correction")
         if pending.reviewer is None:
             try:
@@ -493,12 +508,8 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
         form = await form_of(request)
         code = replay_code(form, request)
         passing, failing = dry_run(user, code)
-        store.journal(
-            user.id,
-            "replay dry run",
-            None,
-            f"{code}: {len(passing)} of {len(passing) + len(failing)} would pass",
-        )
+        counted = f"{code}: {len(passing)} of {len(passing) + len(failing)} would pass"
+        store.journal(Act(user.id, ActionCode.REPLAY_DRY_RUN, detail=counted), counted)
         filters = Filters(None if user.operator else user.force)
         return render(
             request,
@@ -591,7 +602,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
     async def raw_bytes(request: Request) -> Response:
         user = signed_in(request)
         item = visible(request, user)
-        store.journal(user.id, "downloaded bytes", item.rejection_id, "")
+        store.journal(Act(user.id, ActionCode.DOWNLOAD_BYTES, item.rejection_id))
         return Response(
             item.value,
             media_type="application/octet-stream",
@@ -615,7 +626,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
                 except KafkaError as failure:
                     log.warning("track failed", extra={"error": type(failure).__name__})
                     raise HTTPException(503, "The exchange could not be reached") from failure
-                store.journal(user.id, "searched", None, query)
+                store.journal(Act(user.id, ActionCode.SEARCH, detail=searched(query)), query)
         return render(request, "track.html", query=query, steps=steps, error=error)
 
     # -- the operators' panel ------------------------------------------------------------------
@@ -632,6 +643,11 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
             open_count=len(open_now),
             oldest=_age(open_now[0].rejected_at, services.clock()) if open_now else None,
         )
+
+    async def not_recorded(request: Request, exc: Exception) -> Response:
+        log.warning("action not recorded", extra={"error": str(exc)})
+        detail = "The audit log could not record this, so it was not done. Try again shortly."
+        return render(request, "error.html", 503, status=503, detail=detail)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -681,7 +697,7 @@ def create_app(settings: ConsoleSettings, services: Services) -> Starlette:
                 https_only=settings.console_secure_cookies,
             ),
         ],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: http_error, ActionNotRecorded: not_recorded},
         lifespan=lifespan,
     )
 

@@ -19,16 +19,34 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from cjsx.console.actions import ActionLog
 from cjsx.console.panel import MetricsHistory
 from cjsx.console.store import ConsoleStore
+from cjsx.console.users import User
 from cjsx.runtime import Runtime
-from infra.security.policy import OPERATOR, force_principal
+from infra.security.policy import CONSOLE, OPERATOR, force_principal
 from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
 from schemas.codec import Codec, CodecError
 from schemas.models import AuditRecord, CaseEvent, Receipt, RejectedEvent
 
 log = logging.getLogger(__name__)
+
+
+def action_log(runtime: Runtime, users: dict[str, User], codec: Codec) -> ActionLog:
+    """What records each user action in the audit log, connected as the console's own
+    principal (the only one that may write the console-actions topic)."""
+    client: dict[str, Any] = {}
+    if runtime.security is not None:
+        client = runtime.security.client(CONSOLE, runtime.credentials.password(CONSOLE))
+    return ActionLog(
+        bootstrap_servers=runtime.bootstrap,
+        topic=runtime.catalog.console_actions,
+        principal=CONSOLE,
+        users=users,
+        client=client,
+        codec=codec,
+    )
 
 
 def force_client(runtime: Runtime, force: str) -> dict[str, Any]:

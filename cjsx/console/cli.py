@@ -30,6 +30,7 @@ def build(settings: ConsoleSettings) -> tuple[Services, Background]:
         Background,
         ReceiptFollower,
         RejectedFeed,
+        action_log,
         publish_as_force,
         timeline,
     )
@@ -37,7 +38,8 @@ def build(settings: ConsoleSettings) -> tuple[Services, Background]:
 
     runtime = Runtime(settings)
     codec = Codec()
-    store = ConsoleStore(settings.store_url)
+    users = load_users(settings.users_file, runtime.registry)
+    store = ConsoleStore(settings.store_url, record=action_log(runtime, users, codec))
     metrics = MetricsHistory(settings.metrics_url)
 
     def publish(force: str, event: CaseEvent) -> str:
@@ -45,7 +47,7 @@ def build(settings: ConsoleSettings) -> tuple[Services, Background]:
 
     services = Services(
         store=store,
-        users=load_users(settings.users_file, runtime.registry),
+        users=users,
         registry=runtime.registry,
         validation=ValidationContext(StandingData.load(settings.console_standing_data)),
         publish=publish,

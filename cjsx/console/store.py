@@ -3,8 +3,10 @@
 SQLite by default (WAL), any SQLAlchemy URL such as PostgreSQL for real deployments, as the
 partner SDK does. Nothing is ever deleted: an exception changes state, a correction gains an
 approval and receipts, and every action of every user is appended to ``actions`` with who and
-when. The read position of the rejected topic is stored with the exceptions it produced, in the
-same transaction, so a restart neither loses nor repeats one.
+when, and sent to the chained audit log (``cjsx.console.actions``) inside the same transaction,
+which commits only once the broker has taken the record. The read position of the rejected
+topic is stored with the exceptions it produced, in the same transaction, so a restart neither
+loses nor repeats one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
+from cjsx.console.actions import LABELS, Act, ActionCode, RecordAction
 from cjsx.errors import CjsxError
 from infra.sqlite import open_engine
 from schemas.models import CaseEvent, RejectedEvent
@@ -248,13 +251,17 @@ def _move(
 class ConsoleStore:
     """All of the console's state behind one small interface."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, record: RecordAction) -> None:
+        """``record`` writes each action to the audit log (or raises, and the action is
+        rolled back): the store owns it and closes it."""
         # Rejected events are case data: the same owner-only store as the partner SDK's.
         self.engine: Engine = open_engine(url)
+        self.record = record
         metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
+        self.record.close()
 
     # -- the feed -----------------------------------------------------------------------------
 
@@ -360,8 +367,9 @@ class ConsoleStore:
                     batch=batch,
                 )
             )
-            action = "correction proposed" if batch is None else "resubmission proposed by replay"
-            self._journal(conn, editor, action, rejection_id, str(event.envelope.event_id))
+            code = ActionCode.PROPOSE_CORRECTION if batch is None else ActionCode.PROPOSE_REPLAY
+            new_id = str(event.envelope.event_id)
+            self._journal(conn, Act(editor, code, rejection_id, correction_event_id=new_id), new_id)
         return correction_id
 
     def pending(self, rejection_id: str) -> Correction | None:
@@ -412,7 +420,15 @@ class ConsoleStore:
                 .where(corrections.c.correction_id == correction_id)
                 .values(reviewer=reviewer, approved_at_ms=now_ms())
             )
-            self._journal(conn, reviewer, "correction approved", row["rejection_id"], "")
+            self._journal(
+                conn,
+                Act(
+                    reviewer,
+                    ActionCode.APPROVE,
+                    row["rejection_id"],
+                    correction_event_id=row["new_event_id"],
+                ),
+            )
 
     def published(self, correction_id: str, where: str, user_id: str) -> None:
         """The correction is on the force's ingest topic: the exception is resubmitted."""
@@ -434,9 +450,14 @@ class ConsoleStore:
                 .where(exceptions.c.rejection_id == row["rejection_id"])
                 .values(state=State.RESUBMITTED.value)
             )
-            self._journal(
-                conn, user_id, "resubmitted", row["rejection_id"], f"{row['new_event_id']} {where}"
+            act = Act(
+                user_id,
+                ActionCode.RESUBMIT,
+                row["rejection_id"],
+                correction_event_id=row["new_event_id"],
+                detail=where,
             )
+            self._journal(conn, act, f"{row['new_event_id']} {where}")
 
     def withdraw(self, rejection_id: str, user_id: str, why: str) -> None:
         """Send a correction back: the exception is open again, the correction kept."""
@@ -454,7 +475,7 @@ class ConsoleStore:
                 .where(corrections.c.reviewer.is_(None))
                 .values(withdrawn=1)
             )
-            self._journal(conn, user_id, "correction sent back", rejection_id, why)
+            self._journal(conn, Act(user_id, ActionCode.SEND_BACK, rejection_id), why)
 
     def dismiss(self, rejection_id: str, user_id: str, why: str) -> None:
         with self.engine.begin() as conn:
@@ -466,7 +487,7 @@ class ConsoleStore:
                 "only an open exception can be dismissed",
                 dismissed_reason=why,
             )
-            self._journal(conn, user_id, "dismissed", rejection_id, why)
+            self._journal(conn, Act(user_id, ActionCode.DISMISS, rejection_id), why)
 
     # -- receipts of resubmitted corrections ---------------------------------------------------
 
@@ -503,22 +524,40 @@ class ConsoleStore:
 
     # -- the journal --------------------------------------------------------------------------
 
-    def journal(self, user_id: str, action: str, rejection_id: str | None, detail: str) -> None:
+    def journal(self, act: Act, note: str = "") -> None:
+        """Journal an action that changes nothing else (``note``: kept here only)."""
         with self.engine.begin() as conn:
-            self._journal(conn, user_id, action, rejection_id, detail)
+            self._journal(conn, act, note)
 
-    def _journal(
-        self, conn: Connection, user_id: str, action: str, rejection_id: str | None, detail: str
-    ) -> None:
+    def consulted(self, act: Act) -> None:
+        """Send to the audit log that a user was shown an exception's case data; not
+        journalled here, where an exception's history is its lifecycle."""
+        with self.engine.connect() as conn:
+            self.record(self._about(conn, act))
+
+    def _about(self, conn: Connection, act: Act) -> Act:
+        """The act with its exception's case, force and event id, as the store holds them."""
+        if act.rejection_id is None:
+            return act
+        query = select(exceptions.c.case_urn, exceptions.c.force, exceptions.c.event_id).where(
+            exceptions.c.rejection_id == act.rejection_id
+        )
+        row = conn.execute(query).first()
+        return act if row is None else act.about(row.case_urn, row.force, row.event_id)
+
+    def _journal(self, conn: Connection, act: Act, note: str = "") -> None:
+        """Append to the journal, then record in the audit log before the caller's transaction
+        commits: if the broker does not take it, ``ActionNotRecorded`` rolls it all back."""
         conn.execute(
             insert(actions).values(
                 at_ms=now_ms(),
-                user_id=user_id,
-                action=action,
-                rejection_id=rejection_id,
-                detail=detail,
+                user_id=act.user_id,
+                action=LABELS[act.code],
+                rejection_id=act.rejection_id,
+                detail=note,
             )
         )
+        self.record(self._about(conn, act))
 
     def actions(self, rejection_id: str | None = None) -> list[Action]:
         query = select(actions).order_by(actions.c.id)

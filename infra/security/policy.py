@@ -26,6 +26,8 @@ SUPER_USERS = (BROKER, CONTROLLER, ADMIN)
 
 WORKER = "exchange-worker"
 AUDITOR = "exchange-auditor"
+CONSOLE = "exchange-console"
+"""The exceptions console's own principal: it only writes the console-actions topic."""
 OPERATOR = "operator"
 """The registry's operator principal used by operators' tools by default."""
 
@@ -141,6 +143,7 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
         allow(WORKER, "CLUSTER", "kafka-cluster", "DESCRIBE")
     if any(s.id == AUDITOR for s in registry.services):
         allow(AUDITOR, "TOPIC", catalog.disclosures, "READ", "DESCRIBE")
+        allow(AUDITOR, "TOPIC", catalog.console_actions, "READ", "DESCRIBE")
         allow(AUDITOR, "TOPIC", catalog.audit, "READ", "WRITE", "DESCRIBE")
         allow(AUDITOR, "GROUP", f"{prefix}{AUDITOR}", "READ", pattern="PREFIXED")
         allow(
@@ -151,6 +154,9 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
             "DESCRIBE",
             pattern="PREFIXED",
         )
+    if any(s.id == CONSOLE for s in registry.services):
+        # Only the console writes what its users did; only the auditor reads it.
+        allow(CONSOLE, "TOPIC", catalog.console_actions, "WRITE", "DESCRIBE")
     for operator in registry.operators:
         allow(operator.id, "TOPIC", catalog.rejected, "READ", "DESCRIBE")
         allow(operator.id, "TOPIC", catalog.audit, "READ", "DESCRIBE")

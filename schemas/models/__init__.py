@@ -26,7 +26,9 @@ from schemas.models.events import (
     RemandStatusChanged,
 )
 from schemas.models.exchange import (
+    ActionAuditRecord,
     AuditRecord,
+    ConsoleAction,
     Delivery,
     Disclosure,
     EnrichedOffence,
@@ -64,6 +66,8 @@ TOP_LEVEL_TYPES: tuple[type[AvroRecord], ...] = (
     Delivery,
     Disclosure,
     AuditRecord,
+    ConsoleAction,
+    ActionAuditRecord,
     ResultDelivery,
 )
 """Every record that travels on its own (and so has released schema versions)."""
@@ -72,6 +76,7 @@ __all__ = [
     "COURT_EVENT_TYPES",
     "EVENT_TYPES",
     "TOP_LEVEL_TYPES",
+    "ActionAuditRecord",
     "Address",
     "AnyEvent",
     "AuditRecord",
@@ -80,6 +85,7 @@ __all__ = [
     "CaseDocumentsAdded",
     "CaseEvent",
     "CaseFileSubmitted",
+    "ConsoleAction",
     "CourtResult",
     "Defendant",
     "DefendantCharged",

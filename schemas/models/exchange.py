@@ -148,3 +148,28 @@ class AuditRecord(AvroRecord):
     recorded_at: Millis
     previous_hash: str
     hash: str
+
+
+class ConsoleAction(AvroRecord):
+    action_id: UUID
+    action: str
+    outcome: str
+    user_id: str
+    role: str
+    rejection_id: str | None = None
+    event_id: UUID | None = None
+    correction_event_id: UUID | None = None
+    case_urn: str | None = None
+    force: str | None = None
+    detail: str | None = None
+    acted_at: Millis
+    recorded_by: str
+
+
+class ActionAuditRecord(AvroRecord):
+    sequence: Int64
+    action: ConsoleAction
+    source_offset: Int64
+    recorded_at: Millis
+    previous_hash: str
+    hash: str

@@ -1,7 +1,9 @@
-"""The section 62 disclosure log: a hash chain of every disclosure, and its one writer.
+"""The section 62 audit log: one hash chain of every disclosure and every console action,
+and its one writer.
 
 ``chain`` is pure (link a record, verify a log); ``auditor`` moves disclosures from the
-worker's internal topic into the audit topic, transactionally. See ``docs/audit.md``.
+worker's internal topic and console actions from the console's into the audit topic,
+transactionally. See ``docs/audit.md``.
 """
 
 from streams.audit.auditor import (
@@ -18,9 +20,12 @@ from streams.audit.chain import (
     GENESIS_HASH,
     Break,
     BreakKind,
+    ChainRecord,
     Head,
+    Source,
     VerifyResult,
     canonical_content,
+    decode_link,
     link,
     record_hash,
     verify,
@@ -37,10 +42,13 @@ __all__ = [
     "AuditorStats",
     "Break",
     "BreakKind",
+    "ChainRecord",
     "Head",
+    "Source",
     "StoredRecord",
     "VerifyResult",
     "canonical_content",
+    "decode_link",
     "key_id",
     "link",
     "read_head",

@@ -1,14 +1,20 @@
-"""The auditor: the one writer of the disclosure log (Data Protection Act 2018, s.62).
+"""The auditor: the one writer of the audit log (Data Protection Act 2018, s.62).
 
-It reads the ``Disclosure`` records the worker writes for every delivery and appends each, as a
-hash-chained ``AuditRecord`` (see :mod:`streams.audit.chain`), to the audit topic.
+It reads two sources and appends each of their records to one hash chain on the audit topic
+(see :mod:`streams.audit.chain`): the ``Disclosure`` records the worker writes for every
+delivery, each chained as an ``AuditRecord``, and the ``ConsoleAction`` records the exceptions
+console writes for every action of its users, each chained as an ``ActionAuditRecord``. Each
+source is chained in the order it arrived on its topic; a poll's records of the two are
+interleaved by their Kafka timestamps without reordering either.
 
 Exactly once, from the log itself
-    The auditor keeps no state of its own. On start it finds the chain head in the committed
-    audit topic (sequence, hash and the disclosure offset it chained; see below) and
-    resumes the disclosures topic at the offset after it. Each poll's batch is appended in one
-    Kafka transaction, and the head only moves when the transaction commits, so a crash at
-    any point leaves either the whole batch or none of it: no gaps, no duplicates, no fork.
+    The auditor keeps no state of its own. On start it reads the committed audit topic and
+    finds the chain head (sequence and hash) and, *per source*, the offset of the last input
+    it chained (the head alone no longer says where the other source stopped), and resumes
+    each source topic at the offset after it. Each poll's batch (of both sources) is appended
+    in one Kafka transaction, and the head and offsets only move when the transaction
+    commits, so a crash at any point leaves either the whole batch or none of it: no gaps, no
+    duplicates, no fork.
 
 One writer
     ``init_transactions`` with the auditor's transactional id aborts whatever a previous
@@ -37,13 +43,15 @@ Records it did not write
 
 Faults
     An abortable failure (a timeout, a lost broker) aborts the batch and retries it from the
-    committed head. Being fenced, not authorised, a disclosure that does not decode (only the
-    worker writes that topic) or an audit head that fails its own hash stop the auditor:
-    extending a chain it cannot trust would hide the problem.
+    committed head. Being fenced, not authorised, an input that does not decode (only the
+    worker writes the disclosures topic, only the console the console-actions topic) or an
+    audit head that fails its own hash stop the auditor: extending a chain it cannot trust
+    would hide the problem.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 import uuid
@@ -61,13 +69,24 @@ from cjsx.errors import CjsxError
 from cjsx.processes import poll_until
 from schemas.cloudevents import EXCHANGE_SOURCE, to_kafka
 from schemas.codec import Codec, CodecError
-from schemas.models import AuditRecord, Disclosure
-from streams.audit.chain import BreakKind, link, record_hash
+from schemas.models import ConsoleAction, Disclosure
+from streams.audit.chain import (
+    BreakKind,
+    ChainEntry,
+    ChainRecord,
+    Source,
+    decode_link,
+    link,
+    record_hash,
+    source_of,
+)
 from streams.audit.signing import SIGNATURE_HEADER, StoredRecord, sign, signed_by
 
 log = logging.getLogger("cjsx.auditor")
 
 _AUDIT_IDS = uuid.UUID("5d3f7a0e-9b1c-4e62-8a4d-2c7e1f6b9d03")
+_Input = tuple[Source, int, int, bytes | None]
+"""A source record to chain: its source, offset, Kafka timestamp and value."""
 _FENCED = (kafka_errors.ProducerFencedError, kafka_errors.InvalidProducerEpochError)
 
 
@@ -180,7 +199,7 @@ def read_head(
     client: dict[str, Any] | None = None,
     stall_timeout: float = 30.0,
     writer: Ed25519PublicKey | None = None,
-) -> AuditRecord | None:
+) -> ChainRecord | None:
     """The last committed record of the audit topic (``None`` if the log is empty).
 
     With ``writer`` (the auditor's public key), the last record the auditor *signed*: records
@@ -194,7 +213,18 @@ def read_head(
         stall_timeout=stall_timeout,
         writer=writer,
     )
-    return found[0] if found is not None else None
+    return found.head if found is not None else None
+
+
+@dataclass(frozen=True)
+class _ChainState:
+    """What a restart needs from the log: the head, where it is, and per source the offset
+    of the last input chained."""
+
+    head: ChainRecord
+    head_offset: int
+    """The head's own offset on the audit topic."""
+    chained: dict[Source, int]
 
 
 def _last_record(
@@ -205,9 +235,9 @@ def _last_record(
     client: dict[str, Any] | None,
     stall_timeout: float,
     writer: Ed25519PublicKey | None,
-) -> tuple[AuditRecord, int] | None:
+) -> _ChainState | None:
     """The chain's head and its offset: the last committed record or, with ``writer``, the
-    signed record with the highest sequence.
+    signed record with the highest sequence (and, per source, the last input chained).
 
     Without ``writer``: the offset before the end is usually a transaction's commit marker,
     not a record, and aborted batches hold offsets too, so the window read before the end
@@ -218,8 +248,8 @@ def _last_record(
     resuming after it would chain the same disclosures again. The auditor writes sequences in
     increasing order, so its real head is the signed record with the highest sequence, which
     only a full read can establish. A signature is checked only for a record that would raise
-    the highest sequence so far. This makes start-up linear in the log's length (the price of
-    keeping no state outside the log).
+    the highest sequence so far of its source. This makes start-up linear in the log's length
+    (the price of keeping no state outside the log).
     """
     consumer = _committed_reader(bootstrap_servers, client)
     try:
@@ -234,11 +264,11 @@ def _last_record(
         while True:
             start = max(begin, end - window)
             consumer.seek(tp, start)
-            last: tuple[AuditRecord, int] | None = None
+            last: _ChainState | None = None
             for offset, stored in _read_until(consumer, tp, end, stall_timeout):
                 record = _own(stored, codec, None)
                 if record is not None:
-                    last = (record, offset)
+                    last = _ChainState(record, offset, {source_of(record): record.source_offset})
             if last is not None:
                 return last
             if start == begin:
@@ -250,30 +280,40 @@ def _last_record(
 
 def _highest_signed(
     records: Iterator[tuple[int, StoredRecord]], codec: Codec, writer: Ed25519PublicKey
-) -> tuple[AuditRecord, int] | None:
-    """The signed record with the highest sequence (its first copy) and its offset."""
-    best: tuple[AuditRecord, int] | None = None
+) -> _ChainState | None:
+    """Per source, the signed record with the highest sequence (its first copy); the head is
+    the higher of them.
+
+    The auditor chains each source in offset order, so the highest-sequence record of a
+    source the auditor signed holds the last offset chained from it. A copy of an older
+    genuine record has a lower sequence and is never looked at twice.
+    """
+    best: dict[Source, tuple[ChainRecord, int]] = {}
     for offset, stored in records:
         try:
-            sequence = codec.decode_as(stored.value, AuditRecord).sequence
+            found = decode_link(codec, stored.value)
         except CodecError:
             continue  # not a record, so not one the auditor wrote
-        if best is not None and sequence <= best[0].sequence:
+        source = source_of(found)
+        if source in best and found.sequence <= best[source][0].sequence:
             continue
         record = _own(stored, codec, writer)
         if record is not None:
-            best = (record, offset)
-    return best
+            best[source] = (record, offset)
+    if not best:
+        return None
+    head, head_offset = max(best.values(), key=lambda pair: pair[0].sequence)
+    return _ChainState(head, head_offset, {s: r.source_offset for s, (r, _) in best.items()})
 
 
-def _own(stored: StoredRecord, codec: Codec, writer: Ed25519PublicKey | None) -> AuditRecord | None:
+def _own(stored: StoredRecord, codec: Codec, writer: Ed25519PublicKey | None) -> ChainRecord | None:
     """The record, if it may be a head: it decodes and (with ``writer``) the auditor signed it.
 
     A record the auditor signed whose content no longer matches its hash was altered: the
     chain cannot be trusted, so that stops the auditor rather than being skipped.
     """
     try:
-        record = codec.decode_as(stored.value, AuditRecord)
+        record = decode_link(codec, stored.value)
     except CodecError as error:
         if writer is not None:
             return None  # not a record at all, so not one the auditor wrote
@@ -288,6 +328,9 @@ def _own(stored: StoredRecord, codec: Codec, writer: Ed25519PublicKey | None) ->
 @dataclass
 class AuditorStats:
     chained: int = 0
+    """Records chained, of both sources."""
+    actions: int = 0
+    """Of those, console actions."""
     transactions: int = 0
     aborted: int = 0
     foreign: int = 0
@@ -295,7 +338,8 @@ class AuditorStats:
 
 
 class Auditor:
-    """Chains the disclosures topic into the audit topic, one transaction per poll."""
+    """Chains the disclosures and console-actions topics into the audit topic, one
+    transaction per poll."""
 
     def __init__(
         self,
@@ -303,6 +347,7 @@ class Auditor:
         bootstrap_servers: str,
         disclosures_topic: str,
         audit_topic: str,
+        actions_topic: str | None = None,
         transactional_id: str,
         signing_key: Ed25519PrivateKey,
         client: dict[str, Any] | None = None,
@@ -315,6 +360,8 @@ class Auditor:
             raise ValueError("batch_size must be at least 1")
         self.bootstrap_servers = bootstrap_servers
         self.disclosures_topic = disclosures_topic
+        self.actions_topic = actions_topic
+        """The console-actions topic (``None``: an exchange without a console)."""
         self.audit_topic = audit_topic
         self.client = dict(client or {})
         self.codec = codec or Codec()
@@ -325,8 +372,10 @@ class Auditor:
         self.stats = AuditorStats()
         self._written: deque[str] = deque()
         """Hashes committed but not yet read back from the audit topic, oldest first."""
-        self.head: AuditRecord | None = None
+        self.head: ChainRecord | None = None
         """The last record of the chain as committed (what a restart would resume from)."""
+        self.chained_offsets: dict[Source, int] = {}
+        """Per source, the offset of the last input committed to the chain."""
         self._started = False
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers,
@@ -347,16 +396,22 @@ class Auditor:
             **self.client,
         )
         self._audit = TopicPartition(audit_topic, 0)
-        self._source = TopicPartition(disclosures_topic, 0)
+        self._sources: dict[Source, TopicPartition] = {}
+        self._source_of: dict[TopicPartition, Source] = {}
 
-    def start(self) -> AuditRecord | None:
-        """Fence any earlier auditor, find the chain head, resume after it. Returns the head."""
+    def start(self) -> ChainRecord | None:
+        """Fence any earlier auditor, find the chain head and where each source stopped,
+        resume after them. Returns the head."""
         if self._started:
             return self.head
         self.producer.init_transactions()
         _only_partition(self.consumer, self.audit_topic)
-        self._source = _only_partition(self.consumer, self.disclosures_topic)
-        self.consumer.assign([self._source])
+        topics = {Source.DISCLOSURES: self.disclosures_topic}
+        if self.actions_topic is not None:
+            topics[Source.CONSOLE_ACTIONS] = self.actions_topic
+        self._sources = {s: _only_partition(self.consumer, t) for s, t in topics.items()}
+        self._source_of = {tp: s for s, tp in self._sources.items()}
+        self.consumer.assign(list(self._sources.values()))
         found = _last_record(
             self.bootstrap_servers,
             self.audit_topic,
@@ -365,10 +420,11 @@ class Auditor:
             stall_timeout=30.0,
             writer=self.signing_key.public_key(),
         )
-        self.head = found[0] if found is not None else None
+        self.head = found.head if found is not None else None
+        self.chained_offsets = dict(found.chained) if found is not None else {}
         self._tail.assign([self._audit])
         if found is not None:
-            self._tail.seek(self._audit, found[1] + 1)
+            self._tail.seek(self._audit, found.head_offset + 1)
         else:
             self._tail.seek_to_beginning(self._audit)
         self._rewind()
@@ -378,27 +434,36 @@ class Auditor:
             "auditor started",
             extra={
                 "sequence": self.head.sequence if self.head else 0,
-                "resume_offset": self._resume_offset(),
+                "resume_offset": self._resume_offset(Source.DISCLOSURES),
+                "resume_actions_offset": self._resume_offset(Source.CONSOLE_ACTIONS),
             },
         )
         return self.head
 
-    def _resume_offset(self) -> int:
-        return self.head.source_offset + 1 if self.head is not None else 0
+    def _resume_offset(self, source: Source) -> int:
+        last = self.chained_offsets.get(source)
+        return last + 1 if last is not None else 0
 
     def _rewind(self) -> None:
-        """Put the disclosures consumer back to just after the committed head."""
-        begin = self.consumer.beginning_offsets([self._source])[self._source]
-        resume = self._resume_offset()
-        if resume < begin:
-            # Retention removed disclosures the auditor never chained: the log has a hole
-            # the chain cannot show, so say so loudly.
-            log.error(
-                "disclosures expired before they were chained",
-                extra={"from_offset": resume, "to_offset": begin - 1, "missing": begin - resume},
-            )
-            resume = begin
-        self.consumer.seek(self._source, resume)
+        """Put each source's consumer back to just after the last input committed from it."""
+        for source, tp in self._sources.items():
+            begin = self.consumer.beginning_offsets([tp])[tp]
+            resume = self._resume_offset(source)
+            if resume < begin:
+                # Retention removed inputs the auditor never chained: the log has a hole
+                # the chain cannot show, so say so loudly.
+                log.error(
+                    "disclosures expired before they were chained"
+                    if source is Source.DISCLOSURES
+                    else "console actions expired before they were chained",
+                    extra={
+                        "from_offset": resume,
+                        "to_offset": begin - 1,
+                        "missing": begin - resume,
+                    },
+                )
+                resume = begin
+            self.consumer.seek(tp, resume)
 
     def check_log(self) -> int:
         """Read the audit topic back to its end; report each record the auditor did not write.
@@ -410,7 +475,7 @@ class Auditor:
         found = 0
         for offset, stored in _read_until(self._tail, self._audit, end, 30.0):
             try:
-                record: AuditRecord | None = self.codec.decode_as(stored.value, AuditRecord)
+                record: ChainRecord | None = decode_link(self.codec, stored.value)
             except CodecError:
                 record = None
             if record is not None and self._written and record.hash == self._written[0]:
@@ -430,7 +495,7 @@ class Auditor:
         return found
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Chain one batch of disclosures in one transaction; returns how many were chained.
+        """Chain one batch of both sources in one transaction; returns how many were chained.
 
         The audit topic is read back first, so a record someone else appended since the last
         batch is reported before the chain grows past it.
@@ -438,11 +503,11 @@ class Auditor:
         self.start()
         self.check_log()
         batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_size)
-        records = batch.get(self._source, [])
+        records = self._in_order(batch)
         if not records:
             return 0
         try:
-            head = self._append([(r.offset, r.value) for r in records])
+            head = self._append(records)
         except kafka_errors.AuthorizationError as error:
             raise AuditorError("the auditor is not authorised to write the audit log") from error
         except kafka_errors.KafkaError as error:
@@ -454,32 +519,52 @@ class Auditor:
         except CodecError as error:
             self._abort(error)
             raise AuditorError(
-                f"a disclosure does not decode ({error.code}); the auditor stops"
+                f"an input of the audit log does not decode ({error.code}); the auditor stops"
             ) from error
         self.head = head
+        for source, offset, _, _ in records:
+            self.chained_offsets[source] = offset
         self.stats.chained += len(records)
+        self.stats.actions += sum(1 for r in records if r[0] is Source.CONSOLE_ACTIONS)
         self.stats.transactions += 1
         log.debug(
             "chained", extra={"records": len(records), "sequence": head.sequence if head else 0}
         )
         return len(records)
 
-    def _append(self, records: list[tuple[int, bytes | None]]) -> AuditRecord | None:
+    def _in_order(self, batch: dict[TopicPartition, list[Any]]) -> list[_Input]:
+        """The polled records of both sources as one list: each source in offset order, the
+        two interleaved by their Kafka timestamps (a merge, so neither is ever reordered)."""
+        streams = [
+            [(self._source_of[tp], r.offset, r.timestamp, r.value) for r in records]
+            for tp, records in batch.items()
+            if tp in self._source_of
+        ]
+        return list(heapq.merge(*streams, key=lambda r: r[2]))
+
+    def _entry(self, source: Source, value: bytes | None) -> ChainEntry:
+        """A source record as what it records (``CodecError`` if it is not one)."""
+        if source is Source.CONSOLE_ACTIONS:
+            return self.codec.decode_as(value or b"", ConsoleAction)
+        return self.codec.decode_as(value or b"", Disclosure)
+
+    def _append(self, records: list[_Input]) -> ChainRecord | None:
         """Link, sign and write the batch, then commit: the head moves only if the commit
         succeeds."""
         previous = self.head
         self.producer.begin_transaction()
         futures = []
         hashes = []
-        for offset, value in records:
-            disclosure = self.codec.decode_as(value or b"", Disclosure)
-            previous = link(previous, disclosure, offset, self.clock())
+        for source, offset, _, value in records:
+            entry = self._entry(source, value)
+            previous = link(previous, entry, offset, self.clock())
+            case_urn = entry.case_urn
             value, headers = to_kafka(
                 self.codec,
                 previous,
                 id=str(uuid.uuid5(_AUDIT_IDS, str(previous.sequence))),
                 source=EXCHANGE_SOURCE,
-                subject=disclosure.case_urn,
+                subject=case_urn or f"console/{source_of(entry).value}",
                 time=previous.recorded_at,
             )
             headers = [*headers, (SIGNATURE_HEADER, sign(self.signing_key, previous.hash))]
@@ -487,7 +572,7 @@ class Auditor:
             futures.append(
                 self.producer.send(
                     self.audit_topic,
-                    key=disclosure.case_urn.encode(),
+                    key=case_urn.encode() if case_urn else None,
                     value=value,
                     headers=headers,
                     partition=0,

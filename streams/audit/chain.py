@@ -1,4 +1,13 @@
-"""The hash chain of the disclosure log: how a record is linked, and how a log is verified.
+"""The hash chain of the audit log: how a record is linked, and how a log is verified.
+
+Two kinds of record share one chain: an ``AuditRecord`` per disclosure (from the worker's
+disclosures topic) and an ``ActionAuditRecord`` per action of a console user (from the
+console-actions topic). Both carry ``sequence``, ``previous_hash``, ``hash``, ``recorded_at``
+and the ``source_offset`` of their input on *its own* topic; a record follows the previous
+record of either kind. They are two named records rather than a union inside ``AuditRecord``
+because readers of ``AuditRecord`` v1 could not read such a union (FULL_TRANSITIVE,
+``docs/adr/0004``): an old verifier meets an action record as an unknown schema and says so,
+instead of misreading it as a disclosure.
 
 Canonical content
     A record's hash covers its *canonical content*: every field except ``hash``, written as
@@ -50,13 +59,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas.codec import Codec, CodecError
-from schemas.models import AuditRecord, Disclosure
+from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Disclosure
+from schemas.reasons import ReasonCode
 from streams.audit.signing import StoredRecord, signed_by
 
 GENESIS_HASH = "0" * 64
@@ -70,6 +80,40 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "previous_hash",
 )
 """The ``AuditRecord`` fields the hash covers (all but ``hash``); a test guards the list."""
+
+ACTION_CANONICAL_FIELDS: tuple[str, ...] = (
+    "sequence",
+    "action",
+    "source_offset",
+    "recorded_at",
+    "previous_hash",
+)
+"""The ``ActionAuditRecord`` fields the hash covers (all but ``hash``); a test guards it."""
+
+ChainRecord = AuditRecord | ActionAuditRecord
+"""A link of the chain, of either kind."""
+
+ChainEntry = Disclosure | ConsoleAction
+"""What a link records."""
+
+
+class Source(StrEnum):
+    """Where a link's input came from: each source's offsets increase along the chain."""
+
+    DISCLOSURES = "disclosures"
+    CONSOLE_ACTIONS = "console_actions"
+
+
+def source_of(record: ChainRecord | ChainEntry) -> Source:
+    """The input topic a link (or an input record) belongs to."""
+    if isinstance(record, AuditRecord | Disclosure):
+        return Source.DISCLOSURES
+    return Source.CONSOLE_ACTIONS
+
+
+def _fields_of(record: ChainRecord) -> tuple[str, ...]:
+    return CANONICAL_FIELDS if isinstance(record, AuditRecord) else ACTION_CANONICAL_FIELDS
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -88,51 +132,82 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical_content(record: AuditRecord) -> bytes:
-    """The bytes the record's hash covers: canonical JSON of every field but ``hash``."""
-    data = _plain(record.model_dump(mode="python", include=set(CANONICAL_FIELDS)))
+def canonical_content(record: ChainRecord) -> bytes:
+    """The bytes the record's hash covers: canonical JSON of every field but ``hash``.
+
+    The two kinds cannot be confused: one holds a ``disclosure`` key, the other ``action``.
+    """
+    data = _plain(record.model_dump(mode="python", include=set(_fields_of(record))))
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8")
 
 
-def record_hash(record: AuditRecord) -> str:
+def record_hash(record: ChainRecord) -> str:
     """What ``record.hash`` must be, given its ``previous_hash`` and content."""
     digest = hashlib.sha256(record.previous_hash.encode("utf-8"))
     digest.update(canonical_content(record))
     return digest.hexdigest()
 
 
+@overload
 def link(
-    previous: AuditRecord | None,
-    disclosure: Disclosure,
+    previous: ChainRecord | None, entry: Disclosure, source_offset: int, recorded_at: datetime
+) -> AuditRecord: ...
+
+
+@overload
+def link(
+    previous: ChainRecord | None, entry: ConsoleAction, source_offset: int, recorded_at: datetime
+) -> ActionAuditRecord: ...
+
+
+def link(
+    previous: ChainRecord | None,
+    entry: ChainEntry,
     source_offset: int,
     recorded_at: datetime,
-) -> AuditRecord:
-    """The record that chains ``disclosure`` after ``previous`` (``None``: the first)."""
-    unsealed = AuditRecord(
-        sequence=previous.sequence + 1 if previous is not None else 1,
-        disclosure=disclosure,
-        source_offset=source_offset,
-        recorded_at=recorded_at,
-        previous_hash=previous.hash if previous is not None else GENESIS_HASH,
-        hash="",
+) -> ChainRecord:
+    """The record that chains ``entry`` (a disclosure or a console action) after ``previous``
+    (``None``: the first), whichever kind ``previous`` is."""
+    common: dict[str, Any] = {
+        "sequence": previous.sequence + 1 if previous is not None else 1,
+        "source_offset": source_offset,
+        "recorded_at": recorded_at,
+        "previous_hash": previous.hash if previous is not None else GENESIS_HASH,
+        "hash": "",
+    }
+    unsealed: ChainRecord = (
+        AuditRecord(disclosure=entry, **common)
+        if isinstance(entry, Disclosure)
+        else ActionAuditRecord(action=entry, **common)
     )
     return unsealed.model_copy(update={"hash": record_hash(unsealed)})
+
+
+def decode_link(codec: Codec, value: bytes) -> ChainRecord:
+    """Stored bytes as a link of either kind; ``CodecError`` for anything else."""
+    record = codec.decode(value)
+    if not isinstance(record, AuditRecord | ActionAuditRecord):
+        raise CodecError(
+            ReasonCode.NOT_AN_EVENT, f"{record.avro_name} is not a record of the audit log"
+        )
+    return record
 
 
 class BreakKind(StrEnum):
     """Why a link is broken, in words an operator can act on."""
 
     UNDECODABLE = "undecodable"
-    """The stored bytes are not an AuditRecord: the record was altered (or is not ours)."""
+    """The stored bytes are not a record of the log: the record was altered (or is not
+    ours)."""
     ALTERED = "altered"
     """The record's hash does not match its content, or its bytes are not their encoding."""
     REMOVED_OR_REORDERED = "removed_or_reordered"
     """``previous_hash`` or ``sequence`` do not follow the record before: one is missing or
     out of place."""
     SOURCE_NOT_INCREASING = "source_offset_not_increasing"
-    """The disclosure's offset is not after the previous record's: chained twice or out of
-    order."""
+    """The input's offset is not after that of the previous record from the same source
+    (disclosures or console actions): chained twice or out of order."""
     TRUNCATED = "truncated"
     """The log ends before the head the caller expected: records at the end were removed."""
     REWRITTEN = "rewritten"
@@ -170,6 +245,8 @@ class Head:
     sequence: int
     hash: str
     source_offset: int
+    source: Source = Source.DISCLOSURES
+    """The topic ``source_offset`` is an offset of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +275,7 @@ class VerifyResult:
                 {
                     "sequence": self.head.sequence,
                     "hash": self.head.hash,
+                    "source": self.head.source.value,
                     "source_offset": self.head.source_offset,
                 }
                 if self.head
@@ -214,8 +292,11 @@ class _Unreadable:
     reason: str
 
 
-def _check(record: AuditRecord, previous: AuditRecord | None) -> tuple[BreakKind, str] | None:
-    """Why ``record`` does not follow ``previous``, or ``None`` if it does."""
+def _check(
+    record: ChainRecord, previous: ChainRecord | None, last_offset: int | None
+) -> tuple[BreakKind, str] | None:
+    """Why ``record`` does not follow ``previous``, or ``None`` if it does; ``last_offset`` is
+    the source offset of the last record from the same source (``None``: none yet)."""
     if record_hash(record) != record.hash:
         return BreakKind.ALTERED, _ALTERED_DETAIL
     expected_previous = previous.hash if previous is not None else GENESIS_HASH
@@ -232,21 +313,23 @@ def _check(record: AuditRecord, previous: AuditRecord | None) -> tuple[BreakKind
             BreakKind.REMOVED_OR_REORDERED,
             f"sequence {record.sequence} where {expected_sequence} was due",
         )
-    if previous is not None and record.source_offset <= previous.source_offset:
+    if last_offset is not None and record.source_offset <= last_offset:
         return (
             BreakKind.SOURCE_NOT_INCREASING,
-            f"source offset {record.source_offset} is not after {previous.source_offset}",
+            f"{source_of(record).value} offset {record.source_offset} is not after {last_offset}",
         )
     return None
 
 
 def _verify(
-    items: Iterable[tuple[AuditRecord | _Unreadable, bytes | None]],
+    items: Iterable[tuple[ChainRecord | _Unreadable, bytes | None]],
     expect_head: Head | None = None,
     writer: Ed25519PublicKey | None = None,
 ) -> VerifyResult:
     count = 0
-    previous: AuditRecord | None = None
+    previous: ChainRecord | None = None
+    last_offsets: dict[Source, int] = {}
+    """Per source, the input offset of the last record chained from it."""
     first_break: Break | None = None
     foreign: list[Break] = []
     noted_found = False
@@ -288,7 +371,7 @@ def _verify(
             ):
                 replaced = _rewritten(position, item, expected, expect_head)
             continue  # not part of the chain: the auditor never chains after it
-        problem = _check(item, previous)
+        problem = _check(item, previous, last_offsets.get(source_of(item)))
         if problem is not None:
             first_break = Break(position, item.sequence, expected, *problem)
             continue
@@ -298,8 +381,9 @@ def _verify(
                 first_break = _rewritten(position, item, expected, expect_head)
                 continue
         previous = item
+        last_offsets[source_of(item)] = item.source_offset
     head = (
-        Head(previous.sequence, previous.hash, previous.source_offset)
+        Head(previous.sequence, previous.hash, previous.source_offset, source_of(previous))
         if previous is not None
         else None
     )
@@ -325,7 +409,7 @@ def _verify(
 _ALTERED_DETAIL = "the record's hash does not match its content"
 
 
-def _rewritten(position: int, record: AuditRecord, expected: int, noted: Head) -> Break:
+def _rewritten(position: int, record: ChainRecord, expected: int, noted: Head) -> Break:
     return Break(
         position,
         record.sequence,
@@ -336,7 +420,7 @@ def _rewritten(position: int, record: AuditRecord, expected: int, noted: Head) -
     )
 
 
-def verify(records: Iterable[AuditRecord], *, expect_head: Head | None = None) -> VerifyResult:
+def verify(records: Iterable[ChainRecord], *, expect_head: Head | None = None) -> VerifyResult:
     """Check a log of decoded records, oldest first; report the first broken link.
 
     Removing the *last* records leaves a shorter, valid chain: only a head noted earlier
@@ -350,7 +434,7 @@ def verify(records: Iterable[AuditRecord], *, expect_head: Head | None = None) -
 
 def _decode_log(
     values: Iterable[bytes | StoredRecord], codec: Codec
-) -> Iterator[tuple[AuditRecord | _Unreadable, bytes | None]]:
+) -> Iterator[tuple[ChainRecord | _Unreadable, bytes | None]]:
     """Stored values as records (with their signatures), a stand-in for any that are not
     exactly one.
 
@@ -361,12 +445,12 @@ def _decode_log(
             (stored.value, stored.signature) if isinstance(stored, StoredRecord) else (stored, None)
         )
         try:
-            record = codec.decode_as(value, AuditRecord)
+            record = decode_link(codec, value)
         except CodecError as error:
             yield (
                 _Unreadable(
                     BreakKind.UNDECODABLE,
-                    f"{error.code.value}: the stored bytes are not an AuditRecord",
+                    f"{error.code.value}: the stored bytes are not a record of the audit log",
                 ),
                 signature,
             )

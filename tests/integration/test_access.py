@@ -73,7 +73,12 @@ def expected(principal: str, topic: Topic) -> Ops:
             }.get(kind, set())
         )
     if principal == "exchange-auditor":
-        return frozenset({"disclosures": {R, D}, "audit": {R, W, D}}.get(kind, set()))
+        return frozenset(
+            {"disclosures": {R, D}, "console_actions": {R, D}, "audit": {R, W, D}}.get(kind, set())
+        )
+    if principal == "exchange-console":
+        # It records what its users did; it reads nothing with this principal.
+        return frozenset({W, D} if kind == "console_actions" else set())
     if principal == "operator":
         return frozenset({"rejected": {R, D}, "audit": {R, D}, "deliver": {D}}.get(kind, set()))
     # A partner: its own deliveries and results to read, its own acknowledgements to write.
@@ -176,7 +181,7 @@ def test_every_principal_gets_exactly_what_the_registry_grants(
     topics = full_catalog.topics()
     mismatches: list[str] = []
     everyone = principals(full_catalog.registry)
-    assert len(everyone) == 44 + 16 + 2 + 2 + 1  # forces, partners, courts, services, operator
+    assert len(everyone) == 44 + 16 + 2 + 3 + 1  # forces, partners, courts, services, operator
     for principal in everyone:
         answers = _probe(kafka, principal, topics)
         for topic in topics:

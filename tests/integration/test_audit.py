@@ -23,18 +23,23 @@ from kafka import errors as kafka_errors
 
 from cjsx import processes
 from cjsx.cli.audit import audit
-from infra.security.policy import AUDITOR, WORKER
+from cjsx.console.actions import Act, ActionCode, ActionLog
+from cjsx.console.users import User
+from infra.security.policy import AUDITOR, CONSOLE, WORKER
 from infra.security.secrets import AuditSigningKey
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
 from producers.publisher import Publisher
 from producers.simulator import SyntheticForce
 from schemas.codec import Codec
-from schemas.models import AuditRecord, Disclosure
+from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Disclosure
 from streams.audit import (
     SIGNATURE_HEADER,
     Auditor,
     AuditorFenced,
+    ChainRecord,
+    Source,
+    decode_link,
     link,
     read_log,
     read_stored,
@@ -54,6 +59,7 @@ def new_auditor(kafka: Broker, catalog: TopicCatalog) -> Auditor:
     return Auditor(
         bootstrap_servers=kafka.bootstrap,
         disclosures_topic=catalog.disclosures,
+        actions_topic=catalog.console_actions,
         audit_topic=catalog.audit,
         transactional_id=transactional_id(catalog.namespace),
         signing_key=AuditSigningKey(kafka.secrets_dir).private_key(),
@@ -122,45 +128,68 @@ def cli(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> Callable[..., R
     return run
 
 
-def test_every_disclosure_is_chained_once_and_a_restarted_auditor_continues_the_chain(
+def test_every_disclosure_and_console_action_is_chained_once_and_a_restarted_auditor_continues(
     kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess, tmp_path: Path
 ) -> None:
     force = SyntheticForce(force_profile(StandingData.load(), "05"), seed=11)
     first, second, third = force.new_case(), force.new_case(), force.new_case()
-    with Publisher(
-        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05"), **kafka.client("force-05")
-    ) as publisher:
-        for event in (force.charge(first), force.charge(second), force.remand_change(first)):
-            publisher.publish(event).get(timeout=30)
-        wait_for_count(kafka, catalog.disclosures, 6)
+    actions = console_actions(kafka, catalog)
+    try:
+        with Publisher(
+            bootstrap_servers=kafka.bootstrap,
+            topic=catalog.ingest("05"),
+            **kafka.client("force-05"),
+        ) as publisher:
+            for event in (force.charge(first), force.charge(second), force.remand_change(first)):
+                publisher.publish(event).get(timeout=30)
+            wait_for_count(kafka, catalog.disclosures, 6)
+            for n in range(3):
+                actions(act(n, first.urn))
 
-        # The first auditor chains what is there, then stops cleanly.
-        with new_auditor(kafka, catalog) as auditor:
-            assert auditor.start() is None
-            auditor.run(until=lambda: auditor.stats.chained >= 6, idle_timeout=20)
-            first_head = auditor.head
-        assert first_head is not None
-        assert first_head.sequence == 6
+            # The first auditor chains what is there, of both sources, then stops cleanly.
+            with new_auditor(kafka, catalog) as auditor:
+                assert auditor.start() is None
+                auditor.run(until=lambda: auditor.stats.chained >= 9, idle_timeout=20)
+                first_head = auditor.head
+                assert auditor.stats.actions == 3
+            assert first_head is not None
+            assert first_head.sequence == 9
 
-        publisher.publish(force.charge(third)).get(timeout=30)
-    wait_for_count(kafka, catalog.disclosures, 8)
+            publisher.publish(force.charge(third)).get(timeout=30)
+            for n in range(3, 5):
+                actions(act(n, third.urn))
+        wait_for_count(kafka, catalog.disclosures, 8)
+    finally:
+        actions.close()
 
-    # A second auditor crashes mid-transaction: chained records written, never committed.
+    # A second auditor crashes mid-transaction: chained records of both sources written,
+    # never committed.
     zombie = new_auditor(kafka, catalog)
     try:
         assert zombie.start() == first_head
         offset, value = topic_records(kafka, catalog.disclosures)[6]
         orphan = link(first_head, CODEC.decode_as(value or b"", Disclosure), offset, now())
+        action_offset, action_value = topic_records(kafka, catalog.console_actions)[3]
+        orphan_action = link(
+            orphan, CODEC.decode_as(action_value or b"", ConsoleAction), action_offset, now()
+        )
         zombie.producer.begin_transaction()
-        zombie.producer.send(catalog.audit, value=CODEC.encode(orphan), partition=0)
+        for record in (orphan, orphan_action):
+            zombie.producer.send(catalog.audit, value=CODEC.encode(record), partition=0)
         zombie.producer.flush()
 
-        # Its replacement fences it, aborts its transaction and resumes from the committed head.
+        # Its replacement fences it, aborts its transaction and resumes each source from the
+        # last offset chained from it (the head, an action, says nothing of disclosures).
         with new_auditor(kafka, catalog) as successor:
             assert successor.start() == first_head
-            successor.run(until=lambda: successor.stats.chained >= 2, idle_timeout=20)
+            assert isinstance(first_head, ActionAuditRecord)
+            assert successor.chained_offsets == {
+                Source.DISCLOSURES: topic_records(kafka, catalog.disclosures)[5][0],
+                Source.CONSOLE_ACTIONS: topic_records(kafka, catalog.console_actions)[2][0],
+            }
+            successor.run(until=lambda: successor.stats.chained >= 4, idle_timeout=20)
             assert successor.head is not None
-            assert successor.head.sequence == 8
+            assert successor.head.sequence == 13
         with pytest.raises(kafka_errors.KafkaError):
             zombie.producer.commit_transaction()
         with pytest.raises(AuditorFenced):
@@ -168,14 +197,33 @@ def test_every_disclosure_is_chained_once_and_a_restarted_auditor_continues_the_
     finally:
         zombie.close(timeout=5)
 
-    disclosures = topic_records(kafka, catalog.disclosures)
-    records = audit_log(kafka, catalog)
-    # One audit record per disclosure, in order, nothing twice, nothing missing.
-    assert [r.sequence for r in records] == list(range(1, 9))
+    # A third auditor with nothing new to chain chains nothing (and nothing twice).
+    with new_auditor(kafka, catalog) as idle:
+        idle.start()
+        assert idle.poll_once(timeout_ms=2000) == 0
+        disclosures = topic_records(kafka, catalog.disclosures)
+        console = topic_records(kafka, catalog.console_actions)
+        assert idle.chained_offsets == {
+            Source.DISCLOSURES: disclosures[-1][0],
+            Source.CONSOLE_ACTIONS: console[-1][0],
+        }
+
+    chain = chain_log(kafka, catalog)
+    assert [r.sequence for r in chain] == list(range(1, 14))
+    # One audit record per disclosure and per action, each source in its order, nothing
+    # twice, nothing missing.
+    records = [r for r in chain if isinstance(r, AuditRecord)]
+    done = [r for r in chain if isinstance(r, ActionAuditRecord)]
     assert [r.source_offset for r in records] == [o for o, _ in disclosures]
     assert [CODEC.encode(r.disclosure) for r in records] == [v for _, v in disclosures]
-    assert records[6].previous_hash == first_head.hash  # the restart continued the chain
-    assert verify_encoded(read_log(kafka.bootstrap, catalog.audit, client=kafka.client())).ok
+    assert [r.source_offset for r in done] == [o for o, _ in console]
+    assert [CODEC.encode(r.action) for r in done] == [v for _, v in console]
+    assert chain[9].previous_hash == first_head.hash  # the restart continued the chain
+    writer = AuditSigningKey(kafka.secrets_dir).public_key()
+    stored = read_stored(kafka.bootstrap, catalog.audit, client=kafka.client())
+    verified = verify_encoded(stored, writer=writer)
+    assert verified.ok, verified.to_json()
+    assert verified.records == 13
     # The orphan is on the partition but no committed reader sees it.
     assert len(topic_records(kafka, catalog.audit, committed=False)) > len(records)
     # Each record is keyed by its case and carries CloudEvents headers.
@@ -191,18 +239,29 @@ def test_every_disclosure_is_chained_once_and_a_restarted_auditor_continues_the_
         raw = list(consumer)
     finally:
         consumer.close()
-    assert [m.key.decode() for m in raw] == [r.disclosure.case_urn for r in records]
-    assert {dict(m.headers)["ce_type"] for m in raw} == {b"uk.gov.cjsx.AuditRecord"}
+    assert [m.key.decode() for m in raw] == [
+        r.disclosure.case_urn if isinstance(r, AuditRecord) else r.action.case_urn for r in chain
+    ]
+    assert {dict(m.headers)["ce_type"] for m in raw} == {
+        b"uk.gov.cjsx.AuditRecord",
+        b"uk.gov.cjsx.ActionAuditRecord",
+    }
 
     # `cjsx audit case URN`: exactly that case's disclosures, court and CPS, oldest first.
     result = cli(kafka, catalog, tmp_path)("case", first.urn)
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     mine = [r for r in records if r.disclosure.case_urn == first.urn]
-    assert len(lines) == len(mine) == 4
-    assert [line["audit_sequence"] for line in lines] == [r.sequence for r in mine]
-    assert [line["event_id"] for line in lines] == [str(r.disclosure.event_id) for r in mine]
-    recipients = {line["recipient"] for line in lines}
+    assert len(mine) == 4
+    assert [line["kind"] for line in lines] == ["disclosure"] * 4 + ["console_action"] * 3
+    shown = [line for line in lines if line["kind"] == "disclosure"]
+    assert [line["audit_sequence"] for line in shown] == [r.sequence for r in mine]
+    assert [line["event_id"] for line in shown] == [str(r.disclosure.event_id) for r in mine]
+    acted = [line for line in lines if line["kind"] == "console_action"]
+    assert [(a["user_id"], a["role"], a["action"]) for a in acted] == [
+        ("bob", "force 05, reviewer", "VIEW_EXCEPTION")
+    ] * 3
+    recipients = {line["recipient"] for line in shown}
     assert any(r.startswith("court-") for r in recipients)
     assert any(r.startswith("cps-") for r in recipients)
     assert set(lines[0]) >= {
@@ -220,6 +279,34 @@ def test_every_disclosure_is_chained_once_and_a_restarted_auditor_continues_the_
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def chain_log(kafka: Broker, catalog: TopicCatalog) -> list[ChainRecord]:
+    """The audit log's records of both kinds, oldest first."""
+    return [
+        decode_link(CODEC, v)
+        for v in read_log(kafka.bootstrap, catalog.audit, client=kafka.client())
+    ]
+
+
+CONSOLE_USERS = {"bob": User("bob", "Bob", "not-a-hash", force="05", reviewer=True)}
+
+
+def console_actions(kafka: Broker, catalog: TopicCatalog, principal: str = CONSOLE) -> ActionLog:
+    """The console's recorder of actions, connected as ``principal``."""
+    return ActionLog(
+        bootstrap_servers=kafka.bootstrap,
+        topic=catalog.console_actions,
+        principal=principal,
+        users=CONSOLE_USERS,
+        client=kafka.client(principal),
+        timeout=8,
+    )
+
+
+def act(n: int, urn: str) -> Act:
+    """Bob opening an exception of case ``urn`` (a consultation: an action to record)."""
+    return Act("bob", ActionCode.VIEW_EXCEPTION, f"rejection-{n}", case_urn=urn, force="05")
 
 
 def disclosure(n: int) -> Disclosure:

@@ -7,11 +7,16 @@ import pytest
 from cjsx.console.store import ConsoleStore, Filters, State, StateError
 from tests.integration.test_partner_store_postgres import postgres_url  # noqa: F401 - fixture
 from tests.support.builders import synthetic_force, valid_charge
-from tests.unit.test_console import UNKNOWN_OFFENCE, rejection_of, with_offence_code
+from tests.unit.test_console import (
+    UNKNOWN_OFFENCE,
+    FakeActionLog,
+    rejection_of,
+    with_offence_code,
+)
 
 
 def test_console_store_lifecycle_on_postgres(postgres_url: str) -> None:  # noqa: F811
-    store = ConsoleStore(postgres_url)
+    store = ConsoleStore(postgres_url, record=FakeActionLog())
     try:
         mine = rejection_of(with_offence_code(valid_charge(), UNKNOWN_OFFENCE), "05")
         theirs = rejection_of(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,14 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.codec import Codec, CodecError
-from schemas.models import AuditRecord, Disclosure
+from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Disclosure
 from schemas.reasons import ReasonCode
+from schemas.store import RELEASED_DIR, SchemaStore
 from streams.audit.chain import (
+    ACTION_CANONICAL_FIELDS,
     CANONICAL_FIELDS,
     GENESIS_HASH,
     BreakKind,
+    ChainRecord,
     Head,
+    Source,
     canonical_content,
+    decode_link,
     link,
     record_hash,
     verify,
@@ -61,7 +68,7 @@ def chain(length: int, first_offset: int = 0) -> list[AuditRecord]:
     return records
 
 
-def encoded(records: list[AuditRecord]) -> list[bytes]:
+def encoded(records: list[AuditRecord] | list[ChainRecord]) -> list[bytes]:
     return [CODEC.encode(r) for r in records]
 
 
@@ -495,3 +502,149 @@ def test_a_forged_record_in_the_noted_heads_place_is_reported_as_a_rewrite() -> 
     assert result.first_break.kind is BreakKind.REWRITTEN
     assert result.first_break.position == 3
     assert [f.position for f in result.foreign] == [2, 3, 4, 5]
+
+
+# -- console actions share the chain -----------------------------------------------------------
+
+
+def action(n: int, urn: str | None = "05AB1234526") -> ConsoleAction:
+    return ConsoleAction(
+        action_id=uuid.uuid5(uuid.NAMESPACE_OID, f"action-{n}"),
+        action="APPROVE" if n % 2 else "VIEW_EXCEPTION",
+        outcome="DONE",
+        user_id="bob",
+        role="force 05, reviewer",
+        rejection_id=str(uuid.uuid5(uuid.NAMESPACE_OID, "rejection")),
+        event_id=uuid.uuid5(uuid.NAMESPACE_OID, "event-0"),
+        case_urn=urn,
+        force="05",
+        acted_at=T0 + timedelta(seconds=n),
+        recorded_by="exchange-console",
+    )
+
+
+def mixed_chain() -> list[ChainRecord]:
+    """Disclosures at offsets 0, 3, 6 of theirs and actions at 0, 1 of theirs, interleaved."""
+    records: list[ChainRecord] = []
+    previous: ChainRecord | None = None
+    inputs: list[tuple[Disclosure | ConsoleAction, int]] = [
+        (disclosure(0), 0),
+        (action(0), 0),
+        (disclosure(1), 3),
+        (action(1), 1),
+        (disclosure(2), 6),
+    ]
+    for n, (entry, offset) in enumerate(inputs):
+        previous = link(previous, entry, offset, T0 + timedelta(seconds=n))
+        records.append(previous)
+    return records
+
+
+def test_the_action_records_canonical_fields_are_every_field_but_the_hash() -> None:
+    assert set(ACTION_CANONICAL_FIELDS) == set(ActionAuditRecord.model_fields) - {"hash"}
+
+
+def test_disclosures_and_actions_chain_into_one_log_that_verifies_as_stored() -> None:
+    records = mixed_chain()
+    assert [type(r).__name__ for r in records] == [
+        "AuditRecord",
+        "ActionAuditRecord",
+        "AuditRecord",
+        "ActionAuditRecord",
+        "AuditRecord",
+    ]
+    assert records[1].previous_hash == records[0].hash  # one chain across the two kinds
+    assert [r.sequence for r in records] == [1, 2, 3, 4, 5]
+    key = Ed25519PrivateKey.generate()
+    stored = [StoredRecord(CODEC.encode(r), sign(key, r.hash)) for r in records]
+    result = verify_encoded(stored, writer=key.public_key())
+    assert result.ok, result.to_json()
+    assert result.head == Head(5, records[-1].hash, 6, Source.DISCLOSURES)
+    assert result.to_json()["head"] == {
+        "sequence": 5,
+        "hash": records[-1].hash,
+        "source": "disclosures",
+        "source_offset": 6,
+    }
+
+
+def test_a_changed_action_breaks_the_chain_at_that_record() -> None:
+    records = mixed_chain()
+    changed = records[3].model_copy(
+        update={"action": records[3].action.model_copy(update={"user_id": "mallory"})}  # type: ignore[union-attr]
+    )
+    result = verify([*records[:3], changed, *records[4:]])
+    assert result.first_break is not None
+    assert (result.first_break.position, result.first_break.kind) == (3, BreakKind.ALTERED)
+    removed = verify([*records[:3], *records[4:]])
+    assert removed.first_break is not None
+    assert removed.first_break.position == 3
+    assert removed.first_break.kind is BreakKind.REMOVED_OR_REORDERED
+
+
+def test_source_offsets_increase_per_source_not_across_sources() -> None:
+    records = mixed_chain()
+    # Action offset 0 after disclosure offset 0 is fine: each source has its own offsets.
+    assert verify(records).ok
+    # An action chained twice (same offset of its topic) is caught, whatever came between.
+    twice = link(records[-1], action(1), 1, T0)
+    result = verify([*records, twice])
+    assert result.first_break is not None
+    assert result.first_break.position == 5
+    assert result.first_break.kind is BreakKind.SOURCE_NOT_INCREASING
+    assert "console_actions offset 1 is not after 1" in result.first_break.detail
+
+
+def test_an_action_record_the_auditor_did_not_sign_is_foreign() -> None:
+    records = mixed_chain()
+    key = Ed25519PrivateKey.generate()
+    stored = [StoredRecord(CODEC.encode(r), sign(key, r.hash)) for r in records]
+    intruder = link(records[-1], action(9), 9, T0)
+    result = verify_encoded(
+        [*stored, StoredRecord(CODEC.encode(intruder))], writer=key.public_key()
+    )
+    assert not result.ok
+    assert result.first_break is None
+    assert [(f.position, f.kind) for f in result.foreign] == [(5, BreakKind.FOREIGN)]
+
+
+def test_a_verifier_that_predates_action_records_reports_them_instead_of_misreading(
+    tmp_path: Path,
+) -> None:
+    """What an older ``cjsx audit verify`` (released schemas without the two new records)
+    meets: an unknown schema, a break at that record, never a disclosure read from an
+    action's bytes."""
+    released = tmp_path / "released"
+    shutil.copytree(RELEASED_DIR, released)
+    for name in ("uk.gov.cjsx.ActionAuditRecord", "uk.gov.cjsx.ConsoleAction"):
+        shutil.rmtree(released / name)
+    old = Codec(store=SchemaStore.load(released))
+    records = mixed_chain()
+    with pytest.raises(CodecError) as raised:
+        old.decode_as(CODEC.encode(records[1]), AuditRecord)
+    assert raised.value.code is ReasonCode.UNKNOWN_SCHEMA
+    result = verify_encoded(encoded(records), old)
+    assert result.first_break is not None
+    assert (result.first_break.position, result.first_break.kind) == (1, BreakKind.UNDECODABLE)
+    with pytest.raises(CodecError):
+        decode_link(CODEC, CODEC.encode(action(0)))  # an input is not a link of the log
+
+
+PINNED_ACTION_CONTENT = (
+    '{"action":{"acted_at":1772357400000,"action":"VIEW_EXCEPTION",'
+    '"action_id":"ACTION_ID","case_urn":"05AB1234526","correction_event_id":null,'
+    '"detail":null,"event_id":"7d37e070-493c-5833-a6bd-c1306571db7b","force":"05",'
+    '"outcome":"DONE","recorded_by":"exchange-console","rejection_id":"REJECTION_ID",'
+    '"role":"force 05, reviewer","user_id":"bob"},'
+    '"previous_hash":"0000000000000000000000000000000000000000000000000000000000000000",'
+    '"recorded_at":1772357400000,"sequence":1,"source_offset":0}'
+)
+
+
+def test_the_canonical_form_of_a_known_action_record_is_pinned() -> None:
+    record = link(None, action(0), 0, T0)
+    expected = PINNED_ACTION_CONTENT.replace(
+        "ACTION_ID", str(uuid.uuid5(uuid.NAMESPACE_OID, "action-0"))
+    ).replace("REJECTION_ID", str(uuid.uuid5(uuid.NAMESPACE_OID, "rejection")))
+    assert canonical_content(record).decode() == expected
+    assert record.hash == hashlib.sha256((GENESIS_HASH + expected).encode()).hexdigest()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from cjsx.console.actions import LABELS, Act, ActionCode, ActionLog, ActionNotRecorded
 from cjsx.console.app import Services, create_app
 from cjsx.console.broker import Step
 from cjsx.console.correction import recipient_views
@@ -73,6 +74,23 @@ def with_offence_code(event: DefendantCharged, code: str) -> DefendantCharged:
 
 
 @dataclass
+class FakeActionLog:
+    """Stands in for the audit log's console-actions topic: keeps each act, or refuses."""
+
+    acts: list[Act] = field(default_factory=list)
+    refuse: bool = False
+    closed: bool = False
+
+    def __call__(self, act: Act) -> None:
+        if self.refuse:
+            raise ActionNotRecorded("the audit log did not take the action (KafkaTimeoutError)")
+        self.acts.append(act)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
 class FakeTracker:
     """Answers every search with one step, and records which forces were searched."""
 
@@ -92,6 +110,7 @@ class World:
     mine: RejectedEvent
     theirs: RejectedEvent
     junk: RejectedEvent
+    audit: FakeActionLog
 
     def sign_in(self, user: str) -> None:
         self.client.cookies.clear()
@@ -137,7 +156,8 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
             User("olive", "Olive Operator", password_hash, operator=True, reviewer=True),
         )
     }
-    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}")
+    audit = FakeActionLog()
+    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}", record=audit)
     mine = rejection_of(with_offence_code(valid_charge(), UNKNOWN_OFFENCE), "05")
     theirs = rejection_of(
         with_offence_code(valid_charge(synthetic_force("01")), UNKNOWN_OFFENCE), "01"
@@ -158,7 +178,7 @@ def world(tmp_path: Path, password_hash: str) -> Iterator[World]:
     )
     settings = ConsoleSettings(console_secret_key="test-key-" + "x" * 32, cache_dir=tmp_path)
     with TestClient(create_app(settings, services), base_url="https://testserver") as client:
-        yield World(client, services, store, publisher, mine, theirs, junk)
+        yield World(client, services, store, publisher, mine, theirs, junk, audit)
     store.close()
 
 
@@ -587,7 +607,7 @@ def test_the_preview_page_lists_the_recipients(world: World) -> None:
 
 
 def test_a_session_expires_after_its_idle_time(tmp_path: Path, password_hash: str) -> None:
-    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}")
+    store = ConsoleStore(f"sqlite:///{tmp_path / 'console.sqlite'}", record=FakeActionLog())
     services = Services(
         store=store,
         users={"alice": User("alice", "Alice", password_hash, force="05")},
@@ -630,7 +650,9 @@ def test_the_console_store_is_owner_only_whatever_the_umask(tmp_path: Path) -> N
 
     previous = os.umask(0o022)
     try:
-        store = ConsoleStore(f"sqlite:///{tmp_path / 'console' / 'console.sqlite'}")
+        store = ConsoleStore(
+            f"sqlite:///{tmp_path / 'console' / 'console.sqlite'}", record=FakeActionLog()
+        )
         with store.engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
         files = list((tmp_path / "console").iterdir())
@@ -641,3 +663,175 @@ def test_the_console_store_is_owner_only_whatever_the_umask(tmp_path: Path) -> N
         store.close()
     finally:
         os.umask(previous)
+
+
+# -- every action in the chained audit log (docs/console.md, "The audit log") -----------------
+
+
+def recorded(world: World) -> list[tuple[str, str, str | None, str]]:
+    """(user, action code, rejection id, outcome) of every act sent to the audit log."""
+    return [(a.user_id, a.code.value, a.rejection_id, a.outcome) for a in world.audit.acts]
+
+
+def test_each_step_of_a_correction_is_sent_to_the_audit_log_with_who_and_the_case(
+    world: World,
+) -> None:
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    world.post(
+        f"/exceptions/{rid}/submit",
+        {"f:offences[0].code": "TH68010"},
+        from_page=f"/exceptions/{rid}",
+    )
+    world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    world.sign_in("bob")
+    world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert [r for r in recorded(world) if r[1] != "VIEW_EXCEPTION"] == [
+        ("alice", "SIGN_IN", None, "DONE"),
+        ("alice", "PROPOSE_CORRECTION", rid, "DONE"),
+        ("alice", "APPROVE_REFUSED", rid, "REFUSED"),
+        ("bob", "SIGN_IN", None, "DONE"),
+        ("bob", "APPROVE", rid, "DONE"),
+        ("bob", "RESUBMIT", rid, "DONE"),
+    ]
+    # Each opening of the exception's page (its case data) is a consultation, recorded too:
+    # the forms' pages and the page each action redirects to.
+    views = [r for r in recorded(world) if r[1] == "VIEW_EXCEPTION"]
+    assert {(user, rejection) for user, _, rejection, _ in views} == {("alice", rid), ("bob", rid)}
+    assert len(views) == 5
+    ((_, sent),) = world.publisher.sent
+    (resubmit,) = [a for a in world.audit.acts if a.code.value == "RESUBMIT"]
+    # The store adds what it knows of the exception: whose case, which events.
+    assert resubmit.case_urn == world.mine.case_urn
+    assert resubmit.force == "05"
+    assert resubmit.event_id == str(world.mine.event_id)
+    assert resubmit.correction_event_id == str(sent.envelope.event_id)
+    assert resubmit.detail == "ingest.05/0/0"  # where the correction was published
+    # The console's own journal still reads as before: the exception's lifecycle.
+    assert [a.action for a in world.store.actions(rid)] == [
+        "correction proposed",
+        "refused: approve own correction",
+        "correction approved",
+        "resubmitted",
+    ]
+
+
+def test_an_action_the_audit_log_does_not_take_is_not_done(world: World) -> None:
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    page = world.page(f"/exceptions/{rid}")
+    world.audit.refuse = True
+    response = world.client.post(
+        f"/exceptions/{rid}/dismiss", data={"why": "sender will resend", "csrf_token": csrf(page)}
+    )
+    assert response.status_code == 503
+    assert "could not record this, so it was not done" in response.text
+    assert world.store.get(rid).state is State.OPEN  # type: ignore[union-attr]
+    assert world.store.actions(rid) == []  # the journal entry was rolled back with it
+    # Case data is not shown unless its consultation was recorded.
+    opened = world.client.get(f"/exceptions/{rid}")
+    assert opened.status_code == 503
+    assert UNKNOWN_OFFENCE not in opened.text
+    assert world.client.get(f"/exceptions/{rid}/bytes").status_code == 503
+
+    world.audit.refuse = False
+    status, _ = world.post(
+        f"/exceptions/{rid}/dismiss", {"why": "sender will resend"}, from_page=f"/exceptions/{rid}"
+    )
+    assert status == 200
+    assert world.store.get(rid).state is State.DISMISSED  # type: ignore[union-attr]
+    dismissed = [a for a in world.audit.acts if a.code.value == "DISMISS"]
+    assert len(dismissed) == 1
+    assert dismissed[0].detail is None  # the reason typed is kept in the store only
+
+
+def test_a_refused_resubmission_record_leaves_the_exception_awaiting_approval(
+    world: World,
+) -> None:
+    rid = str(world.mine.rejection_id)
+    world.sign_in("alice")
+    world.post(
+        f"/exceptions/{rid}/submit",
+        {"f:offences[0].code": "TH68010"},
+        from_page=f"/exceptions/{rid}",
+    )
+    world.sign_in("bob")
+    page = world.page(f"/exceptions/{rid}")
+    world.audit.refuse = True
+    response = world.client.post(f"/exceptions/{rid}/approve", data={"csrf_token": csrf(page)})
+    assert response.status_code == 503
+    assert world.publisher.sent == []  # the approval was not recorded, so nothing was sent
+    assert world.store.pending(rid).reviewer is None  # type: ignore[union-attr]
+    world.audit.refuse = False
+    status, _ = world.post(f"/exceptions/{rid}/approve", {}, from_page=f"/exceptions/{rid}")
+    assert status == 200
+    assert world.store.get(rid).state is State.RESUBMITTED  # type: ignore[union-attr]
+
+
+def test_sign_in_failures_are_recorded_without_what_was_typed(world: World) -> None:
+    page = world.client.get("/sign-in")
+    for name, password in (("alice", "not her password"), (PASSWORD, PASSWORD)):
+        response = world.client.post(
+            "/sign-in",
+            data={"username": name, "password": password, "csrf_token": csrf(page.text)},
+        )
+        assert response.status_code == 401
+    # A known user's failure names them; a name the console does not know is "?" (it may
+    # be a password typed into the wrong box).
+    assert recorded(world) == [
+        ("alice", "SIGN_IN_REFUSED", None, "REFUSED"),
+        ("?", "SIGN_IN_REFUSED", None, "REFUSED"),
+    ]
+    assert all(
+        PASSWORD not in repr(a) and "not her password" not in repr(a) for a in world.audit.acts
+    )
+
+
+def test_a_search_records_identifiers_only(world: World) -> None:
+    world.sign_in("alice")
+    world.page("/track?q=05XX1234567")
+    world.page("/track?q=Jane Synthetic")
+    searches = [a for a in world.audit.acts if a.code.value == "SEARCH"]
+    assert [a.detail for a in searches] == ["05XX1234567", None]
+
+
+def test_the_record_of_an_act_says_who_in_which_role_and_never_a_password(
+    password_hash: str,
+) -> None:
+    users = {"bob": User("bob", "Bob", password_hash, force="05", reviewer=True)}
+    log = ActionLog(
+        bootstrap_servers="unused:9092",
+        topic="unused",
+        principal="exchange-console",
+        users=users,
+        clock=FixedClock(NOW),
+    )
+    act = Act("bob", ActionCode.APPROVE, "r-1", correction_event_id=str(uuid.UUID(int=7)))
+    record = log.record(act.about("05XX1234567", "05", str(uuid.UUID(int=3))))
+    assert record.user_id == "bob"
+    assert record.role == "force 05, reviewer"
+    assert record.action == "APPROVE"
+    assert record.outcome == "DONE"
+    assert record.acted_at == NOW
+    assert record.recorded_by == "exchange-console"
+    assert (record.case_urn, record.force) == ("05XX1234567", "05")
+    assert record.event_id == uuid.UUID(int=3)
+    assert record.correction_event_id == uuid.UUID(int=7)
+    assert password_hash not in record.model_dump_json()
+    assert log.record(Act("?", ActionCode.SIGN_IN_REFUSED, outcome="REFUSED")).role == "unknown"
+    assert set(LABELS) == set(ActionCode)  # every code has its journal wording
+
+
+def test_a_throttled_sign_in_is_recorded_as_refused(world: World) -> None:
+    def attempt(user: str, password: str) -> int:
+        page = world.client.get("/sign-in")
+        form = {"username": user, "password": password, "csrf_token": csrf(page.text)}
+        return world.client.post("/sign-in", data=form, follow_redirects=False).status_code
+
+    assert [attempt("alice", "wrong") for _ in range(5)] == [401] * 5
+    assert attempt("alice", PASSWORD) == 429
+    assert attempt("nobody we know", PASSWORD) == 429
+    assert recorded(world)[-2:] == [
+        ("alice", "SIGN_IN_THROTTLED", None, "REFUSED"),
+        ("?", "SIGN_IN_THROTTLED", None, "REFUSED"),
+    ]
