@@ -33,6 +33,22 @@ class Partner:
 
 
 @dataclass(frozen=True, slots=True)
+class CourtPublisher:
+    """An HMCTS court system that publishes court results, bound to the court houses it may
+    publish for: ``court_houses`` are OU prefixes (``B05`` every magistrates' court of force
+    area 05, ``C05LV`` one Crown Court house). Its registry id is its principal."""
+
+    id: str
+    name: str
+    court_houses: tuple[str, ...]
+
+    def binds(self, court_ou: str) -> bool:
+        """May this publisher publish results of a hearing at ``court_ou``?"""
+        code = court_ou.upper()
+        return any(code.startswith(prefix) for prefix in self.court_houses)
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """An exchange service or an operator (no topic of their own)."""
 
@@ -49,6 +65,8 @@ class Registry:
     partners: tuple[Partner, ...]
     services: tuple[Principal, ...]
     operators: tuple[Principal, ...]
+    courts: tuple[CourtPublisher, ...] = ()
+    """Court publishers (results flow from them back to forces and the CPS)."""
 
     def force(self, code: str) -> Force | None:
         return next((f for f in self.forces if f.code == code), None)
@@ -62,6 +80,9 @@ class Registry:
     def court_partner(self, court_kind: str) -> Partner | None:
         return next((p for p in self.partners if p.court_kind == court_kind), None)
 
+    def court(self, publisher_id: str) -> CourtPublisher | None:
+        return next((c for c in self.courts if c.id == publisher_id), None)
+
     def limited_to(self, force_codes: list[str]) -> Registry:
         """The same registry with only some forces: smaller topic sets for tests and demos."""
         wanted = set(force_codes)
@@ -71,6 +92,7 @@ class Registry:
             partners=self.partners,
             services=self.services,
             operators=self.operators,
+            courts=self.courts,
         )
 
 
@@ -93,4 +115,10 @@ def load_registry(path: Path = REGISTRY_FILE) -> Registry:
         ),
         services=tuple(Principal(id=s["id"], name=s["name"]) for s in data.get("service", [])),
         operators=tuple(Principal(id=o["id"], name=o["name"]) for o in data.get("operator", [])),
+        courts=tuple(
+            CourtPublisher(
+                id=c["id"], name=c["name"], court_houses=tuple(str(h) for h in c["court_houses"])
+            )
+            for c in data.get("court", [])
+        ),
     )

@@ -29,6 +29,10 @@ TopicId = Literal[
     "console_actions",
     "audit",
     "ticks",
+    "court-ingest",
+    "court-receipts",
+    "force-results",
+    "partner-results",
 ]
 _HOUR_MS = 3_600_000
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
@@ -61,7 +65,7 @@ class TopicTemplate:
 
     id: TopicId
     name: str
-    per: Literal["force", "partner"] | None
+    per: Literal["force", "partner", "court"] | None
     partitions: int
     retention_hours: int
     key: str
@@ -121,6 +125,12 @@ def load_templates(path: Path = SPEC_FILE) -> tuple[TopicTemplate, ...]:
     by_id = {t.id: t for t in templates}
     if "ticks" in by_id and by_id["ticks"].partitions != by_id["ingest"].partitions:
         raise TopicSpecError("the ticks topic must have as many partitions as the ingest topics")
+    if "court-ingest" in by_id and by_id["court-ingest"].partitions != by_id["ingest"].partitions:
+        # Results are keyed by case URN and read by the same agent as the force events, so
+        # Faust gives one worker partition N of both, with partition N of the case state.
+        raise TopicSpecError(
+            "court ingest topics must have as many partitions as the ingest topics"
+        )
     return templates
 
 
@@ -220,6 +230,35 @@ class TopicCatalog:
     def _ingest_owners(self) -> dict[str, str]:
         return {self.ingest(f.code): f.code for f in self.registry.forces}
 
+    # -- court results ------------------------------------------------------------------
+
+    def court_ingest(self, court: str) -> str:
+        return self._name("court-ingest", court=court)
+
+    def court_receipts(self, court: str) -> str:
+        return self._name("court-receipts", court=court)
+
+    def force_results(self, force: str) -> str:
+        return self._name("force-results", force=force)
+
+    def partner_results(self, partner: str) -> str:
+        return self._name("partner-results", partner=partner)
+
+    def court_ingest_topics(self) -> list[str]:
+        return [self.court_ingest(c.id) for c in self.registry.courts]
+
+    def court_of_ingest(self, topic: str) -> str | None:
+        """The court publisher a court ingest topic belongs to: its sender binding."""
+        return self._court_owners.get(topic)
+
+    @cached_property
+    def _court_owners(self) -> dict[str, str]:
+        return {self.court_ingest(c.id): c.id for c in self.registry.courts}
+
+    def court_group(self, court: str) -> str:
+        """The consumer group (prefix) a court publisher's receipt readers use."""
+        return self._group(f"court-{court}")
+
     def max_message_bytes(self, topic: str) -> int:
         """The largest record ``topic`` takes (the broker's default for topics not in the spec)."""
         return self._limits.get(topic, DEFAULT_MAX_MESSAGE_BYTES)
@@ -242,6 +281,8 @@ class TopicCatalog:
                 owners = [f.code for f in self.registry.forces]
             elif t.per == "partner":
                 owners = [p.id for p in self.registry.partners]
+            elif t.per == "court":
+                owners = [c.id for c in self.registry.courts]
             else:
                 owners = [None]
             for owner in owners:

@@ -32,9 +32,9 @@ from kafka.record.default_records import DefaultRecordBatchBuilder
 from common.errors import CjsxError
 from infra.topics import TopicCatalog
 from producers.outbox import Durability, Entry, Outbox
-from schemas.cloudevents import Headers, force_source, to_kafka
+from schemas.cloudevents import Headers, court_source, force_source, to_kafka
 from schemas.codec import Codec
-from schemas.models import CaseEvent
+from schemas.models import CaseEvent, HearingResulted
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +152,17 @@ class Publisher:
     def encode(self, event: CaseEvent) -> tuple[bytes, bytes, Headers]:
         """Key, value and headers for ``event``, as they go on the wire."""
         env = event.envelope
+        # A court publisher's results name their own source; a force's events the force's.
+        source = (
+            court_source(event.publisher, env.system)
+            if isinstance(event, HearingResulted)
+            else force_source(env.force, env.system)
+        )
         value, headers = to_kafka(
             self.codec,
             event,
             id=str(env.event_id),
-            source=force_source(env.force, env.system),
+            source=source,
             subject=env.case_urn,
             time=env.occurred_at,
         )

@@ -48,6 +48,16 @@ _OPERATIONS: dict[TopicId, tuple[tuple[str, str, str], ...]] = {
         ("send", "sendTicks", "The ordering stage's clock."),
         ("receive", "receiveTicks", "Ticks release held events."),
     ),
+    "court-ingest": (("receive", "receiveCourtResults", "Court publishers publish results."),),
+    "court-receipts": (
+        ("send", "sendCourtReceipts", "The exchange tells a court what became of its results."),
+    ),
+    "force-results": (
+        ("send", "sendForceResults", "Each force receives its cases' court results."),
+    ),
+    "partner-results": (
+        ("send", "sendPartnerResults", "The case's CPS area receives court results."),
+    ),
 }
 """(action, operation id, summary) per topic id; a topic not listed gets no operation."""
 
@@ -177,6 +187,7 @@ def document(catalog: TopicCatalog, store: SchemaStore) -> dict[str, Any]:
     owners = {
         "force": [f.code for f in registry.forces],
         "partner": [p.id for p in registry.partners],
+        "court": [c.id for c in registry.courts],
     }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}

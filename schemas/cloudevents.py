@@ -25,6 +25,11 @@ def force_source(force: str, system: str) -> str:
     return f"/cjs/forces/{force}/systems/{system}"
 
 
+def court_source(publisher: str, system: str) -> str:
+    """The ``source`` of a court publisher's events (court results)."""
+    return f"/cjs/courts/{publisher}/systems/{system}"
+
+
 def ce_headers(
     *,
     id: str,

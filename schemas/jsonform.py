@@ -26,10 +26,16 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from schemas.cloudevents import force_source
+from schemas.cloudevents import court_source, force_source
 from schemas.limits import TIME_ATTRIBUTE_SKEW
 from schemas.messages import plain
-from schemas.models import EVENT_TYPES, TOP_LEVEL_TYPES, CaseEvent
+from schemas.models import (
+    COURT_EVENT_TYPES,
+    EVENT_TYPES,
+    TOP_LEVEL_TYPES,
+    CaseEvent,
+    HearingResulted,
+)
 from schemas.reasons import Reason, ReasonCode, capped
 from schemas.store import SchemaStore, default_store
 
@@ -49,7 +55,9 @@ JSON_HINT = (
 
 _JSON_KIND = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string"}
 
-EVENT_MODELS: Mapping[str, type[CaseEvent]] = {t.avro_name: t for t in EVENT_TYPES}
+EVENT_MODELS: Mapping[str, type[CaseEvent]] = {
+    t.avro_name: t for t in (*EVENT_TYPES, *COURT_EVENT_TYPES)
+}
 _OTHER_RECORDS = frozenset(t.avro_name for t in TOP_LEVEL_TYPES) - set(EVENT_MODELS)
 _SHOWN = 60
 
@@ -206,17 +214,29 @@ def _mismatch(name: str, message: str) -> Reason:
     return Reason.of(ReasonCode.HEADER_MISMATCH, name, message)
 
 
+def source_of(event: CaseEvent) -> str:
+    """The CloudEvents ``source`` of an event: its court publisher's system for court
+    results, else its force's system."""
+    env = event.envelope
+    if isinstance(event, HearingResulted):
+        return court_source(event.publisher, env.system)
+    return force_source(env.force, env.system)
+
+
 def _agreement(ce: Mapping[str, Any], event: CaseEvent, store: SchemaStore) -> list[Reason]:
     """The CloudEvents attributes against the event they carry, in attribute order."""
     env = event.envelope
     reasons: list[Reason] = []
     if isinstance(ce.get("id"), str) and _as_uuid(ce["id"]) != env.event_id:
         reasons.append(_mismatch("id", "must equal data.envelope.event_id"))
-    if isinstance(ce.get("source"), str) and ce["source"] != force_source(env.force, env.system):
+    if isinstance(ce.get("source"), str) and ce["source"] != source_of(event):
         reasons.append(
             _mismatch(
                 "source",
-                "must be /cjs/forces/{force}/systems/{system} with this event's "
+                "must be /cjs/courts/{publisher}/systems/{system} with this event's "
+                "publisher and envelope.system"
+                if isinstance(event, HearingResulted)
+                else "must be /cjs/forces/{force}/systems/{system} with this event's "
                 "envelope.force and envelope.system",
             )
         )
@@ -327,7 +347,7 @@ def to_cloudevent(event: CaseEvent, store: SchemaStore | None = None) -> dict[st
     return {
         "specversion": SPEC_VERSION,
         "type": event.avro_name,
-        "source": force_source(env.force, env.system),
+        "source": source_of(event),
         "id": str(env.event_id),
         "subject": env.case_urn,
         "time": _stamp(env.occurred_at),

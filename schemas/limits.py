@@ -75,6 +75,13 @@ IDENTIFIERS = MappingProxyType(
         "DefendantDetailsAmended.pnc_id": 32,
         "DefendantDetailsAmended.cro_number": 32,
         "CaseDiscontinued.asn": 32,
+        "HearingResulted.publisher": 64,
+        "ResultedHearing.court_ou": 16,
+        "DefendantResults.asn": 32,
+        "DefendantResults.remand_status": 8,
+        "OffenceResults.plea": 8,
+        "OffenceResults.verdict": 8,
+        "CourtResult.qualifiers[]": 8,
     }
 )
 """Identifier fields: their format is checked by ``schemas.identifiers`` (or, for sha256, by
@@ -93,6 +100,10 @@ LISTS = MappingProxyType(
         "RemandStatusChanged.bail_conditions": 50,
         "DefendantDetailsAmended.given_names": 10,
         "CaseDiscontinued.offence_sequences": 500,
+        "HearingResulted.defendants": 50,
+        "DefendantResults.offences": 500,
+        "OffenceResults.results": 50,
+        "CourtResult.qualifiers": 20,
     }
 )
 """Lists: at most this many items."""

@@ -81,6 +81,22 @@ class ReasonCode(StrEnum):
     EVENT_IN_FUTURE = "EVENT_IN_FUTURE"
     PUBLISHED_BEFORE_OCCURRED = "PUBLISHED_BEFORE_OCCURRED"
     MORE_REASONS = "MORE_REASONS"
+    # -- Court results (issue 13.1): a court publisher's HearingResulted. --
+    SENDER_COURT_MISMATCH = "SENDER_COURT_MISMATCH"
+    RESULT_FORCE_MISMATCH = "RESULT_FORCE_MISMATCH"
+    COURT_NOT_BOUND = "COURT_NOT_BOUND"
+    HEARING_NOT_YET_HELD = "HEARING_NOT_YET_HELD"
+    RESULTS_MISSING = "RESULTS_MISSING"
+    RESULT_DUPLICATED = "RESULT_DUPLICATED"
+    RESULT_CODE_UNKNOWN = "RESULT_CODE_UNKNOWN"
+    RESULT_QUALIFIER_NOT_ALLOWED = "RESULT_QUALIFIER_NOT_ALLOWED"
+    RESULT_VALUE_INVALID = "RESULT_VALUE_INVALID"
+    PLEA_UNKNOWN = "PLEA_UNKNOWN"
+    VERDICT_UNKNOWN = "VERDICT_UNKNOWN"
+    REMAND_STATUS_UNKNOWN = "REMAND_STATUS_UNKNOWN"
+    RESULT_CASE_NOT_CHARGED = "RESULT_CASE_NOT_CHARGED"
+    RESULT_DEFENDANT_NOT_CHARGED = "RESULT_DEFENDANT_NOT_CHARGED"
+    RESULT_OFFENCE_NOT_CHARGED = "RESULT_OFFENCE_NOT_CHARGED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +278,8 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "Filter offence pickers to chargeable categories.",
     ),
     ReasonCode.HEARING_BEFORE_CHARGE: Guidance(
-        "The first hearing is dated before the charge.",
+        "A hearing is dated before the charge: a charge's first hearing, or a hearing whose "
+        "results a court sends for a defendant charged later than it.",
         "Dates transposed or mistyped.",
         "Correct the charge date or the hearing date.",
         "Derive the hearing date from the court listing, not free text.",
@@ -479,5 +496,105 @@ GUIDANCE: dict[ReasonCode, Guidance] = {
         "An event with very many problems, often one mistake repeated.",
         "Correct the problems listed, then validate again (`cjsx validate`) to see the rest.",
         "Validate events before publishing.",
+    ),
+    ReasonCode.SENDER_COURT_MISMATCH: Guidance(
+        "A court result's publisher field names another court publisher than the one whose "
+        "ingest topic it arrived on.",
+        "A system configured with another publisher's id, or results relayed for another.",
+        "Set publisher to your own registry id (infra/registry.toml) and publish on your own "
+        "topic.",
+        "Take the publisher id from the configuration that holds your credentials.",
+    ),
+    ReasonCode.RESULT_FORCE_MISMATCH: Guidance(
+        "A court result's envelope.force is not the force of its case URN (the charging force, "
+        "to whom the results go back).",
+        "The court's own code or another force's code sent as envelope.force.",
+        "Set envelope.force to the first two digits of the case URN.",
+        "Derive envelope.force from the case URN.",
+    ),
+    ReasonCode.COURT_NOT_BOUND: Guidance(
+        "The hearing's court house is not one the court publisher is bound to publish for.",
+        "Results of another region's court, or a mistyped court OU.",
+        "Correct hearing.court_ou, or let the court publisher bound to that court house send "
+        "the results.",
+        "Publish results only for the court houses your system serves (infra/registry.toml).",
+    ),
+    ReasonCode.HEARING_NOT_YET_HELD: Guidance(
+        "Court results are for a hearing dated after the results occurred: a hearing is "
+        "resulted on or after the day it sits.",
+        "The next hearing's date sent as the hearing's, or a mistyped date.",
+        "Send the date the hearing sat as hearing.date; a later hearing goes in next_hearing.",
+        "Publish results when the hearing has been resulted, dated from the court's record.",
+    ),
+    ReasonCode.RESULTS_MISSING: Guidance(
+        "Court results list no defendant, a defendant no offence, or an offence no result; "
+        "each has at least one.",
+        "The event was published before the hearing was resulted.",
+        "Send the results once every listed offence has at least one result.",
+        "Publish a HearingResulted only when the hearing has been resulted.",
+    ),
+    ReasonCode.RESULT_DUPLICATED: Guidance(
+        "A defendant or an offence appears twice in one set of court results.",
+        "Results merged twice, or one defendant's results split in two.",
+        "List each defendant once, and each of their offences once with all its results.",
+        "Build the results from one record per defendant and offence.",
+    ),
+    ReasonCode.RESULT_CODE_UNKNOWN: Guidance(
+        "A result code is not a CJS result code in the standing data (result-code.json).",
+        "A mistyped code, a local code, or a code withdrawn from the standing data.",
+        "Send the CJS result code the court gave (e.g. 1015 fine, 3070 disqualification).",
+        "Take result codes from the current CJS standing data.",
+    ),
+    ReasonCode.RESULT_QUALIFIER_NOT_ALLOWED: Guidance(
+        "A result carries a qualifier the result code does not take (result-code.json).",
+        "A qualifier meant for another result, or a mistyped qualifier.",
+        "Remove the qualifier, or attach it to the result it belongs to.",
+        "Offer only the qualifiers the standing data lists for each result code.",
+    ),
+    ReasonCode.RESULT_VALUE_INVALID: Guidance(
+        "A result's duration length or amount is not a number from 1.",
+        "A zero or negative value sent for a value not given.",
+        "Leave the duration or amount out when the result has none; otherwise send it from 1.",
+        "Send null, not 0, for a value the court did not give.",
+    ),
+    ReasonCode.PLEA_UNKNOWN: Guidance(
+        "A plea is not a CJS plea code in the standing data (plea-status.json).",
+        "The plea's description or PNC code sent instead of its CJS code.",
+        "Send the CJS plea code (ADM, CON, DEN, G, NG, NONE or OPP).",
+        "Map pleas to CJS codes in the court system.",
+    ),
+    ReasonCode.VERDICT_UNKNOWN: Guidance(
+        "A verdict is not a CJS verdict code in the standing data (verdict.json).",
+        "The verdict's description or PNC code sent instead of its CJS code.",
+        "Send the CJS verdict code (G, NA, NC or NG).",
+        "Map verdicts to CJS codes in the court system.",
+    ),
+    ReasonCode.REMAND_STATUS_UNKNOWN: Guidance(
+        "A remand status is not a CJS remand status code in the standing data "
+        "(remand-status.json).",
+        "The status's description or PNC code sent instead of its CJS code.",
+        "Send the CJS remand status code (CB, LA, NA, PB, PR, SA or UB).",
+        "Map remand statuses to CJS codes in the court system.",
+    ),
+    ReasonCode.RESULT_CASE_NOT_CHARGED: Guidance(
+        "Court results name a case for which the exchange has delivered no charge.",
+        "A mistyped case URN, results for a case charged outside the exchange, or results "
+        "published before the force's charge reached the exchange.",
+        "Check the case URN against the charge; if the charge is still on its way, send the "
+        "results again once it has been delivered.",
+        "Take the case URN from the charge the court received through the exchange.",
+    ),
+    ReasonCode.RESULT_DEFENDANT_NOT_CHARGED: Guidance(
+        "Court results name a defendant (ASN) that no charge delivered on this case names.",
+        "A mistyped ASN, or a defendant of another case.",
+        "Send the ASN exactly as the charge gave it.",
+        "Take ASNs from the charge the court received through the exchange.",
+    ),
+    ReasonCode.RESULT_OFFENCE_NOT_CHARGED: Guidance(
+        "Court results name an offence number that no charge delivered for this defendant has.",
+        "An offence added in court, a renumbered offence, or a mistyped number.",
+        "Send the offence's number from the charge; an offence added in court must first be "
+        "charged by the force.",
+        "Take offence numbers from the charge the court received through the exchange.",
     ),
 }

@@ -206,6 +206,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     ticks_name = catalog.ticks
     source = app.topic(
         *catalog.ingest_topics(),
+        # Court results (issue 13): keyed by case URN with the ingest topics' partition
+        # count, so a case's results meet its charges' state in the same table partition.
+        *catalog.court_ingest_topics(),
         ticks_name,
         key_serializer="raw",
         value_serializer="raw",

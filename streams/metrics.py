@@ -48,7 +48,7 @@ def stage_results(outcome: Outcome) -> Iterator[tuple[str, Stage, StageResult]]:
     (counted by ``cjsx_internal_errors_total``); route counts one result per delivery, so it
     counts deliveries, not events, and includes held events released by a later tick.
     """
-    force = outcome.force or "unknown"
+    force = outcome.force or outcome.court or "unknown"  # a court publisher's records by its id
     if outcome.status in _STOPPED and outcome.stopped_at is not None:
         for stage in _INGEST_STAGES:
             if stage is outcome.stopped_at:
@@ -206,7 +206,7 @@ class ExchangeMetrics:
             else:
                 self.acknowledgements_rejected.inc()
             return
-        force = outcome.force or "unknown"
+        force = outcome.force or outcome.court or "unknown"  # a court publisher by its id
         if outcome.status is not None:
             self.received.labels(force).inc()
             self.outcomes.labels(force, outcome.status.value).inc()

@@ -129,17 +129,22 @@ def _replayed(entries: list[dict[str, Any]]) -> list[Release]:
 class Sequencer:
     """Orders each case's events; state per case (``case:<urn>``), an index of cases with
     held events per partition (``holds:<partition>``) that timed release scans, and the
-    cases each recent tick released (``ticks:<partition>``) so a replayed tick repeats."""
+    cases each recent tick released (``ticks:<partition>``) so a replayed tick repeats.
 
-    def __init__(self, store: KeyValueStore, hold: timedelta) -> None:
+    ``space`` prefixes those keys: a court's results are numbered by the court publisher,
+    not the force, so they are ordered in a space of their own (``results.``) beside the
+    force's events of the same case, in the same partition of the same table."""
+
+    def __init__(self, store: KeyValueStore, hold: timedelta, *, space: str = "") -> None:
         self.store = store
         self.hold_ms = int(hold.total_seconds() * 1000)
+        self.space = space
 
     def offer(self, event: CaseEvent, record: SourceRecord, now: datetime) -> Offer:
         urn = event.envelope.case_urn
         seq = event.envelope.sequence
         position = record.position
-        state = _CaseState.decode(self.store.get(f"case:{urn}"))
+        state = _CaseState.decode(self.store.get(f"{self.space}case:{urn}"))
         was_held = bool(state.held)
         offer = Offer()
         before = state.released.get(seq)
@@ -189,7 +194,7 @@ class Sequencer:
         if trigger in ticks:
             releases: list[Release] = []
             for urn in ticks[trigger]:
-                state = _CaseState.decode(self.store.get(f"case:{urn}"))
+                state = _CaseState.decode(self.store.get(f"{self.space}case:{urn}"))
                 releases += _replayed(state.triggered.get(trigger, []))
             return releases
         now_ms = int(now.timestamp() * 1000)
@@ -199,7 +204,7 @@ class Sequencer:
         for urn, earliest in sorted(index.items()):
             if earliest > now_ms:
                 continue
-            state = _CaseState.decode(self.store.get(f"case:{urn}"))
+            state = _CaseState.decode(self.store.get(f"{self.space}case:{urn}"))
             # Held events arrive in any order, so a later number may be due before an earlier
             # one: it has waited its hold time and may not overtake, so both go now.
             due = max((seq for seq, h in state.held.items() if h["d"] <= now_ms), default=0)
@@ -224,7 +229,9 @@ class Sequencer:
         if urns:
             ticks[trigger] = urns
             recent = list(ticks)[-_RECENT_TRIGGERS:]
-            self.store.put(f"ticks:{partition}", json.dumps({t: ticks[t] for t in recent}).encode())
+            self.store.put(
+                f"{self.space}ticks:{partition}", json.dumps({t: ticks[t] for t in recent}).encode()
+            )
         return _released(released)
 
     def held_count(self, partition: int) -> int:
@@ -243,17 +250,17 @@ class Sequencer:
         return drained
 
     def _index(self, partition: int) -> dict[str, int]:
-        raw = self.store.get(f"holds:{partition}")
+        raw = self.store.get(f"{self.space}holds:{partition}")
         return {} if raw is None else dict(json.loads(raw))
 
     def _ticks(self, partition: int) -> dict[str, list[str]]:
-        raw = self.store.get(f"ticks:{partition}")
+        raw = self.store.get(f"{self.space}ticks:{partition}")
         return {} if raw is None else dict(json.loads(raw))
 
     def _save(self, urn: str, partition: int, state: _CaseState, *, was_held: bool) -> None:
         """Write the case, and the partition's index only when the case enters or leaves
         it: most cases never hold anything, so most events touch one key, not two."""
-        self.store.put(f"case:{urn}", state.encode())
+        self.store.put(f"{self.space}case:{urn}", state.encode())
         if not was_held and not state.held:
             return
         index = self._index(partition)
@@ -264,7 +271,7 @@ class Sequencer:
             del index[urn]
         else:
             index[urn] = earliest
-        self.store.put(f"holds:{partition}", json.dumps(index).encode())
+        self.store.put(f"{self.space}holds:{partition}", json.dumps(index).encode())
 
 
 def _released(entries: list[dict[str, Any]]) -> list[Release]:

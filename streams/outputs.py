@@ -25,6 +25,8 @@ from schemas.models import (
     Receipt,
     ReceiptStatus,
     RejectedEvent,
+    ResultDelivery,
+    ResultEnrichment,
 )
 from schemas.models import Reason as ReasonRecord
 from schemas.reasons import Reason
@@ -138,6 +140,31 @@ class OutputFactory:
         now: datetime,
     ) -> tuple[Delivery, Output]:
         delivery = Delivery(
+            delivery_id=delivery_id,
+            recipient=recipient,
+            policy_version=policy_version,
+            ordering=ordering,
+            enrichment=enrichment,
+            event=event,
+            delivered_at=now,
+        )
+        urn = event.envelope.case_urn
+        return delivery, self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
+
+    def result_delivery(
+        self,
+        topic: str,
+        *,
+        delivery_id: UUID,
+        recipient: str,
+        event: CaseEvent,
+        enrichment: ResultEnrichment,
+        ordering: OrderingFlag,
+        policy_version: int,
+        now: datetime,
+    ) -> tuple[ResultDelivery, Output]:
+        """A court's results for one recipient (the charging force, or a partner)."""
+        delivery = ResultDelivery(
             delivery_id=delivery_id,
             recipient=recipient,
             policy_version=policy_version,

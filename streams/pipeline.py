@@ -18,10 +18,19 @@ from enum import StrEnum
 from kafka.partitioner.default import murmur2
 
 from infra.registry import Registry
+from infra.security.policy import force_principal
 from infra.topics import TopicCatalog
 from schemas.codec import Codec, CodecError
 from schemas.ids import DeliveryIds, acknowledgement_id, derived_id
-from schemas.models import CaseEvent, Disclosure, Receipt, ReceiptStatus
+from schemas.models import (
+    COURT_EVENT_TYPES,
+    CaseEvent,
+    DefendantCharged,
+    Disclosure,
+    HearingResulted,
+    Receipt,
+    ReceiptStatus,
+)
 from schemas.reasons import Reason, ReasonCode, capped
 from streams.cases import CaseDirectory
 from streams.dedupe import Deduplicator, Duplicate, DuplicateKind
@@ -30,7 +39,14 @@ from streams.order import Release, Sequencer
 from streams.outputs import Output, OutputFactory
 from streams.record import SourceRecord
 from streams.reference import StandingData
-from streams.route import Policy, project, recipients
+from streams.results import (
+    check_charged,
+    check_court_sender,
+    court_source,
+    enrich_results,
+    project_results,
+)
+from streams.route import Policy, RecipientPolicy, project, recipients
 from streams.state import KeyValueStore
 from streams.validate import ValidationContext, check_headers, check_sender, validate_event
 
@@ -82,6 +98,8 @@ class Outcome:
 
     source: Source = Source.INGEST
     force: str | None = None
+    court: str | None = None
+    """For a court publisher's record: the publisher (``force`` is then None)."""
     status: Status | None = None
     stopped_at: Stage | None = None
     """For a rejected or duplicate record: the stage that stopped it."""
@@ -133,6 +151,7 @@ class Exchange:
         self.validation = ValidationContext(standing, clock=clock)
         self.dedup = Deduplicator(seen_store, config.dedup_window)
         self.sequencer = Sequencer(case_store, config.order_hold)
+        self.result_sequencer = Sequencer(case_store, config.order_hold, space="results.")
         self.cases = CaseDirectory(case_store)
         self.clock = clock
         self.principal = config.principal
@@ -142,6 +161,9 @@ class Exchange:
 
     def process(self, record: SourceRecord) -> Outcome:
         now = self.clock()
+        court = self.catalog.court_of_ingest(record.topic)
+        if court is not None:
+            return self._process_results(record, court, now)
         force = self.catalog.force_of_ingest(record.topic)
         outcome = Outcome(force=force)
         if force is None:
@@ -153,6 +175,17 @@ class Exchange:
             self._reject(outcome, record, [error.reason()], now)
             return outcome
         misplaced = self._check_placement(event, record)
+        if isinstance(event, COURT_EVENT_TYPES):
+            misplaced.append(
+                Reason.of(
+                    ReasonCode.NOT_AN_EVENT,
+                    "",
+                    f"{event.avro_name} is published by court publishers on their own topics, "
+                    "not by a force",
+                    "Publish the force's case-file events only; court results reach the force "
+                    "on its results topic.",
+                )
+            )
         if misplaced:
             outcome.stopped_at = Stage.DECODE
             self._reject(outcome, record, misplaced, now, event)
@@ -249,6 +282,15 @@ class Exchange:
 
     def _reject_record(self, record: SourceRecord, reason: Reason) -> Outcome:
         """Reject ``record`` whatever it is, decoding it again only to address the receipt."""
+        court = self.catalog.court_of_ingest(record.topic)
+        if court is not None:
+            outcome = Outcome(court=court)
+            try:
+                result: HearingResulted | None = self.codec.decode_as(record.value, HearingResulted)
+            except CodecError:
+                result = None
+            self._reject_results(outcome, record, [reason], self.clock(), result)
+            return outcome
         force = self.catalog.force_of_ingest(record.topic)
         if force is not None:
             source = Source.INGEST
@@ -326,10 +368,12 @@ class Exchange:
         now = self.clock()
         releases = self.sequencer.expire(record.partition, now, record.position)
         self._deliver(outcome, releases, now)
+        results = self.result_sequencer.expire(record.partition, now, record.position)
+        self._deliver_results(outcome, results, now)
         return outcome
 
     def held_count(self, partition: int) -> int:
-        return self.sequencer.held_count(partition)
+        return self.sequencer.held_count(partition) + self.result_sequencer.held_count(partition)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -423,6 +467,13 @@ class Exchange:
             enrichment = enrich(event, self.standing, known)
             if not release.replay:
                 memory.route = route_of(enrichment)
+            if isinstance(event, DefendantCharged):
+                # What a court's results for this case may speak of (streams/results.py).
+                memory.remember_charge(
+                    event.defendant.asn,
+                    event.charge_date,
+                    {o.sequence: o.code for o in event.offences},
+                )
             self.cases.save(urn, memory)
             partners = recipients(enrichment, self.registry)
             delivered_to: list[str] = []
@@ -500,6 +551,240 @@ class Exchange:
                     self._receipt(event, ReceiptStatus.REJECTED, now, reasons=[reason])
                 )
         return on_arrival
+
+    # -- court results -----------------------------------------------------------------------
+
+    def _process_results(self, record: SourceRecord, court: str, now: datetime) -> Outcome:
+        """A court publisher's record: the same stages as a force's, with the court's own
+        sender binding, the case's charges, and its own ordering space; receipts go to the
+        court, deliveries to the charging force and the case's CPS area."""
+        outcome = Outcome(court=court)
+        publisher = self.registry.court(court)
+        if publisher is None:
+            raise ValueError(f"{record.topic} belongs to no court publisher of this registry")
+        try:
+            event = self.codec.decode_as(record.value, HearingResulted)
+        except CodecError as error:
+            outcome.stopped_at = Stage.DECODE
+            self._reject_results(outcome, record, [error.reason()], now)
+            return outcome
+        misplaced = self._check_placement(event, record)
+        if misplaced:
+            outcome.stopped_at = Stage.DECODE
+            self._reject_results(outcome, record, misplaced, now, event)
+            return outcome
+        charges = self.cases.get(event.envelope.case_urn).charges()
+        source = court_source(court, event.envelope.system)
+        dataschema = self.codec.writer_of(record.value).dataschema
+        reasons = capped(
+            check_court_sender(event, publisher)
+            + check_headers(record.headers, event, dataschema, source=source)
+            + validate_event(event, self.validation)
+            + check_charged(event, charges)
+        )
+        if reasons:
+            outcome.stopped_at = Stage.VALIDATE
+            self._reject_results(outcome, record, reasons, now, event)
+            return outcome
+        sighting = self.dedup.check(event, record.position, now)
+        if isinstance(sighting, Duplicate):
+            outcome.status = Status.DUPLICATE
+            outcome.stopped_at = Stage.DEDUPLICATE
+            outcome.duplicate = sighting.kind
+            outcome.outputs.append(
+                self._court_receipt(
+                    court,
+                    event,
+                    ReceiptStatus.DUPLICATE,
+                    now,
+                    original=sighting,
+                    occurrence=record.position,
+                )
+            )
+            return outcome
+        offer = self.result_sequencer.offer(event, record, now)
+        if offer.reused_sequence:
+            self.dedup.forget(event, record.position)
+            outcome.stopped_at = Stage.ORDER
+            reason = Reason.of(
+                ReasonCode.SEQUENCE_INVALID,
+                "envelope.sequence",
+                f"sequence {event.envelope.sequence} of this case's results was already used "
+                "by another event",
+            )
+            self._reject_results(outcome, record, [reason], now, event)
+            return outcome
+        outcome.status = Status.ACCEPTED
+        outcome.held = offer.held
+        at = len(outcome.outputs)
+        delivered = self._deliver_results(outcome, offer.releases, now, arrival=record.position)
+        outcome.outputs.insert(
+            at,
+            self._court_receipt(court, event, ReceiptStatus.ACCEPTED, now, deliveries=delivered),
+        )
+        return outcome
+
+    def _deliver_results(
+        self,
+        outcome: Outcome,
+        releases: list[Release],
+        now: datetime,
+        *,
+        arrival: str | None = None,
+    ) -> list[str]:
+        """Deliver each released set of results to the charging force (its results topic)
+        and the case's CPS area (its partner results topic), each as its policy allows; return
+        the recipients of the record at ``arrival``. Others get a DELIVERED court receipt."""
+        on_arrival: list[str] = []
+        for release in releases:
+            event = release.event
+            if not isinstance(event, HearingResulted):
+                event = self.codec.decode_as(release.record.value, HearingResulted)
+            court = self.catalog.court_of_ingest(release.record.topic) or event.publisher
+            env = event.envelope
+            memory = self.cases.get(env.case_urn)
+            enrichment = enrich_results(event, self.standing, memory.charges(), memory.route)
+            targets: list[tuple[str, str, RecipientPolicy]] = [
+                (
+                    force_principal(env.force),
+                    self.catalog.force_results(env.force),
+                    self.policy.for_kind("force"),
+                )
+            ]
+            cps = self.registry.cps_partner(enrichment.cps_area) if enrichment.cps_area else None
+            if cps is not None:
+                targets.append(
+                    (cps.id, self.catalog.partner_results(cps.id), self.policy.for_kind(cps.kind))
+                )
+            delivered_to: list[str] = []
+            for recipient, topic, rules in targets:
+                projected = project_results(event, enrichment, rules)
+                if projected is None:
+                    continue
+                seen, enriched = projected
+                delivery, output = self.outputs.result_delivery(
+                    topic,
+                    delivery_id=self.delivery_ids.of(
+                        env.event_id, recipient, env.force, env.case_urn
+                    ),
+                    recipient=recipient,
+                    event=seen,
+                    enrichment=enriched,
+                    ordering=release.flag,
+                    policy_version=self.policy.version,
+                    now=now,
+                )
+                outcome.outputs.append(output)
+                outcome.outputs.append(
+                    self.outputs.disclosure(
+                        self.catalog.disclosures,
+                        Disclosure(
+                            delivery_id=delivery.delivery_id,
+                            event_id=env.event_id,
+                            case_urn=env.case_urn,
+                            event_type=event.avro_name,
+                            force=env.force,
+                            recipient=recipient,
+                            purpose=rules.purpose,
+                            legal_basis=rules.legal_basis,
+                            policy_version=self.policy.version,
+                            payload_sha256=hashlib.sha256(output.value).hexdigest(),
+                            disclosed_at=now,
+                            disclosed_by=self.principal,
+                        ),
+                    )
+                )
+                delivered_to.append(recipient)
+                outcome.deliveries.append(
+                    DeliveryNote(
+                        recipient=recipient,
+                        force=env.force,
+                        occurred_at=env.occurred_at,
+                        published_at=env.published_at,
+                        ordering=release.flag.value,
+                    )
+                )
+            if release.record.position == arrival:
+                on_arrival = delivered_to
+            else:
+                outcome.outputs.append(
+                    self._court_receipt(
+                        court, event, ReceiptStatus.DELIVERED, now, deliveries=delivered_to
+                    )
+                )
+        return on_arrival
+
+    def _court_receipt(
+        self,
+        court: str,
+        event: HearingResulted,
+        status: ReceiptStatus,
+        now: datetime,
+        *,
+        reasons: list[Reason] | None = None,
+        original: Duplicate | None = None,
+        occurrence: str = "",
+        deliveries: Sequence[str] = (),
+    ) -> Output:
+        """A receipt on the court publisher's own receipts topic; its ``force`` field names
+        the publisher it is addressed to."""
+        env = event.envelope
+        return self.outputs.receipt(
+            self.catalog.court_receipts(court),
+            event_id=env.event_id,
+            case_urn=env.case_urn,
+            force=court,
+            status=status,
+            now=now,
+            reasons=reasons or [],
+            original_event_id=original.original_event_id if original else None,
+            occurrence=occurrence,
+            deliveries=deliveries,
+        )
+
+    def _reject_results(
+        self,
+        outcome: Outcome,
+        record: SourceRecord,
+        reasons: list[Reason],
+        now: datetime,
+        event: HearingResulted | None = None,
+    ) -> None:
+        """Keep the record whole on the rejected topic and tell the court why."""
+        court = outcome.court
+        if court is None:
+            raise ValueError("a court rejection needs the court publisher")
+        outcome.status = Status.REJECTED
+        outcome.reasons = reasons
+        outcome.outputs.append(
+            self.outputs.rejected(
+                self.catalog.rejected, record, force=None, reasons=reasons, now=now, event=event
+            )
+        )
+        if event is not None:
+            outcome.outputs.append(
+                self._court_receipt(
+                    court,
+                    event,
+                    ReceiptStatus.REJECTED,
+                    now,
+                    reasons=reasons,
+                    occurrence=record.position,
+                )
+            )
+            return
+        outcome.outputs.append(
+            self.outputs.receipt(
+                self.catalog.court_receipts(court),
+                event_id=derived_id(record.position, "undecodable"),
+                case_urn="",
+                force=court,
+                status=ReceiptStatus.REJECTED,
+                now=now,
+                reasons=[_located(reason, record) for reason in reasons],
+                occurrence=record.position,
+            )
+        )
 
 
 def partition_for(key: bytes, partitions: int) -> int:

@@ -1,8 +1,10 @@
 """Who may do what, derived from the partner registry and the topic spec: the ACL policy.
 
 One function turns the registry into the broker's grants, so access cannot drift from the
-registry: a force writes only its own ingest topic and reads only its own receipts; a partner
-reads only its own delivery topic and writes only its own acknowledgements; the exchange's
+registry: a force writes only its own ingest topic and reads only its own receipts and court
+results; a court publisher writes only its own court ingest topic and reads only its own
+receipts; a partner reads only its own delivery and results topics and writes only its own
+acknowledgements; the exchange's
 services get exactly the topics their stage needs; only operators read the rejected-events
 and audit topics. Everything not granted is denied (the broker runs with
 ``allow.everyone.if.no.acl.found=false``).
@@ -56,6 +58,7 @@ def principals(registry: Registry) -> list[str]:
     return [
         *(force_principal(f.code) for f in registry.forces),
         *(p.id for p in registry.partners),
+        *(c.id for c in registry.courts),
         *(s.id for s in registry.services),
         *(o.id for o in registry.operators),
     ]
@@ -77,6 +80,22 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
         allow(who, "TOPIC", catalog.ingest(force.code), "WRITE", "DESCRIBE")
         allow(who, "TOPIC", catalog.receipts(force.code), "READ", "DESCRIBE")
         allow(who, "GROUP", catalog.force_group(force.code), "READ", pattern="PREFIXED")
+    for force in registry.forces:
+        # Court results for the force's cases: its own results topic only.
+        allow(
+            force_principal(force.code),
+            "TOPIC",
+            catalog.force_results(force.code),
+            "READ",
+            "DESCRIBE",
+        )
+    for court in registry.courts:
+        # A court publisher writes only its own ingest topic and reads only its own receipts.
+        allow(court.id, "TOPIC", catalog.court_ingest(court.id), "WRITE", "DESCRIBE")
+        allow(court.id, "TOPIC", catalog.court_receipts(court.id), "READ", "DESCRIBE")
+        allow(court.id, "GROUP", catalog.court_group(court.id), "READ", pattern="PREFIXED")
+    for partner in registry.partners:
+        allow(partner.id, "TOPIC", catalog.partner_results(partner.id), "READ", "DESCRIBE")
     for partner in registry.partners:
         allow(partner.id, "TOPIC", catalog.deliver(partner.id), "READ", "DESCRIBE")
         allow(partner.id, "TOPIC", catalog.acks(partner.id), "WRITE", "DESCRIBE")
@@ -94,6 +113,15 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
             allow(
                 WORKER, "GROUP", catalog.partner_group(partner.id), "DESCRIBE", pattern="PREFIXED"
             )
+        # Court results: read every court's ingest, answer on its receipts, deliver to the
+        # charging force's and the partners' results topics.
+        for court in registry.courts:
+            allow(WORKER, "TOPIC", catalog.court_ingest(court.id), "READ", "DESCRIBE")
+            allow(WORKER, "TOPIC", catalog.court_receipts(court.id), "WRITE", "DESCRIBE")
+        for force in registry.forces:
+            allow(WORKER, "TOPIC", catalog.force_results(force.code), "WRITE", "DESCRIBE")
+        for partner in registry.partners:
+            allow(WORKER, "TOPIC", catalog.partner_results(partner.id), "WRITE", "DESCRIBE")
         allow(WORKER, "TOPIC", catalog.rejected, "READ", "WRITE", "DESCRIBE")
         allow(WORKER, "GROUP", catalog.operator_group(""), "DESCRIBE", pattern="PREFIXED")
         allow(WORKER, "TOPIC", catalog.disclosures, "WRITE", "DESCRIBE")

@@ -1,4 +1,4 @@
-"""CJS standing data (forces, organisation units, courts, offences) and CPS-area routing.
+"""CJS standing data (forces, organisation units, courts, offences, results) and CPS routing.
 
 Shipped as a snapshot of the Bichard 7 standing-data package so that no npm or network is
 needed at run time. The snapshot is refreshed by ``python -m streams.reference.snapshot``
@@ -14,8 +14,10 @@ from streams.reference.standing import (
     ModeOfTrial,
     Offence,
     OrganisationUnit,
+    ResultCode,
     SourceInfo,
     StandingData,
+    Trigger,
 )
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "ModeOfTrial",
     "Offence",
     "OrganisationUnit",
+    "ResultCode",
     "SourceInfo",
     "StandingData",
+    "Trigger",
 ]

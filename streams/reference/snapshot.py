@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,12 @@ from streams.reference.standing import (
     LICENSE_FILE,
     OFFENCES_FILE,
     ORGANISATION_UNITS_FILE,
+    PLEAS_FILE,
+    REMAND_STATUSES_FILE,
+    RESULT_CODES_FILE,
     SOURCE_FILE,
+    TRIGGERS_FILE,
+    VERDICTS_FILE,
 )
 
 PACKAGE = "@moj-bichard7-developers/bichard7-next-data"
@@ -43,6 +49,13 @@ PINNED_VERSION = "2.0.414"
 _SRC_FORCES = "package/data/forces.json"
 _SRC_OUS = "package/data/organisation-unit.json"
 _SRC_OFFENCES = "package/data/offence-code.json"
+_SRC_RESULT_CODES = "package/data/result-code.json"
+_SRC_PNC_DISPOSALS = "package/data/pnc-disposal.json"
+_SRC_PLEAS = "package/data/plea-status.json"
+_SRC_REMAND_STATUSES = "package/data/remand-status.json"
+_SRC_VERDICTS = "package/data/verdict.json"
+_SRC_TRIGGERS = "package/data/trigger-definitions.json"
+_SRC_EXCLUDED_TRIGGERS = "package/data/excluded-trigger-config.json"
 _SRC_PACKAGE_JSON = "package/package.json"
 _LICENSE_NAMES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENCE.md", "COPYING")
 
@@ -94,12 +107,26 @@ def regenerate(version: str = PINNED_VERSION, dest: Path = DATA_DIR) -> None:
         forces, dropped_forces = _forces(_read_json(root / _SRC_FORCES))
         units = _organisation_units(_read_json(root / _SRC_OUS))
         offences = _offences(_read_json(root / _SRC_OFFENCES))
+        results = _result_codes(
+            _read_json(root / _SRC_RESULT_CODES), _read_json(root / _SRC_PNC_DISPOSALS)
+        )
+        pleas = _coded(_read_json(root / _SRC_PLEAS), "plea-status.json")
+        remands = _coded(_read_json(root / _SRC_REMAND_STATUSES), "remand-status.json")
+        verdicts = _coded(_read_json(root / _SRC_VERDICTS), "verdict.json")
+        triggers = _triggers(
+            _read_json(root / _SRC_TRIGGERS), _read_json(root / _SRC_EXCLUDED_TRIGGERS)
+        )
         licence_text, licence_origin = _licence(root, package_json)
 
         dest.mkdir(parents=True, exist_ok=True)
         _write_text(dest / FORCES_FILE, _dumps_rows(forces))
         _write_bytes(dest / ORGANISATION_UNITS_FILE, _gzip(_dumps_rows(units)))
         _write_bytes(dest / OFFENCES_FILE, _gzip(_dumps_rows(offences)))
+        _write_text(dest / RESULT_CODES_FILE, _dumps_rows(results))
+        _write_text(dest / PLEAS_FILE, _dumps_rows(pleas))
+        _write_text(dest / REMAND_STATUSES_FILE, _dumps_rows(remands))
+        _write_text(dest / VERDICTS_FILE, _dumps_rows(verdicts))
+        _write_text(dest / TRIGGERS_FILE, json.dumps(triggers, indent=1, ensure_ascii=False) + "\n")
         _write_text(dest / LICENSE_FILE, licence_text)
         source: dict[str, Any] = {
             "format": FORMAT,
@@ -117,6 +144,17 @@ def regenerate(version: str = PINNED_VERSION, dest: Path = DATA_DIR) -> None:
                 FORCES_FILE: {"from": _strip(_SRC_FORCES), "rows": len(forces)},
                 ORGANISATION_UNITS_FILE: {"from": _strip(_SRC_OUS), "rows": len(units)},
                 OFFENCES_FILE: {"from": _strip(_SRC_OFFENCES), "rows": len(offences)},
+                RESULT_CODES_FILE: {
+                    "from": f"{_strip(_SRC_RESULT_CODES)} + {_strip(_SRC_PNC_DISPOSALS)}",
+                    "rows": len(results),
+                },
+                PLEAS_FILE: {"from": _strip(_SRC_PLEAS), "rows": len(pleas)},
+                REMAND_STATUSES_FILE: {"from": _strip(_SRC_REMAND_STATUSES), "rows": len(remands)},
+                VERDICTS_FILE: {"from": _strip(_SRC_VERDICTS), "rows": len(verdicts)},
+                TRIGGERS_FILE: {
+                    "from": f"{_strip(_SRC_TRIGGERS)} + {_strip(_SRC_EXCLUDED_TRIGGERS)}",
+                    "rows": len(triggers["triggers"]),
+                },
             },
             "dropped": {"forces": dropped_forces},
         }
@@ -241,6 +279,110 @@ def _offences(raw: Any) -> list[list[Any]]:
         title = str(row["offenceTitle"]).strip()
         rows.append([code, title, str(row["offenceCategory"]).strip(), row["recordableOnPnc"]])
     return rows
+
+
+def _result_codes(raw: Any, disposals_raw: Any) -> list[list[Any]]:
+    """Rows ``[code, title, type, qualifiers, recordable, pnc_disposal]``.
+
+    ``recordable`` is ``recordableOnPnc`` when the package fills it (None when blank, as it
+    is for every row up to at least 2.0.414); ``pnc_disposal`` is the PNC disposal code the
+    result is recorded as on an adjudicated offence (``pnc-disposal.json``; by default the
+    result code itself).
+    """
+    disposals: dict[int, int] = {}
+    for row in _records(disposals_raw, ("cjsCode", "pncAdjudication"), "pnc-disposal.json"):
+        disposals[int(row["cjsCode"])] = int(row["pncAdjudication"])
+    rows: list[list[Any]] = []
+    seen: set[int] = set()
+    fields = ("cjsCode", "description", "recordableOnPnc", "resultCodeQualifiers", "type")
+    for row in _records(raw, fields, "result-code.json"):
+        text = str(row["cjsCode"]).strip()
+        if not text.isdigit() or int(text) in seen:
+            raise SnapshotError(f"result-code.json: bad or duplicate code {text!r}")
+        code = int(text)
+        seen.add(code)
+        qualifiers = sorted(
+            {q.strip() for q in str(row["resultCodeQualifiers"]).split(",") if q.strip()}
+        )
+        flag = row["recordableOnPnc"]
+        recordable = flag if isinstance(flag, bool) else {"Y": True, "N": False}.get(str(flag))
+        rows.append(
+            [
+                code,
+                str(row["description"]).strip(),
+                str(row["type"]).strip(),
+                qualifiers,
+                recordable,
+                disposals.get(code, code),
+            ]
+        )
+    return rows
+
+
+def _coded(raw: Any, what: str) -> list[list[str]]:
+    """Rows ``[cjs code, description]`` of a closed list; rows without a CJS code (the
+    package lists SPI-only values such as a caution verdict) are not sendable, so dropped.
+    A code listed twice (plea ``G`` has two SPI codes) is kept once."""
+    rows: list[list[str]] = []
+    seen: set[str] = set()
+    for row in _records(raw, ("cjsCode", "description"), what):
+        code = str(row["cjsCode"]).strip()
+        if not code or code in seen:
+            continue
+        seen.add(code)
+        rows.append([code, str(row["description"]).strip()])
+    return rows
+
+
+_LIST_ITEM = re.compile(r"<li>\s*(\d{4})\b([^<]*)")
+_LEADING_CODE = re.compile(r"^\s*(\d{4})\b")
+_NOT_QUALIFIER = re.compile(r"Result Qualifier is not '([A-Z0-9]+)'")
+_QUALIFIER_ONLY = re.compile(r"^Result Qualifier ([A-Z0-9]{1,2})\b")
+
+
+def _triggers(raw: Any, excluded_raw: Any) -> dict[str, Any]:
+    """Each trigger's code and descriptions, and the rule the exchange can evaluate from a
+    result alone, read from the definitions' ``cjsResultCode`` text:
+
+    - ``result_codes``: the result codes listed (an HTML list, or a text that starts with
+      one code); an item marked ``*`` applies only without the qualifier the note names
+      (``unless_qualifiers``, e.g. TRPR0002's warrant "not 'EO'");
+    - ``qualifiers``: a trigger raised by a result qualifier alone (TRPR0023, TRPR0024).
+
+    Triggers whose rule depends on more than one result (bail conditions on the case, the
+    offence code, PNC's own data, counts of adjournments) keep empty rules: the exchange
+    does not raise them. ``excluded`` lists, per force, the triggers the force does not take.
+    """
+    triggers: list[dict[str, Any]] = []
+    fields = ("code", "description", "shortDescription")
+    for row in _records(raw, fields, "trigger-definitions.json"):
+        text = str(row.get("cjsResultCode", ""))
+        items = _LIST_ITEM.findall(text)
+        if not items:
+            leading = _LEADING_CODE.match(text)
+            items = [(leading.group(1), "")] if leading else []
+        unless = _NOT_QUALIFIER.findall(text)
+        codes = [int(code) for code, rest in items]
+        conditional = [int(code) for code, rest in items if "*" in rest]
+        if conditional and conditional != codes:
+            raise SnapshotError(f"trigger {row['code']}: a qualifier note on some items only")
+        plain = re.sub(r"<[^>]+>", " ", text).strip()
+        qualifier = _QUALIFIER_ONLY.match(plain) if not codes else None
+        triggers.append(
+            {
+                "code": str(row["code"]).strip(),
+                "description": str(row["description"]).strip(),
+                "short": str(row["shortDescription"]).strip(),
+                "pnc_screen": str(row.get("pncScreenToUpdate", "")).strip(),
+                "result_codes": codes,
+                "unless_qualifiers": unless if conditional else [],
+                "qualifiers": [qualifier.group(1)] if qualifier else [],
+            }
+        )
+    if not isinstance(excluded_raw, dict):
+        raise SnapshotError("excluded-trigger-config.json: expected a JSON object")
+    excluded = {str(force): sorted(map(str, codes)) for force, codes in excluded_raw.items()}
+    return {"triggers": triggers, "excluded": dict(sorted(excluded.items()))}
 
 
 def _licence(root: Path, package_json: dict[str, Any]) -> tuple[str, str]:

@@ -22,10 +22,15 @@ from typing import Any
 # Snapshot layout, shared with the regenerator (streams.reference.snapshot).
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: Bumped when the snapshot layout changes, so the loader can refuse a stale layout.
-FORMAT = 1
+FORMAT = 2
 FORCES_FILE = "forces.json"
 ORGANISATION_UNITS_FILE = "organisation-units.json.gz"
 OFFENCES_FILE = "offences.json.gz"
+RESULT_CODES_FILE = "result-codes.json"
+PLEAS_FILE = "plea-statuses.json"
+REMAND_STATUSES_FILE = "remand-statuses.json"
+VERDICTS_FILE = "verdicts.json"
+TRIGGERS_FILE = "triggers.json"
 SOURCE_FILE = "SOURCE.json"
 LICENSE_FILE = "LICENSE-bichard7-next-data"
 
@@ -122,6 +127,42 @@ class Offence:
 
 
 @dataclass(frozen=True, slots=True)
+class ResultCode:
+    """A CJS result code (``result-code.json``). ``kind`` is the package's type (F final,
+    I interim, P penalty/ancillary, blank); ``qualifiers`` the result qualifiers it may carry;
+    ``recordable`` is None where the standing data does not say; ``pnc_disposal`` is the
+    PNC disposal code it is recorded as (``pnc-disposal.json``, else the code itself)."""
+
+    code: int
+    title: str
+    kind: str
+    qualifiers: frozenset[str]
+    recordable: bool | None
+    pnc_disposal: int
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A PNC update trigger (``trigger-definitions.json``) and the part of its rule that a
+    single result decides: its result codes (unless the result carries one of
+    ``unless_qualifiers``), or a qualifier alone."""
+
+    code: str
+    description: str
+    short: str
+    pnc_screen: str
+    result_codes: frozenset[int]
+    unless_qualifiers: frozenset[str]
+    qualifiers: frozenset[str]
+
+    def raised_by(self, code: int, qualifiers: Iterable[str]) -> bool:
+        given = set(qualifiers)
+        if code in self.result_codes:
+            return not (given & self.unless_qualifiers)
+        return bool(given & self.qualifiers)
+
+
+@dataclass(frozen=True, slots=True)
 class CpsArea:
     """A CPS area; ``confirmed`` says whether the routing to it is confirmed or assumed."""
 
@@ -156,6 +197,12 @@ class StandingData:
     _areas: tuple[CpsArea, ...] = field(repr=False)
     _court_areas: Mapping[str, CpsArea] = field(repr=False)
     _force_areas: Mapping[str, CpsArea] = field(repr=False)
+    _result_codes: Mapping[int, ResultCode] = field(repr=False, default_factory=dict)
+    _pleas: Mapping[str, str] = field(repr=False, default_factory=dict)
+    _remand_statuses: Mapping[str, str] = field(repr=False, default_factory=dict)
+    _verdicts: Mapping[str, str] = field(repr=False, default_factory=dict)
+    _triggers: tuple[Trigger, ...] = field(repr=False, default=())
+    _excluded_triggers: Mapping[str, frozenset[str]] = field(repr=False, default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path | None = None, *, cps_areas: Path | None = None) -> StandingData:
@@ -252,11 +299,51 @@ class StandingData:
             found = self._offences.get(code[:7])
         return found
 
+    # -- court results -----------------------------------------------------------------------
+
+    def result_code(self, code: int) -> ResultCode | None:
+        return self._result_codes.get(code)
+
+    def result_codes(self) -> tuple[ResultCode, ...]:
+        return tuple(self._result_codes.values())
+
+    def plea(self, code: str) -> str | None:
+        """The description of a CJS plea code (``plea-status.json``), None if unknown."""
+        return self._pleas.get(code)
+
+    def pleas(self) -> tuple[str, ...]:
+        return tuple(self._pleas)
+
+    def verdict(self, code: str) -> str | None:
+        """The description of a CJS verdict code (``verdict.json``), None if unknown."""
+        return self._verdicts.get(code)
+
+    def verdicts(self) -> tuple[str, ...]:
+        return tuple(self._verdicts)
+
+    def remand_status(self, code: str) -> str | None:
+        """The description of a CJS remand status code (``remand-status.json``)."""
+        return self._remand_statuses.get(code)
+
+    def remand_statuses(self) -> tuple[str, ...]:
+        return tuple(self._remand_statuses)
+
+    def triggers(self) -> tuple[Trigger, ...]:
+        return self._triggers
+
+    def triggers_raised(self, code: int, qualifiers: Iterable[str], force: str) -> list[Trigger]:
+        """The triggers one result raises for ``force``, in definition order; a trigger the
+        force does not take (``excluded-trigger-config.json``) is not raised for it."""
+        excluded = self._excluded_triggers.get(force, frozenset())
+        given = tuple(qualifiers)
+        return [t for t in self._triggers if t.code not in excluded and t.raised_by(code, given)]
+
     def __repr__(self) -> str:
         return (
             f"StandingData({self.source.package}@{self.source.version}, "
             f"{len(self._forces)} forces, {len(self._units)} units, "
             f"{len(self._courts)} courts, {len(self._offences)} offences, "
+            f"{len(self._result_codes)} result codes, {len(self._triggers)} triggers, "
             f"cps_areas v{self.cps_areas_version})"
         )
 
@@ -284,6 +371,26 @@ def _load_cached(data_dir: Path, cps_areas_path: Path) -> StandingData:
     }
 
     version, areas, court_areas, force_areas = _cps_routing(cps_areas_path, courts.values())
+    result_codes = {
+        code: ResultCode(code, title, kind, frozenset(qualifiers), recordable, disposal)
+        for code, title, kind, qualifiers, recordable, disposal in _read_json(
+            data_dir / RESULT_CODES_FILE
+        )
+    }
+    trigger_data = _read_json(data_dir / TRIGGERS_FILE)
+    triggers = tuple(
+        Trigger(
+            code=t["code"],
+            description=t["description"],
+            short=t["short"],
+            pnc_screen=t["pnc_screen"],
+            result_codes=frozenset(t["result_codes"]),
+            unless_qualifiers=frozenset(t["unless_qualifiers"]),
+            qualifiers=frozenset(t["qualifiers"]),
+        )
+        for t in trigger_data["triggers"]
+    )
+    excluded = {force: frozenset(codes) for force, codes in trigger_data["excluded"].items()}
     return StandingData(
         source=source,
         cps_areas_version=version,
@@ -296,6 +403,12 @@ def _load_cached(data_dir: Path, cps_areas_path: Path) -> StandingData:
         _areas=areas,
         _court_areas=MappingProxyType(court_areas),
         _force_areas=MappingProxyType(force_areas),
+        _result_codes=MappingProxyType(result_codes),
+        _pleas=MappingProxyType(dict(_read_json(data_dir / PLEAS_FILE))),
+        _remand_statuses=MappingProxyType(dict(_read_json(data_dir / REMAND_STATUSES_FILE))),
+        _verdicts=MappingProxyType(dict(_read_json(data_dir / VERDICTS_FILE))),
+        _triggers=triggers,
+        _excluded_triggers=MappingProxyType(excluded),
     )
 
 

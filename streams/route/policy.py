@@ -21,6 +21,8 @@ class RecipientPolicy:
     withhold_fields: frozenset[tuple[str, str]]
     """(event type short name, field name) pairs set to null."""
     withhold_forms: frozenset[MgForm]
+    withhold_enrichment: frozenset[str] = frozenset()
+    """Parts of a delivery's enrichment withheld (``triggers``: PNC update triggers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,5 +50,6 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
             events=frozenset(row["events"]),
             withhold_fields=frozenset(withheld),
             withhold_forms=frozenset(MgForm(f) for f in row["withhold_forms"]),
+            withhold_enrichment=frozenset(row.get("withhold_enrichment", [])),
         )
     return Policy(version=int(data["version"]), recipients=recipients)

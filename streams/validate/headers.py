@@ -34,16 +34,20 @@ def _time(raw: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def check_headers(headers: Headers, event: CaseEvent, dataschema: str) -> list[Reason]:
+def check_headers(
+    headers: Headers, event: CaseEvent, dataschema: str, *, source: str | None = None
+) -> list[Reason]:
     """Every ``ce_*`` header that disagrees with ``event``, in header order.
 
-    ``dataschema`` is the writer version's URI (``codec.writer_of(value).dataschema``).
+    ``dataschema`` is the writer version's URI (``codec.writer_of(value).dataschema``);
+    ``source`` the sender's expected ``ce_source`` (by default the force system's: a court
+    publisher's results give their own, ``streams.results.court_source``).
     """
     env = event.envelope
     expected = {
         "ce_specversion": SPEC_VERSION.decode(),
         "ce_id": str(env.event_id),
-        "ce_source": force_source(env.force, env.system),
+        "ce_source": source or force_source(env.force, env.system),
         "ce_type": event.avro_name,
         "ce_subject": env.case_urn,
         "ce_dataschema": dataschema,
@@ -51,7 +55,9 @@ def check_headers(headers: Headers, event: CaseEvent, dataschema: str) -> list[R
     says = {
         "ce_specversion": "must be 1.0",
         "ce_id": "must equal envelope.event_id",
-        "ce_source": "must be /cjs/forces/{force}/systems/{system} with this event's "
+        "ce_source": f"must be {source}, this court publisher's source for envelope.system"
+        if source
+        else "must be /cjs/forces/{force}/systems/{system} with this event's "
         "envelope.force and envelope.system",
         "ce_type": f"must be {event.avro_name}, the schema the value was written with",
         "ce_subject": "must equal envelope.case_urn",

@@ -30,6 +30,7 @@ from schemas.models import (
     CaseDocumentsAdded,
     CaseEvent,
     CaseFileSubmitted,
+    CourtResult,
     Defendant,
     DefendantCharged,
     DefendantDetailsAmended,
@@ -37,7 +38,9 @@ from schemas.models import (
     Document,
     FileType,
     Hearing,
+    HearingResulted,
     Offence,
+    OffenceResults,
     RemandStatus,
     RemandStatusChanged,
 )
@@ -380,6 +383,122 @@ class _Rules:
                 "must be empty when the whole case is discontinued",
             )
 
+    def court_results(self, event: HearingResulted) -> None:
+        """What a court's results must be on their own; whether the case, defendants and
+        offences were charged needs the case's state (``streams.results.check_charged``)."""
+        urn = check_urn(event.envelope.case_urn)
+        force = event.envelope.force
+        if urn.valid and urn.normalized is not None and urn.normalized[:2] != force:
+            self.add(
+                ReasonCode.RESULT_FORCE_MISMATCH,
+                "envelope.force",
+                f"names force {force[:8]}, but the case URN is force {urn.normalized[:2]}'s",
+            )
+        hearing = event.hearing
+        self.hearing(Hearing(court_ou=hearing.court_ou, date=hearing.date), "hearing", None)
+        if hearing.date > self.occurred_on:
+            self.add(
+                ReasonCode.HEARING_NOT_YET_HELD,
+                "hearing.date",
+                "the hearing is dated after the day its results occurred",
+            )
+        if not event.defendants:
+            self.add(
+                ReasonCode.RESULTS_MISSING, "defendants", "results name at least one defendant"
+            )
+        asns: dict[str, int] = {}
+        for i, defendant in enumerate(event.defendants):
+            path = f"defendants[{i}]"
+            self.asn(defendant.asn, f"{path}.asn")
+            if defendant.asn in asns:
+                self.add(
+                    ReasonCode.RESULT_DUPLICATED,
+                    f"{path}.asn",
+                    f"the defendant is already listed as defendants[{asns[defendant.asn]}]",
+                )
+            asns.setdefault(defendant.asn, i)
+            if self.standing.remand_status(defendant.remand_status) is None:
+                known = ", ".join(self.standing.remand_statuses())
+                self.add(
+                    ReasonCode.REMAND_STATUS_UNKNOWN,
+                    f"{path}.remand_status",
+                    f"is not a CJS remand status code ({known})",
+                )
+            if defendant.next_hearing is not None:
+                self.hearing(defendant.next_hearing, f"{path}.next_hearing", None)
+            if not defendant.offences:
+                self.add(
+                    ReasonCode.RESULTS_MISSING,
+                    f"{path}.offences",
+                    "a defendant's results name at least one offence",
+                )
+            numbers: dict[int, int] = {}
+            for j, offence in enumerate(defendant.offences):
+                self.offence_results(offence, f"{path}.offences[{j}]", numbers, j)
+
+    def offence_results(
+        self, offence: OffenceResults, path: str, numbers: dict[int, int], index: int
+    ) -> None:
+        number = offence.offence_sequence
+        if number < 1:
+            self.add(
+                ReasonCode.OFFENCE_SEQUENCE_INVALID,
+                f"{path}.offence_sequence",
+                f"offence number {number} is not a number from 1",
+            )
+        elif number in numbers:
+            self.add(
+                ReasonCode.RESULT_DUPLICATED,
+                f"{path}.offence_sequence",
+                f"offence {number} is already resulted at offences[{numbers[number]}]",
+            )
+        numbers.setdefault(number, index)
+        if offence.plea is not None and self.standing.plea(offence.plea) is None:
+            known = ", ".join(self.standing.pleas())
+            self.add(ReasonCode.PLEA_UNKNOWN, f"{path}.plea", f"is not a CJS plea code ({known})")
+        if offence.verdict is not None and self.standing.verdict(offence.verdict) is None:
+            known = ", ".join(self.standing.verdicts())
+            self.add(
+                ReasonCode.VERDICT_UNKNOWN,
+                f"{path}.verdict",
+                f"is not a CJS verdict code ({known})",
+            )
+        if not offence.results:
+            self.add(
+                ReasonCode.RESULTS_MISSING, f"{path}.results", "an offence has at least one result"
+            )
+        for k, result in enumerate(offence.results):
+            self.court_result(result, f"{path}.results[{k}]")
+
+    def court_result(self, result: CourtResult, path: str) -> None:
+        known = self.standing.result_code(result.code)
+        if known is None:
+            self.add(
+                ReasonCode.RESULT_CODE_UNKNOWN,
+                f"{path}.code",
+                f"{result.code} is not a CJS result code",
+            )
+        else:
+            for q, qualifier in enumerate(result.qualifiers):
+                if qualifier not in known.qualifiers:
+                    self.add(
+                        ReasonCode.RESULT_QUALIFIER_NOT_ALLOWED,
+                        f"{path}.qualifiers[{q}]",
+                        f"result {known.code} ({known.title}) does not take the qualifier given",
+                    )
+        if result.duration is not None and result.duration.length < 1:
+            self.add(
+                ReasonCode.RESULT_VALUE_INVALID,
+                f"{path}.duration.length",
+                f"a duration of {result.duration.length} is not a number from 1",
+            )
+        if result.amount_pence is not None and result.amount_pence < 1:
+            self.add(
+                ReasonCode.RESULT_VALUE_INVALID,
+                f"{path}.amount_pence",
+                f"an amount of {result.amount_pence} pence is not a number from 1",
+            )
+
     def run(self) -> list[Reason]:
         self.envelope()
         event = self.event
@@ -424,6 +543,8 @@ class _Rules:
                     self.asn(event.asn, "asn")
                 self.discontinuance(event)
                 self.date_in_range(event.decided_on, "decided_on")
+            case HearingResulted():
+                self.court_results(event)
         self.reasons += check_text(event)
         return self.reasons
 

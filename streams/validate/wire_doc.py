@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from infra.registry import load_registry
 from producers.profiles import force_profile
 from producers.simulator import SyntheticForce
 from schemas.jsonform import render
@@ -28,7 +29,20 @@ from schemas.limits import (
     MULTILINE,
     TIME_ATTRIBUTE_SKEW,
 )
-from schemas.models import CaseEvent, MgForm
+from schemas.models import (
+    CaseEvent,
+    CourtResult,
+    DefendantCharged,
+    DefendantResults,
+    DurationUnit,
+    Hearing,
+    HearingOutcome,
+    HearingResulted,
+    MgForm,
+    OffenceResults,
+    ResultDuration,
+    ResultedHearing,
+)
 from schemas.reasons import MAX_REASONS
 from streams.reference import StandingData
 from streams.validate.documents import minimum_sensitivity
@@ -42,6 +56,8 @@ EXAMPLE = "<!-- example-event -->"
 EXAMPLE_FORCE = "01"
 EXAMPLE_SYSTEM = "niche-rms"
 EXAMPLE_TIME = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+EXAMPLE_COURT_SYSTEM = "common-platform"
+"""The court system of the court results example (a court publisher's own system)."""
 _IDS = uuid.UUID("9b0c6a52-3f1e-4d7a-9c1b-2e8f7a6d5c40")
 
 
@@ -62,12 +78,70 @@ def examples() -> list[CaseEvent]:
         sim.amend(story),
         sim.discontinue(story),
     ]
+    charge = made[1]
+    assert isinstance(charge, DefendantCharged)
+    made.append(example_results(charge, at=EXAMPLE_TIME + timedelta(hours=7)))
     fixed: list[CaseEvent] = []
     for event in made:
         event_id = uuid.uuid5(_IDS, f"{event.avro_name}:{event.envelope.sequence}")
         envelope = event.envelope.model_copy(update={"event_id": event_id})
         fixed.append(event.model_copy(update={"envelope": envelope}))
     return fixed
+
+
+def example_results(charge: DefendantCharged, at: datetime | None = None) -> HearingResulted:
+    """The court's results of a hearing on the day of ``charge`` (published ``at``, by default
+    the charge's own time), from the court publisher bound to its court: guilty of the first
+    offence (a fine and an obligatory disqualification), not guilty pleas to any others,
+    adjourned for trial with the defendant remanded on unconditional bail."""
+    court = charge.first_hearing.court_ou
+    publisher = next((c for c in load_registry().courts if c.binds(court)), None)
+    if publisher is None:
+        raise ValueError(f"no court publisher of the registry is bound to {court}")
+    first, *rest = charge.offences
+    results = [
+        OffenceResults(
+            offence_sequence=first.sequence,
+            plea="G",
+            verdict="G",
+            results=[
+                CourtResult(code=1015, amount_pence=40_000),
+                CourtResult(
+                    code=3070, duration=ResultDuration(length=12, unit=DurationUnit.MONTHS)
+                ),
+            ],
+        ),
+        *(
+            OffenceResults(offence_sequence=o.sequence, plea="NG", results=[CourtResult(code=4047)])
+            for o in rest
+        ),
+    ]
+    when = at or charge.envelope.occurred_at
+    return HearingResulted(
+        envelope=charge.envelope.model_copy(
+            update={
+                "sequence": 1,
+                "system": EXAMPLE_COURT_SYSTEM,
+                "causation_id": None,
+                "occurred_at": when,
+                "published_at": when,
+            }
+        ),
+        publisher=publisher.id,
+        hearing=ResultedHearing(
+            court_ou=court,
+            date=charge.charge_date,
+            outcome=HearingOutcome.ADJOURNMENT_WITH_JUDGEMENT,
+        ),
+        defendants=[
+            DefendantResults(
+                asn=charge.defendant.asn,
+                offences=results,
+                remand_status="UB",
+                next_hearing=Hearing(court_ou=court, date=charge.charge_date + timedelta(days=28)),
+            )
+        ],
+    )
 
 
 def _minutes(seconds: float) -> str:
@@ -153,7 +227,8 @@ def render_section() -> str:
         "- The CloudEvents attributes (JSON form) and `ce_*` headers (binary mode, by the same "
         "rules: `streams.validate.check_headers`) agree with the event (`HEADER_MISMATCH`): "
         "`id`, `subject`, "
-        "`type`, `source` (`/cjs/forces/{force}/systems/{system}` from the envelope), "
+        "`type`, `source` (`/cjs/forces/{force}/systems/{system}` from the envelope; for court "
+        "results `/cjs/courts/{publisher}/systems/{system}`), "
         "`dataschema` (the released version the value was written with) and `time` "
         f"(`envelope.occurred_at`, within {_minutes(TIME_ATTRIBUTE_SKEW.total_seconds())}).",
         "- An Avro value ends where its record ends: bytes after it are `TRAILING_BYTES`.",
@@ -161,7 +236,12 @@ def render_section() -> str:
         "## 6. A complete example of every event type",
         "",
         "One case of force 01, in the JSON form of section 4 (each is one line; `cjsx validate`",
-        "accepts every one, and a test checks it does). The people are synthetic.",
+        "accepts every one, and a test checks it does). The people are synthetic. The last,",
+        "`HearingResulted`, goes the other way: the court publisher bound to the case's court",
+        "(`infra/registry.toml`) publishes the hearing's results on its own court ingest",
+        "topic, with `source` `/cjs/courts/{publisher}/systems/{system}`; `envelope.force` is",
+        "the charging force, to whom the results go back, and `envelope.sequence` numbers the",
+        "publisher's results events of the case from 1.",
     ]
     for event in examples():
         lines += [

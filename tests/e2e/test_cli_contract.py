@@ -19,7 +19,7 @@ import pytest
 from schemas.cloudevents import force_source
 from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, render, to_cloudevent
 from schemas.limits import FREE_TEXT
-from schemas.models import EVENT_TYPES, CaseEvent, DefendantCharged
+from schemas.models import COURT_EVENT_TYPES, EVENT_TYPES, CaseEvent, DefendantCharged
 from schemas.reasons import GUIDANCE, ReasonCode
 from streams.validate import wire_doc
 from tests.support.contract import one_of_each_event
@@ -406,7 +406,7 @@ def test_every_example_in_the_wire_format_doc_passes_cjsx_validate(tmp_path: Pat
     blocks = re.findall(re.escape(wire_doc.EXAMPLE) + r"\n```json\n(.*?)\n```", text, re.DOTALL)
     worked = re.findall(r"<!-- example-json -->\n```json\n(.*?)\n```", text, re.DOTALL)
     lines = [*blocks, *worked]
-    assert len(blocks) == len(EVENT_TYPES)
+    assert len(blocks) == len(EVENT_TYPES) + len(COURT_EVENT_TYPES)
     file = tmp_path / "examples.jsonl"
     file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = cjsx("validate", "--force", "01", str(file))

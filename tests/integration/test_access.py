@@ -28,8 +28,12 @@ Ops = frozenset[str]
 R, W, D = "read", "write", "describe"
 
 
+COURTS = {c.id for c in load_registry().courts}
+
+
 def expected(principal: str, topic: Topic) -> Ops:
-    """The registry's policy in plain words (README, issue 5): what may ``principal`` do?"""
+    """The registry's policy in plain words (README, issues 5 and 13): what may ``principal``
+    do?"""
     kind, owner = topic.template.id, topic.owner
     if principal.startswith("force-"):
         mine = owner == principal.removeprefix("force-")
@@ -37,7 +41,17 @@ def expected(principal: str, topic: Topic) -> Ops:
             {W, D}
             if kind == "ingest" and mine
             else {R, D}
-            if kind == "receipts" and mine
+            if kind in ("receipts", "force-results") and mine
+            else set()
+        )
+    if principal in COURTS:
+        # A court publisher: its own results to write, its own receipts to read.
+        mine = owner == principal
+        return frozenset(
+            {W, D}
+            if kind == "court-ingest" and mine
+            else {R, D}
+            if kind == "court-receipts" and mine
             else set()
         )
     if principal == "exchange-worker":
@@ -52,6 +66,10 @@ def expected(principal: str, topic: Topic) -> Ops:
                 "rejected": {R, W, D},
                 "disclosures": {W, D},
                 "ticks": {R, W, D},
+                "court-ingest": {R, D},
+                "court-receipts": {W, D},
+                "force-results": {W, D},
+                "partner-results": {W, D},
             }.get(kind, set())
         )
     if principal == "exchange-auditor":
@@ -63,9 +81,15 @@ def expected(principal: str, topic: Topic) -> Ops:
         return frozenset({W, D} if kind == "console_actions" else set())
     if principal == "operator":
         return frozenset({"rejected": {R, D}, "audit": {R, D}, "deliver": {D}}.get(kind, set()))
-    # A partner: its own deliveries to read, its own acknowledgements to write.
+    # A partner: its own deliveries and results to read, its own acknowledgements to write.
     if owner == principal:
-        return frozenset({R, D} if kind == "deliver" else {W, D} if kind == "acks" else set())
+        return frozenset(
+            {R, D}
+            if kind in ("deliver", "partner-results")
+            else {W, D}
+            if kind == "acks"
+            else set()
+        )
     return frozenset()
 
 
@@ -157,7 +181,7 @@ def test_every_principal_gets_exactly_what_the_registry_grants(
     topics = full_catalog.topics()
     mismatches: list[str] = []
     everyone = principals(full_catalog.registry)
-    assert len(everyone) == 44 + 16 + 3 + 1
+    assert len(everyone) == 44 + 16 + 2 + 3 + 1  # forces, partners, courts, services, operator
     for principal in everyone:
         answers = _probe(kafka, principal, topics)
         for topic in topics:
@@ -179,12 +203,32 @@ def test_a_force_cannot_write_another_forces_ingest_or_read_its_receipts(
 ) -> None:
     answers = _probe(kafka, force_principal("05"), full_catalog.topics())
     assert answers.write == {full_catalog.ingest("05")}
-    assert answers.read == {full_catalog.receipts("05")}
+    assert answers.read == {full_catalog.receipts("05"), full_catalog.force_results("05")}
     producer = KafkaProducer(
         bootstrap_servers=kafka.bootstrap, max_block_ms=4000, retries=0, **kafka.client("force-05")
     )
     try:
         assert not _can_write(producer, full_catalog.ingest("01"))  # a real attempt, refused
+    finally:
+        producer.close()
+
+
+def test_a_court_publisher_writes_only_its_own_results_and_reads_only_its_receipts(
+    kafka: Broker, full_catalog: TopicCatalog
+) -> None:
+    answers = _probe(kafka, "hmcts-london", full_catalog.topics())
+    assert answers.write == {full_catalog.court_ingest("hmcts-london")}
+    assert answers.read == {full_catalog.court_receipts("hmcts-london")}
+    producer = KafkaProducer(
+        bootstrap_servers=kafka.bootstrap,
+        max_block_ms=4000,
+        retries=0,
+        **kafka.client("hmcts-london"),
+    )
+    try:
+        # A real attempt at another court's topic, and at a force's, both refused.
+        assert not _can_write(producer, full_catalog.court_ingest("hmcts-north-west"))
+        assert not _can_write(producer, full_catalog.ingest("05"))
     finally:
         producer.close()
 

@@ -23,6 +23,7 @@ import pytest
 from schemas.codec import Codec, CodecError
 from schemas.limits import CLOCK_SKEW, FREE_TEXT, IDENTIFIERS, LISTS
 from schemas.models import (
+    COURT_EVENT_TYPES,
     EVENT_TYPES,
     AvroRecord,
     CaseDiscontinued,
@@ -31,18 +32,22 @@ from schemas.models import (
     DefendantCharged,
     DefendantDetailsAmended,
     DiscontinuanceScope,
+    DurationUnit,
     FileType,
+    HearingResulted,
     MgForm,
     Offence,
     Receipt,
     RejectedEvent,
     RemandStatus,
     RemandStatusChanged,
+    ResultDuration,
     Sensitivity,
 )
 from schemas.reasons import MAX_REASONS, ReasonCode
 from schemas.store import AVRO_DIR, resolve
 from streams.validate import ValidationContext, validate_event
+from streams.validate.wire_doc import example_results
 from tests.support.builders import (
     codec,
     decoded,
@@ -239,6 +244,90 @@ ROWS: dict[tuple[str, str, str], list[Fails] | NotARule] = {
 ROWS[("Document", "sensitivity", "at least")] = ROWS[("Document", "sensitivity", "must")]
 
 
+# -- court results (issue 13.1): the stateless rules here; the rules that need the case's
+# state or the topic (charged defendants and offences, the publisher's binding) are each
+# tested with a failing input in tests/unit/test_results.py.
+
+
+def results(**fields: Any) -> HearingResulted:
+    event = example_results(charge())
+    return event.model_copy(update=fields)
+
+
+def results_defendant(**fields: Any) -> HearingResulted:
+    event = results()
+    return results(defendants=[event.defendants[0].model_copy(update=fields)])
+
+
+def results_offence(**fields: Any) -> HearingResulted:
+    offence = results().defendants[0].offences[0]
+    return results_defendant(offences=[offence.model_copy(update=fields)])
+
+
+def results_result(**fields: Any) -> HearingResulted:
+    result = results().defendants[0].offences[0].results[0]
+    return results_offence(results=[result.model_copy(update=fields)])
+
+
+STATEFUL = "needs the case's state or the arrival topic: tests/unit/test_results.py"
+ROWS.update(
+    {
+        ("HearingResulted", "", "from 1"): [
+            Fails(
+                lambda: with_envelope(results(), sequence=0),
+                C.SEQUENCE_INVALID,
+                "envelope.sequence",
+            )
+        ],
+        ("HearingResulted", "publisher", "must"): NotARule(STATEFUL),
+        ("ResultedHearing", "court_ou", "must"): NotARule(STATEFUL),
+        ("OffenceResults", "offence_sequence", "must"): NotARule(STATEFUL),
+        ("HearingResulted", "defendants", "at least"): [
+            Fails(lambda: results(defendants=[]), C.RESULTS_MISSING, "defendants")
+        ],
+        ("DefendantResults", "offences", "at least"): [
+            Fails(
+                lambda: results_defendant(offences=[]),
+                C.RESULTS_MISSING,
+                "defendants[0].offences",
+            )
+        ],
+        ("OffenceResults", "results", "at least"): [
+            Fails(
+                lambda: results_offence(results=[]),
+                C.RESULTS_MISSING,
+                "defendants[0].offences[0].results",
+            )
+        ],
+        ("CourtResult", "qualifiers", "must"): [
+            Fails(
+                lambda: results_result(qualifiers=["EO"]),
+                C.RESULT_QUALIFIER_NOT_ALLOWED,
+                "defendants[0].offences[0].results[0].qualifiers[0]",
+            )
+        ],
+        ("CourtResult", "amount_pence", "from 1"): [
+            Fails(
+                lambda: results_result(amount_pence=0),
+                C.RESULT_VALUE_INVALID,
+                "defendants[0].offences[0].results[0].amount_pence",
+            )
+        ],
+        ("ResultDuration", "length", "from 1"): [
+            Fails(
+                lambda: results_result(
+                    code=3070,
+                    amount_pence=None,
+                    duration=ResultDuration(length=0, unit=DurationUnit.MONTHS),
+                ),
+                C.RESULT_VALUE_INVALID,
+                "defendants[0].offences[0].results[0].duration.length",
+            )
+        ],
+    }
+)
+
+
 def _short_asn(asn: str) -> str:
     """The ASN's short form YY/FFUU/SS/<sequence><check>, which is valid but not normalised."""
     return f"{asn[:2]}/{asn[2:6]}/{asn[6:8]}/{int(asn[8:19])}{asn[19]}"
@@ -256,9 +345,10 @@ def _named_types(schema: Any, found: set[str]) -> None:
 
 
 def input_types() -> set[str]:
-    """Every named type a force's event can contain: what validation must cover."""
+    """Every named type a force's or a court's event can contain: what validation must
+    cover."""
     found: set[str] = set()
-    for model in EVENT_TYPES:
+    for model in (*EVENT_TYPES, *COURT_EVENT_TYPES):
         _named_types(resolve(model.avro_name), found)
     return found
 
@@ -327,6 +417,7 @@ def test_each_documented_constraint_rejects_its_failing_input(
 def test_the_valid_baselines_pass() -> None:
     for event in events().values():
         assert reasons_of(event) == []
+    assert reasons_of(results()) == []
 
 
 # -- free text: empty, too long, hidden characters; lists --------------------------------------
@@ -380,7 +471,7 @@ def _rich_events() -> list[CaseEvent]:
     remanded = remand(
         remand_status=RemandStatus.CONDITIONAL_BAIL, bail_conditions=["Curfew (synthetic)"]
     )
-    return [*base.values(), full, charged, remanded]
+    return [*base.values(), full, charged, remanded, results()]
 
 
 def _path_text(path: list[str | int]) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from producers.simulator import SyntheticForce
 from schemas.models import (
+    COURT_EVENT_TYPES,
     EVENT_TYPES,
     CaseDocumentsAdded,
     CaseEvent,
@@ -31,7 +32,7 @@ from tests.support.builders import (
 )
 
 WITHHELD_FROM_COURT = {MgForm.MG3, MgForm.MG3A, MgForm.MG6, MgForm.MG6C, MgForm.MG6D, MgForm.MG6E}
-EVENT_NAMES = {t.__name__ for t in EVENT_TYPES}
+EVENT_NAMES = {t.__name__ for t in (*EVENT_TYPES, *COURT_EVENT_TYPES)}
 
 
 @pytest.fixture
@@ -64,7 +65,8 @@ def every_event(sim: SyntheticForce) -> list[CaseEvent]:
 
 def test_every_partner_kind_has_a_policy() -> None:
     kinds = {p.kind for p in registry().partners}
-    assert kinds == set(policy().recipients) == {"cps", "court"}
+    # And the charging force, for the court results of its cases (issue 13).
+    assert kinds | {"force"} == set(policy().recipients) == {"cps", "court", "force"}
 
 
 def test_every_event_type_named_in_the_policy_exists() -> None:
@@ -90,15 +92,23 @@ def test_every_withheld_field_is_nullable_in_the_avro_schema() -> None:
 
 
 def test_court_policy() -> None:
-    assert court().events == EVENT_NAMES - {"CaseFileSubmitted"}
+    assert court().events == EVENT_NAMES - {"CaseFileSubmitted", "HearingResulted"}
     assert court().withhold_fields == {("DefendantCharged", "charging_advice")}
     assert court().withhold_forms == WITHHELD_FROM_COURT
 
 
-def test_cps_policy_withholds_nothing() -> None:
+def test_cps_policy_withholds_nothing_but_pnc_triggers() -> None:
     assert cps().events == EVENT_NAMES
     assert cps().withhold_fields == frozenset()
     assert cps().withhold_forms == frozenset()
+    assert cps().withhold_enrichment == {"triggers"}
+
+
+def test_the_force_receives_court_results_only_and_whole() -> None:
+    force = policy().for_kind("force")
+    assert force.events == {"HearingResulted"}
+    assert force.withhold_fields == frozenset()
+    assert force.withhold_enrichment == frozenset()
 
 
 # -- projection --------------------------------------------------------------------------------

@@ -151,6 +151,8 @@ def test_a_new_optional_field_with_a_default_is_compatible_but_unreleased(
         "uk.gov.cjsx.DefendantCharged",
         "uk.gov.cjsx.RemandStatusChanged",
         "uk.gov.cjsx.Delivery",
+        "uk.gov.cjsx.HearingResulted",  # a defendant's next hearing
+        "uk.gov.cjsx.ResultDelivery",
     }
 
 
@@ -163,7 +165,9 @@ def test_release_writes_new_versions_and_the_gate_passes_again(dirs: tuple[Path,
     assert sorted(written) == [
         ("uk.gov.cjsx.DefendantCharged", 2),
         ("uk.gov.cjsx.Delivery", 2),
+        ("uk.gov.cjsx.HearingResulted", 2),
         ("uk.gov.cjsx.RemandStatusChanged", 2),
+        ("uk.gov.cjsx.ResultDelivery", 2),
     ]
     assert check_all(avro_dir=avro, released_dir=released) == []
     assert release_checked(avro_dir=avro, released_dir=released) == ([], [])

@@ -13,7 +13,7 @@ from fastavro.schema import to_parsing_canonical_form
 from infra.topics import load_templates
 from schemas.codec import Codec
 from schemas.jsonform import parse_line
-from schemas.models import EVENT_TYPES
+from schemas.models import COURT_EVENT_TYPES, EVENT_TYPES, HearingResulted
 from schemas.store import SchemaStore, resolve
 from streams.validate import wire_doc
 
@@ -87,9 +87,11 @@ def test_every_event_type_has_a_complete_valid_example() -> None:
         parsed = parse_line(block)
         assert parsed.reasons == []
         assert parsed.event is not None
-        assert parsed.event.envelope.system == wire_doc.EXAMPLE_SYSTEM
+        court = isinstance(parsed.event, HearingResulted)
+        system = wire_doc.EXAMPLE_COURT_SYSTEM if court else wire_doc.EXAMPLE_SYSTEM
+        assert parsed.event.envelope.system == system
         types.append(type(parsed.event))
-    assert types == list(EVENT_TYPES)
+    assert types == [*EVENT_TYPES, *COURT_EVENT_TYPES]
 
 
 def test_the_system_example_matches_the_schema_doc() -> None:
