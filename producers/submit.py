@@ -33,14 +33,16 @@ from kafka.errors import (
 )
 
 from common.errors import CjsxError
+from infra.registry import Registry, load_registry
 from producers.publisher import Publisher, PublishRefused, Sent
 from producers.receipts import OUTCOMES
 from schemas.codec import Codec, CodecError
 from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, Parsed, parse_line, parse_object
-from schemas.models import CaseEvent, Receipt
+from schemas.models import CaseEvent, HearingResulted, Receipt
 from schemas.models import Reason as ReasonRecord
 from schemas.reasons import Reason, ReasonCode
 from streams.reference import StandingData
+from streams.results import check_court_sender
 from streams.validate import ValidationContext, check_sender, validate_event
 
 log = logging.getLogger(__name__)
@@ -90,9 +92,15 @@ class Checker:
     takes each event's own ``envelope.force``, so only the URN and ASN prefixes are bound.
     """
 
-    def __init__(self, force: str | None, context: ValidationContext | None = None) -> None:
+    def __init__(
+        self,
+        force: str | None,
+        context: ValidationContext | None = None,
+        registry: Registry | None = None,
+    ) -> None:
         self.force = force
         self.context = context or ValidationContext(StandingData.load())
+        self.registry = registry or load_registry()
 
     def check(self, text: bytes | str) -> Verdict:
         """One event given as JSON text (a line of JSON Lines, a request body)."""
@@ -119,6 +127,8 @@ class Checker:
                 reasons = check_sender(parsed.event, sender) + validate_event(
                     parsed.event, self.context
                 )
+                if isinstance(parsed.event, HearingResulted):
+                    reasons += self._court_binding(parsed.event)
                 if not reasons:
                     return Verdict(event_id, (), parsed.event)
         except Exception as error:  # noqa: BLE001 - routed: the input gets an INTERNAL_ERROR verdict
@@ -128,6 +138,15 @@ class Checker:
             )
             reasons = [Reason.of(ReasonCode.INTERNAL_ERROR, "", message)]
         return Verdict(event_id, tuple(_record(r) for r in reasons))
+
+    def _court_binding(self, event: HearingResulted) -> list[Reason]:
+        """Court results: the publisher must be a court publisher of the registry, bound to the
+        hearing's court house (whether the case was charged needs the exchange's state)."""
+        publisher = self.registry.court(event.publisher)
+        if publisher is None:
+            message = "is not a court publisher of the registry (infra/registry.toml)"
+            return [Reason.of(ReasonCode.SENDER_COURT_MISMATCH, "publisher", message)]
+        return check_court_sender(event, publisher)
 
 
 class SubmitStatus(StrEnum):

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from producers.courts import SyntheticCourt
+from producers.submit import Checker
 from schemas.cloudevents import force_source
+from schemas.jsonform import render
 from schemas.models import (
     CourtResult,
     DefendantCharged,
@@ -513,3 +515,18 @@ def test_the_synthetic_court_results_a_charge_through_its_bound_publisher(
     refused = ex.process(court_record(bad, 1))
     assert refused.status is Status.REJECTED
     assert [r.code for r in refused.reasons] == [C.RESULT_OFFENCE_NOT_CHARGED]
+
+
+def test_validate_checks_a_court_publishers_binding_offline(
+    charged: tuple[Exchange, DefendantCharged],
+) -> None:
+    """``cjsx validate`` (producers.submit.Checker) binds a court publisher to its court houses
+    as the worker does; whether the case was charged needs the worker's state."""
+    _, charge = charged
+    checker = Checker(None)
+    good = checker.check(render(results_for(charge)))
+    assert good.accepted, good.reasons
+    unbound = checker.check(render(results_for(charge, court_ou=LONDON_MAGISTRATES)))
+    assert ("COURT_NOT_BOUND", "hearing.court_ou") in [(r.code, r.field) for r in unbound.reasons]
+    stranger = checker.check(render(results_for(charge, publisher="hmcts-nowhere")))
+    assert ("SENDER_COURT_MISMATCH", "publisher") in [(r.code, r.field) for r in stranger.reasons]
