@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cjsx.demo_console import DemoConsole
+from cjsx.demo_gateway import DemoGateway
 from cjsx.settings import Settings
 from common import processes
 from consumers.store import PartnerStore, StoreCounts
@@ -46,7 +47,7 @@ from producers.profiles import force_profile
 from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
 from producers.simulator import Fault, SyntheticForce
-from producers.traffic import Traffic, TrafficMix, plan, publish
+from producers.traffic import Intent, Planned, Traffic, TrafficMix, plan, publish
 from schemas.codec import Codec
 from schemas.models import ActionAuditRecord, ConsoleAction, ReceiptStatus
 from streams.audit.auditor import read_log
@@ -54,6 +55,9 @@ from streams.audit.chain import VerifyResult, verify_encoded
 from streams.reference import StandingData
 
 DEMO_FORCES = ("01", "05", "93")
+GATEWAY_FORCE = "93"
+"""The force whose systems post their valid traffic over HTTPS through the gateway."""
+GATEWAY_BATCH = 25
 CORRECTING_FORCE = "01"
 """The force whose staff correct a rejected charge in the console at the end of the demo."""
 
@@ -93,6 +97,9 @@ class Demo:
         self.auditor: subprocess.Popen[bytes] | None = None
         self.prometheus: PrometheusServer | None = None
         self.console_app: DemoConsole | None = None
+        self.gateway: DemoGateway | None = None
+        self.via_gateway = 0
+        self.gateway_refusal: tuple[int, list[str]] = (0, [])
         self.env: dict[str, str] = {}
         self.published_total = 0
         self.disclosed_total = 0
@@ -111,6 +118,11 @@ class Demo:
             stores = self._run_partners()
             self._await_acknowledgements(watcher)
             ok = self._summary(watcher, stores)
+            ok &= (
+                self.via_gateway > 0
+                and self.gateway_refusal[0] == 400
+                and "COURT_UNKNOWN" in self.gateway_refusal[1]
+            )
             ok &= self._console_correction(watcher)
             self.console.print(
                 "[bold green]All numbers add up.[/]"
@@ -170,6 +182,11 @@ class Demo:
         )
         if not processes.wait_for(self._metrics_up, 60):
             raise RuntimeError(f"worker did not start; see {self.home / 'worker.log'}")
+        self.gateway = DemoGateway(self.home, env, security.ca_cert, DEMO_FORCES).start()
+        self._step(
+            f"CloudEvents HTTP gateway at {self.gateway.url} (TLS from the local CA, a bearer "
+            "token per force)"
+        )
         if find_binary() is not None:
             self.prometheus = PrometheusServer(
                 self.home / "prometheus", [f"127.0.0.1:{self.web_port}"]
@@ -189,6 +206,8 @@ class Demo:
     def _stop(self) -> None:
         if self.console_app is not None:
             self.console_app.stop()
+        if self.gateway is not None:
+            self.gateway.stop()
         if self.prometheus is not None:
             self.prometheus.stop()
         if self.auditor is not None:
@@ -224,12 +243,32 @@ class Demo:
             )
             for f in DEMO_FORCES
         }
+        assert self.gateway is not None
+        gateway, batch = self.gateway, list[Planned]()
+
+        def through_gateway() -> None:
+            if batch:
+                gateway.post_batch(GATEWAY_FORCE, [i.event for i in batch if i.event])
+                for item in batch:
+                    self._count(item)
+                self.via_gateway += len(batch)
+                batch.clear()
+
         try:
-            for item in publish(self.traffic.planned, publishers):
-                record = self.published[item.force]
-                record.count += 1
-                if item.event is not None:
-                    record.event_ids.append(str(item.event.envelope.event_id))
+            for item in self.traffic.planned:
+                if (
+                    item.force == GATEWAY_FORCE
+                    and item.event is not None
+                    and item.intent is not Intent.INVALID
+                ):
+                    batch.append(item)
+                    if len(batch) == GATEWAY_BATCH:
+                        through_gateway()
+                    continue
+                through_gateway()
+                for sent in publish([item], publishers):
+                    self._count(sent)
+            through_gateway()
         finally:
             for publisher in publishers.values():
                 publisher.flush()
@@ -238,8 +277,26 @@ class Demo:
         self._step(
             f"Published {total} events from forces {', '.join(DEMO_FORCES)}: valid case "
             "stories, one per fault family, resends, content duplicates, out-of-order cases "
-            "and a case whose first event never comes"
+            "and a case whose first event never comes. Force "
+            f"{GATEWAY_FORCE} sent {self.via_gateway} of them over HTTPS through the CloudEvents "
+            f"gateway ({gateway.requests} batched requests, each answered 202 only once the "
+            "broker had acknowledged every event), the rest with its Kafka publisher"
         )
+        refused = sims[DEMO_FORCES.index(GATEWAY_FORCE)].faulty(Fault.UNKNOWN_COURT)
+        assert not isinstance(refused, bytes)
+        status, reasons = gateway.post_refused(GATEWAY_FORCE, refused)
+        self.gateway_refusal = (status, sorted({r["code"] for r in reasons}))
+        self._step(
+            f"The gateway answered {status} to one more event of force {GATEWAY_FORCE} with "
+            f"{', '.join(self.gateway_refusal[1]) or 'no reasons'} (cjsx validate's verdict): "
+            "refused before it reached the broker, so it is not counted as published"
+        )
+
+    def _count(self, item: Planned) -> None:
+        record = self.published[item.force]
+        record.count += 1
+        if item.event is not None:
+            record.event_ids.append(str(item.event.envelope.event_id))
 
     def _await_outcomes(self) -> ReceiptWatcher:
         assert self.cluster is not None
@@ -576,6 +633,21 @@ class Demo:
             and int(counted) == self.published_total + 1
         )
 
+    def _gateway_hint(self) -> str:
+        """README's "Connect a force system" example, against this exchange."""
+        if self.gateway is None or self.security is None:
+            return ""
+        url, token = self.gateway.url, self.gateway.tokens["01"]
+        ca = self.security.ca_cert
+        return (
+            f"CloudEvents gateway: {url}/ ; force 01's token: {token}\n"
+            '  grep -m1 \'"type":"uk.gov.cjsx.CaseFileSubmitted"\' docs/wire-format.md '
+            "> event.json\n"
+            f'  curl --cacert {ca} -H "Authorization: Bearer {token}" '
+            '-H "Content-Type: application/cloudevents+json" '
+            f"--data-binary @event.json {url}/forces/01/events\n"
+        )
+
     def _hold(self) -> None:
         """Keep everything up for a person until Ctrl-C (or SIGTERM)."""
         assert self.console_app is not None
@@ -584,9 +656,11 @@ class Demo:
             f"\n[bold]The exchange is up.[/] Exceptions console: {self.console_app.url}/\n"
             f"  sign in as {editor.id} (editor) with password {editor.password}\n"
             f"  or as {reviewer.id} (reviewer) with password {reviewer.password}\n"
-            f"Worker metrics: http://127.0.0.1:{self.web_port}/metrics"
+            + self._gateway_hint()
+            + f"Worker metrics: http://127.0.0.1:{self.web_port}/metrics"
             + (f"; Prometheus: {self.prometheus.url}" if self.prometheus else "")
-            + "\nPress Ctrl-C to stop everything."
+            + "\nPress Ctrl-C to stop everything.",
+            soft_wrap=True,  # the commands above stay on one line each, to copy
         )
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())

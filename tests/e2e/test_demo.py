@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from cjsx.console.client import ConsoleClient
@@ -34,6 +36,10 @@ def test_the_demo_adds_up_holds_the_console_and_stops_everything(tmp_path: Path)
         assert "chain intact: yes" in said
         assert "state 'resubmitted'; the corrected event was ACCEPTED" in said
         assert "the console shows the same: yes" in said
+        assert re.search(
+            r"Force 93 sent \d+ of them over HTTPS through the CloudEvents gateway", said
+        )
+        assert "The gateway answered 400 to one more event of force 93 with COURT_UNKNOWN" in said
         # The correction's steps are in the one audit chain, beside the disclosures.
         assert re.search(r"PROPOSE_CORRECTION by editor-\d+, .*APPROVE by reviewer-\d+", said)
         assert said.count("chain intact: yes") == 2
@@ -51,6 +57,27 @@ def test_the_demo_adds_up_holds_the_console_and_stops_everything(tmp_path: Path)
             client.sign_in(user, password)
             assert f">{urn}<" in client.get(f"/?state=resubmitted&urn={urn}")
             assert f">{urn}<" not in client.get(f"/?urn={urn}")  # no longer open
+
+        # README's "Connect a force system" example, as the demo prints it, gets its 202.
+        gateway = re.search(r"CloudEvents gateway: (\S+)/ ; force 01's token: (\S+)", out)
+        ca = re.search(r"curl --cacert (\S+) ", out)
+        assert gateway is not None, out[-2000:]
+        assert ca is not None, out[-2000:]
+        example = next(
+            line
+            for line in (ROOT / "docs" / "wire-format.md").read_text().splitlines()
+            if '"type":"uk.gov.cjsx.CaseFileSubmitted"' in line
+        )
+        answer = httpx2.post(
+            f"{gateway.group(1)}/forces/01/events",
+            content=example.encode(),
+            headers={
+                "authorization": f"Bearer {gateway.group(2)}",
+                "content-type": "application/cloudevents+json",
+            },
+            verify=ssl.create_default_context(cafile=ca.group(1)),
+        )
+        assert answer.status_code == 202, answer.text
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=90) == 0
