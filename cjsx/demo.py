@@ -30,6 +30,7 @@ from rich.table import Table
 
 from cjsx.demo_console import DemoConsole
 from cjsx.demo_gateway import DemoGateway
+from cjsx.demo_results import result_charges, run_courts
 from cjsx.settings import Settings
 from common import processes
 from consumers.store import PartnerStore, StoreCounts
@@ -49,7 +50,7 @@ from producers.receipts import ReceiptWatcher
 from producers.simulator import Fault, SyntheticForce
 from producers.traffic import Intent, Planned, Traffic, TrafficMix, plan, publish
 from schemas.codec import Codec
-from schemas.models import ActionAuditRecord, ConsoleAction, ReceiptStatus
+from schemas.models import ActionAuditRecord, ConsoleAction, DefendantCharged, ReceiptStatus
 from streams.audit.auditor import read_log
 from streams.audit.chain import VerifyResult, verify_encoded
 from streams.reference import StandingData
@@ -124,6 +125,7 @@ class Demo:
                 and "COURT_UNKNOWN" in self.gateway_refusal[1]
             )
             ok &= self._console_correction(watcher)
+            ok &= self._court_results(watcher)
             self.console.print(
                 "[bold green]All numbers add up.[/]"
                 if ok
@@ -646,6 +648,67 @@ class Demo:
             f'  curl --cacert {ca} -H "Authorization: Bearer {token}" '
             '-H "Content-Type: application/cloudevents+json" '
             f"--data-binary @event.json {url}/forces/01/events\n"
+        )
+
+    # -- the other direction: court results ----------------------------------------------------
+
+    def _court_results(self, watcher: ReceiptWatcher) -> bool:
+        """Courts result charged cases; results go back to the force and to CPS."""
+        assert self.cluster is not None
+        delivered = {
+            str(k): s
+            for k, s in watcher.statuses.items()
+            if s.outcome is ReceiptStatus.ACCEPTED and s.delivered_to
+        }
+        charges = [
+            p.event
+            for p in self.traffic.planned
+            if p.intent is Intent.VALID
+            and isinstance(p.event, DefendantCharged)
+            and str(p.event.envelope.event_id) in delivered
+        ]
+        chosen = result_charges(charges, self.catalog)
+        cps_partners = {p.id for p in self.registry.partners if p.kind == "cps"}
+        cps_by_case = {
+            s.case_urn: next(iter(sorted(s.delivered_to & cps_partners)), None)
+            for s in delivered.values()
+        }
+        self._step(
+            f"Courts result {len(chosen)} charged cases (forces "
+            f"{', '.join(sorted({c.envelope.force for c in chosen}))}), each court publisher "
+            "on its own topic with its own credentials, plus one result for an offence never "
+            "charged"
+        )
+        round_ = run_courts(
+            self.cluster.bootstrap, self.catalog, self.client, chosen, cps_by_case.get
+        )
+        accepted = round_.outcomes["ACCEPTED"]
+        triggers = round_.triggers
+        cps_triggers = sum(len(r.triggers) for d in round_.to_cps for r in d.enrichment.results)
+        counted = self._events_counted()
+        expected_count = self.published_total + 1 + len(round_.published)
+        self.console.print(
+            f"Court results: published {len(round_.published)} = accepted {accepted} + "
+            f"rejected {round_.outcomes['REJECTED']} + duplicate {round_.outcomes['DUPLICATE']} "
+            f"({'adds up' if round_.adds_up else 'does NOT add up'}); rejected for "
+            f"{', '.join(sorted(round_.reasons)) or 'nothing'}; "
+            f"{len(round_.to_force)} delivered to the charging forces with triggers "
+            f"{', '.join(f'{c} ({n})' for c, n in sorted(triggers.items())) or 'none'}; "
+            f"{len(round_.to_cps)} to CPS, with {cps_triggers} triggers (minimised)"
+        )
+        self.console.print(
+            f"Worker metrics now: cjsx_events_total = {counted:.0f} ({self.published_total} "
+            f"from the forces + 1 correction + {len(round_.published)} court results)"
+        )
+        return (
+            round_.adds_up
+            and accepted == len(chosen) > 0
+            and round_.reasons["RESULT_OFFENCE_NOT_CHARGED"] == 1
+            and len(round_.to_force) == accepted
+            and len(round_.to_cps) == accepted
+            and bool(triggers)
+            and cps_triggers == 0
+            and int(counted) == expected_count
         )
 
     def _hold(self) -> None:

@@ -40,6 +40,17 @@ def test_the_demo_adds_up_holds_the_console_and_stops_everything(tmp_path: Path)
             r"Force 93 sent \d+ of them over HTTPS through the CloudEvents gateway", said
         )
         assert "The gateway answered 400 to one more event of force 93 with COURT_UNKNOWN" in said
+        # The other direction: court results back to the forces (with triggers) and to CPS.
+        courts = re.search(
+            r"Court results: published (\d+) = accepted (\d+) \+ rejected 1 \+ duplicate 0 "
+            r"\(adds up\); rejected for RESULT_OFFENCE_NOT_CHARGED; (\d+) delivered to the "
+            r"charging forces with triggers TRPR\d+ \(\d+\).*; (\d+) to CPS, with 0 triggers",
+            said,
+        )
+        assert courts is not None, said[-3000:]
+        published, accepted, to_force, to_cps = (int(n) for n in courts.groups())
+        assert published == accepted + 1
+        assert to_force == to_cps == accepted > 0
         # The correction's steps are in the one audit chain, beside the disclosures.
         assert re.search(r"PROPOSE_CORRECTION by editor-\d+, .*APPROVE by reviewer-\d+", said)
         assert said.count("chain intact: yes") == 2
