@@ -35,7 +35,7 @@ from schemas.codec import Codec
 from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, track_topics
 from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
-from streams.metrics import ExchangeMetrics
+from streams.metrics import ExchangeMetrics, FirstReadings
 from streams.outputs import Output
 from streams.pipeline import Exchange, ExchangeConfig, Outcome, Source, utc_now
 from streams.record import SourceRecord
@@ -147,6 +147,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     )
     registry = CollectorRegistry()
     metrics = ExchangeMetrics(registry)
+    readings = FirstReadings()
     app.sensors.add(_CommitTimer(metrics))
     broker_metrics = register_broker_metrics(
         registry, config.bootstrap, catalog, config.client_config
@@ -276,8 +277,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         metrics.emit_seconds.observe(time.perf_counter() - started)
         metrics.records_written.inc(len(outputs))
         now = utc_now()
-        for _, _, outcome, elapsed in batch:
-            metrics.record(outcome, now, elapsed)
+        for _, record, outcome, elapsed in batch:
+            if readings.first(record.topic, record.partition, record.offset):
+                metrics.record(outcome, now, elapsed)
         if state:
             for partition in last_in:
                 metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))

@@ -65,6 +65,27 @@ def stage_results(outcome: Outcome) -> Iterator[tuple[str, Stage, StageResult]]:
         yield force, Stage.ROUTE, StageResult.UNDELIVERABLE
 
 
+class FirstReadings:
+    """The offsets this process has counted, per partition.
+
+    Delivery is at least once: after a rebalance the worker processes the records after the
+    last commit again (same ids, so nothing reaches a partner twice), and counting them
+    again would make ``cjsx_events_received_total`` exceed the ingest topics' record counts.
+    A record is counted only the first time this process reads its offset. (A record replayed
+    by another worker process, after a crash or a takeover, is that process's first reading.)
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[tuple[str, int], int] = {}
+
+    def first(self, topic: str, partition: int, offset: int) -> bool:
+        key = (topic, partition)
+        if offset < self._next.get(key, 0):
+            return False
+        self._next[key] = offset + 1
+        return True
+
+
 class ExchangeMetrics:
     """Every metric the stream worker itself exports (the broker's are in ``streams.lag``)."""
 

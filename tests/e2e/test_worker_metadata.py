@@ -32,6 +32,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from common import processes
 from infra.topics import TopicCatalog, apply_topics
 from schemas.codec import Codec, CodecError
 from schemas.ids import derived_id
@@ -166,3 +167,8 @@ def test_topics_created_after_the_worker_started_do_not_stall_it(
     assert not missing, f"{len(missing)} of {len(wanted)} records have no outcome receipt"
     assert set(outcomes.values()) == {1}, "a record with more than one outcome"
     assert set(outcomes) == wanted
+    # Records replayed after the late changelogs' rebalance are counted once, as read.
+    assert processes.wait_for(
+        lambda: late_worker.metric("cjsx_events_received_total", force=FORCE) >= len(records), 20
+    )
+    assert late_worker.metric("cjsx_events_received_total", force=FORCE) == len(records)

@@ -15,7 +15,7 @@ from schemas.codec import Codec
 from schemas.models import CaseEvent
 from schemas.models.exchange import OrderingFlag
 from schemas.reasons import Reason, ReasonCode
-from streams.metrics import ExchangeMetrics, Stage, StageResult, stage_results
+from streams.metrics import ExchangeMetrics, FirstReadings, Stage, StageResult, stage_results
 from streams.pipeline import Exchange, Outcome, Source, Status, partition_for
 from streams.record import SourceRecord
 from streams.reference import StandingData
@@ -191,3 +191,12 @@ def test_every_metric_the_worker_exports_is_in_the_catalogue() -> None:
         n for n in names if not any(f"`{n}{s}`" in catalogue for s in ("", "_total", "_info"))
     )
     assert missing == []
+
+
+def test_a_replayed_record_is_counted_once_per_process() -> None:
+    readings = FirstReadings()
+    first = [readings.first("ingest", 0, o) for o in range(5)]
+    replayed = [readings.first("ingest", 0, o) for o in range(3, 7)]  # after a rebalance
+    assert first == [True] * 5
+    assert replayed == [False, False, True, True]
+    assert readings.first("ingest", 1, 0)  # partitions are counted apart
