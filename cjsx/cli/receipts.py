@@ -113,12 +113,14 @@ def receipts(
     case_urn, force, status, reasons, original_event_id, recipient, issued_at, deliveries.
 
     Without --follow, prints the receipts there are now (from the oldest kept, or --since) and
-    stops. With --follow, starts with new receipts (or at --since / --from-beginning) and keeps
+    stops. With --follow, starts with the receipts written from the moment the command ran (or
+    at --since / --from-beginning), so none written while it connects is missed, and keeps
     going until interrupted. Exit 0 (also when stopped by Ctrl-C or SIGTERM); 2: usage error;
     3: the broker refused or did not answer (coded message on standard error).
 
     Example: cjsx receipts --force 05 --since 2026-12-01T09:00Z --format table
     """
+    ran_at = datetime.now(UTC)
     if since is not None and from_beginning:
         raise click.UsageError("give --since or --from-beginning, not both")
     settings = Settings()
@@ -128,7 +130,7 @@ def receipts(
         raise click.BadParameter(
             f"force {force} is not served here (CJSX_FORCES)", param_hint="--force"
         )
-    start: Start = since or ("end" if follow and not from_beginning else "beginning")
+    start: Start = since or (ran_at if follow and not from_beginning else "beginning")
     principal = runtime.principal(force_principal(force))
     stopping = False
 
