@@ -51,7 +51,7 @@ _FILE = click.option(
 @click.command()
 @click.option("--batch-size", type=int, default=500, show_default=True, help="Per transaction.")
 def auditor(batch_size: int) -> None:
-    """Run the auditor (the one writer of the disclosure log) until SIGTERM or Ctrl-C."""
+    """Run the auditor (the one writer of the audit log) until SIGTERM or Ctrl-C."""
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
     runtime = Runtime(settings)
@@ -86,7 +86,7 @@ def auditor(batch_size: int) -> None:
 
 @click.group()
 def audit() -> None:
-    """The disclosure log (Data Protection Act 2018 s.62). Operators only."""
+    """The audit log: disclosures and console actions (DPA 2018 s.62). Operators only."""
 
 
 def _values(file: Path | None) -> Iterator[StoredRecord]:
