@@ -7,6 +7,7 @@ For force systems that can write a file but not Avro on Kafka. The checking and 
 from __future__ import annotations
 
 import json
+import logging
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,9 +155,17 @@ _KEPT = (
 
 def command_logging(settings: Settings) -> None:
     """Structured logs on standard error, at WARNING unless CJSX_LOG_LEVEL says otherwise:
-    a person or script reading the output wants the coded errors, not Kafka's connections."""
+    a person or script reading the output wants the coded errors, not Kafka's connections.
+
+    By default kafka-python's own loggers are silenced too: the commands report every broker
+    problem as a coded message (NOT_AUTHORISED, BROKER_UNAVAILABLE, ...), and the library logs
+    an ERROR with a traceback when its network thread races its own close (seen on a loaded
+    machine: "Error receiving network data closing socket"). CJSX_LOG_LEVEL shows them all.
+    """
     explicit = "log_level" in settings.model_fields_set
     configure_logging(settings.log_level if explicit else "WARNING", json=settings.log_json)
+    if not explicit:
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
 def _fail(problem: BrokerProblem, detail: str = "") -> None:
