@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from kafka.partitioner.default import murmur2
 
@@ -112,6 +113,20 @@ class Outcome:
     outputs: list[Output] = field(default_factory=list)
 
 
+class Deliver(Protocol):
+    """Delivers released events (a force's, or a court's results) and returns the recipients
+    of the one that arrived at ``arrival``."""
+
+    def __call__(
+        self,
+        outcome: Outcome,
+        releases: list[Release],
+        now: datetime,
+        *,
+        arrival: str | None = None,
+    ) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class ExchangeConfig:
     dedup_window: timedelta = timedelta(days=30)
@@ -195,10 +210,26 @@ class Exchange:
             + check_headers(record.headers, event, self.codec.writer_of(record.value).dataschema)
             + validate_event(event, self.validation)
         )
+        return self._admit(outcome, record, event, reasons, now, self.sequencer, self._deliver)
+
+    def _admit(
+        self,
+        outcome: Outcome,
+        record: SourceRecord,
+        event: CaseEvent,
+        reasons: list[Reason],
+        now: datetime,
+        sequencer: Sequencer,
+        deliver: Deliver,
+    ) -> Outcome:
+        """The stages every sender's decoded event goes through, a force's or a court's:
+        rejected with its reasons, or a duplicate, or ordered (held or released) and delivered,
+        with one receipt to the sender (``outcome.court`` or ``outcome.force``)."""
         if reasons:
             outcome.stopped_at = Stage.VALIDATE
             self._reject(outcome, record, reasons, now, event)
             return outcome
+        court = outcome.court
         sighting = self.dedup.check(event, record.position, now)
         if isinstance(sighting, Duplicate):
             outcome.status = Status.DUPLICATE
@@ -209,32 +240,34 @@ class Exchange:
                     event,
                     ReceiptStatus.DUPLICATE,
                     now,
+                    court=court,
                     original=sighting,
                     occurrence=record.position,
                 )
             )
             return outcome
-        offer = self.sequencer.offer(event, record, now)
+        offer = sequencer.offer(event, record, now)
         if offer.reused_sequence:
             # Never accepted: a corrected resend must be new, and a replay refused again.
             self.dedup.forget(event, record.position)
             outcome.stopped_at = Stage.ORDER
+            of = "this case's results" if court else "this case"
             reason = Reason.of(
                 ReasonCode.SEQUENCE_INVALID,
                 "envelope.sequence",
-                f"sequence {event.envelope.sequence} of this case was already used by "
-                "another event",
+                f"sequence {event.envelope.sequence} of {of} was already used by another event",
             )
             self._reject(outcome, record, [reason], now, event)
             return outcome
         outcome.status = Status.ACCEPTED
         outcome.held = offer.held
         at = len(outcome.outputs)
-        delivered = self._deliver(outcome, offer.releases, now, arrival=record.position)
+        delivered = deliver(outcome, offer.releases, now, arrival=record.position)
         # One receipt for the event: accepted, and to whom it went at once (if held, its
         # DELIVERED receipt follows when it is released).
         outcome.outputs.insert(
-            at, self._receipt(event, ReceiptStatus.ACCEPTED, now, deliveries=delivered)
+            at,
+            self._receipt(event, ReceiptStatus.ACCEPTED, now, court=court, deliveries=delivered),
         )
         return outcome
 
@@ -289,7 +322,7 @@ class Exchange:
                 result: HearingResulted | None = self.codec.decode_as(record.value, HearingResulted)
             except CodecError:
                 result = None
-            self._reject_results(outcome, record, [reason], self.clock(), result)
+            self._reject(outcome, record, [reason], self.clock(), result)
             return outcome
         force = self.catalog.force_of_ingest(record.topic)
         if force is not None:
@@ -388,13 +421,16 @@ class Exchange:
         recipient: str | None = None,
         occurrence: str = "",
         deliveries: Sequence[str] = (),
+        court: str | None = None,
     ) -> Output:
+        """A receipt to the event's sender: its force, or the court publisher ``court`` (on
+        the court's own receipts topic, its ``force`` field naming the publisher)."""
         env = event.envelope
         return self.outputs.receipt(
-            self.catalog.receipts(env.force),
+            self.catalog.court_receipts(court) if court else self.catalog.receipts(env.force),
             event_id=env.event_id,
             case_urn=env.case_urn,
-            force=env.force,
+            force=court or env.force,
             status=status,
             now=now,
             reasons=reasons or [],
@@ -424,7 +460,8 @@ class Exchange:
                 event=event,
             )
         )
-        if outcome.force is None:
+        sender = outcome.court or outcome.force
+        if sender is None:
             return
         if event is not None:
             event_id, urn = event.envelope.event_id, event.envelope.case_urn
@@ -433,13 +470,19 @@ class Exchange:
             # event id is derived from that position, and its reason names it.
             event_id, urn = derived_id(record.position, "undecodable"), ""
             reasons = [_located(reason, record) for reason in reasons]
-        # The receipt goes to the force that sent it, even if the event names another.
+        # The receipt goes to whoever sent it (the force or court publisher whose topic
+        # carried it), even if the event names another.
+        topic = (
+            self.catalog.court_receipts(outcome.court)
+            if outcome.court
+            else self.catalog.receipts(sender)
+        )
         outcome.outputs.append(
             self.outputs.receipt(
-                self.catalog.receipts(outcome.force),
+                topic,
                 event_id=event_id,
                 case_urn=urn,
-                force=outcome.force,
+                force=sender,
                 status=ReceiptStatus.REJECTED,
                 now=now,
                 reasons=reasons,
@@ -566,12 +609,12 @@ class Exchange:
             event = self.codec.decode_as(record.value, HearingResulted)
         except CodecError as error:
             outcome.stopped_at = Stage.DECODE
-            self._reject_results(outcome, record, [error.reason()], now)
+            self._reject(outcome, record, [error.reason()], now)
             return outcome
         misplaced = self._check_placement(event, record)
         if misplaced:
             outcome.stopped_at = Stage.DECODE
-            self._reject_results(outcome, record, misplaced, now, event)
+            self._reject(outcome, record, misplaced, now, event)
             return outcome
         charges = self.cases.get(event.envelope.case_urn).charges()
         source = court_source(court, event.envelope.system)
@@ -582,47 +625,9 @@ class Exchange:
             + validate_event(event, self.validation)
             + check_charged(event, charges)
         )
-        if reasons:
-            outcome.stopped_at = Stage.VALIDATE
-            self._reject_results(outcome, record, reasons, now, event)
-            return outcome
-        sighting = self.dedup.check(event, record.position, now)
-        if isinstance(sighting, Duplicate):
-            outcome.status = Status.DUPLICATE
-            outcome.stopped_at = Stage.DEDUPLICATE
-            outcome.duplicate = sighting.kind
-            outcome.outputs.append(
-                self._court_receipt(
-                    court,
-                    event,
-                    ReceiptStatus.DUPLICATE,
-                    now,
-                    original=sighting,
-                    occurrence=record.position,
-                )
-            )
-            return outcome
-        offer = self.result_sequencer.offer(event, record, now)
-        if offer.reused_sequence:
-            self.dedup.forget(event, record.position)
-            outcome.stopped_at = Stage.ORDER
-            reason = Reason.of(
-                ReasonCode.SEQUENCE_INVALID,
-                "envelope.sequence",
-                f"sequence {event.envelope.sequence} of this case's results was already used "
-                "by another event",
-            )
-            self._reject_results(outcome, record, [reason], now, event)
-            return outcome
-        outcome.status = Status.ACCEPTED
-        outcome.held = offer.held
-        at = len(outcome.outputs)
-        delivered = self._deliver_results(outcome, offer.releases, now, arrival=record.position)
-        outcome.outputs.insert(
-            at,
-            self._court_receipt(court, event, ReceiptStatus.ACCEPTED, now, deliveries=delivered),
+        return self._admit(
+            outcome, record, event, reasons, now, self.result_sequencer, self._deliver_results
         )
-        return outcome
 
     def _deliver_results(
         self,
@@ -708,83 +713,11 @@ class Exchange:
                 on_arrival = delivered_to
             else:
                 outcome.outputs.append(
-                    self._court_receipt(
-                        court, event, ReceiptStatus.DELIVERED, now, deliveries=delivered_to
+                    self._receipt(
+                        event, ReceiptStatus.DELIVERED, now, court=court, deliveries=delivered_to
                     )
                 )
         return on_arrival
-
-    def _court_receipt(
-        self,
-        court: str,
-        event: HearingResulted,
-        status: ReceiptStatus,
-        now: datetime,
-        *,
-        reasons: list[Reason] | None = None,
-        original: Duplicate | None = None,
-        occurrence: str = "",
-        deliveries: Sequence[str] = (),
-    ) -> Output:
-        """A receipt on the court publisher's own receipts topic; its ``force`` field names
-        the publisher it is addressed to."""
-        env = event.envelope
-        return self.outputs.receipt(
-            self.catalog.court_receipts(court),
-            event_id=env.event_id,
-            case_urn=env.case_urn,
-            force=court,
-            status=status,
-            now=now,
-            reasons=reasons or [],
-            original_event_id=original.original_event_id if original else None,
-            occurrence=occurrence,
-            deliveries=deliveries,
-        )
-
-    def _reject_results(
-        self,
-        outcome: Outcome,
-        record: SourceRecord,
-        reasons: list[Reason],
-        now: datetime,
-        event: HearingResulted | None = None,
-    ) -> None:
-        """Keep the record whole on the rejected topic and tell the court why."""
-        court = outcome.court
-        if court is None:
-            raise ValueError("a court rejection needs the court publisher")
-        outcome.status = Status.REJECTED
-        outcome.reasons = reasons
-        outcome.outputs.append(
-            self.outputs.rejected(
-                self.catalog.rejected, record, force=None, reasons=reasons, now=now, event=event
-            )
-        )
-        if event is not None:
-            outcome.outputs.append(
-                self._court_receipt(
-                    court,
-                    event,
-                    ReceiptStatus.REJECTED,
-                    now,
-                    reasons=reasons,
-                    occurrence=record.position,
-                )
-            )
-            return
-        outcome.outputs.append(
-            self.outputs.receipt(
-                self.catalog.court_receipts(court),
-                event_id=derived_id(record.position, "undecodable"),
-                case_urn="",
-                force=court,
-                status=ReceiptStatus.REJECTED,
-                now=now,
-                reasons=[_located(reason, record) for reason in reasons],
-                occurrence=record.position,
-            )
-        )
 
 
 def partition_for(key: bytes, partitions: int) -> int:
