@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -725,9 +724,7 @@ class Demo:
             + "\nPress Ctrl-C to stop everything.",
             soft_wrap=True,  # the commands above stay on one line each, to copy
         )
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stop = processes.stop_requested()
         while not stop.wait(1.0):
             pass
 

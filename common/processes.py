@@ -7,10 +7,12 @@ import ctypes
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
@@ -210,3 +212,16 @@ def poll_until(
             last = time.monotonic()
         elif idle_timeout is not None and time.monotonic() - last > idle_timeout:
             return
+
+
+def stop_requested() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets, for a command that stops at its next check (and
+    so closes its clients and stores) rather than dying wherever the signal lands."""
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stop

@@ -16,19 +16,17 @@ import binascii
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 
 import click
 
 from cjsx.logs import configure_logging
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from common import processes
 from infra.security.policy import AUDITOR, OPERATOR
 from infra.security.secrets import AuditSigningKey
 from schemas.codec import Codec, CodecError
@@ -55,13 +53,7 @@ def auditor(batch_size: int) -> None:
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
     runtime = Runtime(settings)
-    stopping = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stopping = processes.stop_requested()
     service = Auditor(
         bootstrap_servers=runtime.bootstrap,
         disclosures_topic=runtime.catalog.disclosures,

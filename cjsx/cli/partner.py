@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-from types import FrameType
 
 import click
 from sqlalchemy.engine import make_url
@@ -13,6 +11,7 @@ from sqlalchemy.engine import make_url
 from cjsx.logs import configure_logging
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from common import processes
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
 from infra.security.pki import owner_only_dir
@@ -71,16 +70,9 @@ def run(partner_id: str, store_url: str | None, idle_timeout: float | None) -> N
         acks_topic=runtime.catalog.acks(partner_id),
         **runtime.client_config(partner_id),
     )
-    stopping = False
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = processes.stop_requested()
     try:
-        stats = subscriber.run(until=lambda: stopping, idle_timeout=idle_timeout)
+        stats = subscriber.run(until=stopping.is_set, idle_timeout=idle_timeout)
     finally:
         subscriber.close()
         store.close()

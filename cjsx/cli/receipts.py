@@ -7,9 +7,7 @@ HTTP gateway); this module chooses where to start, formats and stops on a signal
 from __future__ import annotations
 
 import json
-import signal
 from datetime import UTC, datetime
-from types import FrameType
 
 import click
 
@@ -17,6 +15,7 @@ from cjsx.cli.ids import force_code
 from cjsx.cli.publish import command_logging
 from cjsx.runtime import Runtime
 from cjsx.settings import Settings
+from common import processes
 from common.errors import CjsxError
 from infra.security.policy import force_principal
 from producers.submit import BrokerCode, ReceiptReader, ReceiptsUnavailable, Start
@@ -132,14 +131,7 @@ def receipts(
         )
     start: Start = since or (ran_at if follow and not from_beginning else "beginning")
     principal = runtime.principal(force_principal(force))
-    stopping = False
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = processes.stop_requested()
     try:
         reader = ReceiptReader(
             bootstrap_servers=runtime.bootstrap,
@@ -158,7 +150,7 @@ def receipts(
     try:
         if output == "table":
             click.echo(table_header())
-        while not stopping and (follow or not reader.caught_up):
+        while not stopping.is_set() and (follow or not reader.caught_up):
             for receipt in reader.read(timeout_ms=500):
                 if output == "table":
                     click.echo(table_row(receipt))
