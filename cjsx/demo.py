@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from types import FrameType
@@ -27,6 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from cjsx.cli.status import Scrape, fetch
 from cjsx.demo_console import DemoConsole
 from cjsx.demo_gateway import DemoGateway
 from cjsx.demo_results import result_charges, run_courts
@@ -219,15 +219,11 @@ class Demo:
             self.cluster.stop()
 
     def _metrics_up(self) -> bool:
-        return self._metrics() is not None
-
-    def _metrics(self) -> str | None:
-        url = f"http://127.0.0.1:{self.web_port}/metrics"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return str(response.read().decode())
+            self._scrape()
         except OSError:
-            return None
+            return False
+        return True
 
     # -- traffic -----------------------------------------------------------------------------
 
@@ -502,12 +498,10 @@ class Demo:
         stored = sum(counts.deliveries for _, counts in stores.values())
         ok &= stored == totals["DELIVERIES"]
 
-        metrics = self._metrics() or ""
         metric_total = self._events_counted()
-        for line in metrics.splitlines():
-            if line.startswith("cjsx_deliveries_total{"):
-                flag = line.split('ordering="', 1)[1].split('"', 1)[0]
-                ordering_flags[flag] += int(float(line.rsplit(" ", 1)[1]))
+        ordering_flags.update(
+            {f: int(n) for f, n in self._scrape().by("cjsx_deliveries_total", "ordering").items()}
+        )
         self.console.print(
             f"Worker metrics (http://127.0.0.1:{self.web_port}/metrics): "
             f"cjsx_events_total = {metric_total:.0f} (published {totals['published']}); "
@@ -533,13 +527,12 @@ class Demo:
         self.published_total = totals["published"]
         return ok
 
+    def _scrape(self) -> Scrape:
+        return fetch(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2)
+
     def _events_counted(self) -> float:
         """The worker's ``cjsx_events_total``: every record it received, by outcome."""
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in (self._metrics() or "").splitlines()
-            if line.startswith("cjsx_events_total{")
-        )
+        return self._scrape().total("cjsx_events_total")
 
     # -- the exceptions console ------------------------------------------------------------------
 
