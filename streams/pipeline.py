@@ -27,10 +27,12 @@ from schemas.models import (
     COURT_EVENT_TYPES,
     CaseEvent,
     DefendantCharged,
+    Delivery,
     Disclosure,
     HearingResulted,
     Receipt,
     ReceiptStatus,
+    ResultDelivery,
 )
 from schemas.reasons import Reason, ReasonCode, capped
 from streams.cases import CaseDirectory
@@ -537,36 +539,8 @@ class Exchange:
                     policy_version=self.policy.version,
                     now=now,
                 )
-                outcome.outputs.append(output)
-                outcome.outputs.append(
-                    self.outputs.disclosure(
-                        self.catalog.disclosures,
-                        Disclosure(
-                            delivery_id=delivery.delivery_id,
-                            event_id=event.envelope.event_id,
-                            case_urn=urn,
-                            event_type=event.avro_name,
-                            force=event.envelope.force,
-                            recipient=partner.id,
-                            purpose=rules.purpose,
-                            legal_basis=rules.legal_basis,
-                            policy_version=self.policy.version,
-                            payload_sha256=hashlib.sha256(output.value).hexdigest(),
-                            disclosed_at=now,
-                            disclosed_by=self.principal,
-                        ),
-                    )
-                )
+                self._delivered(outcome, event, partner.id, rules, delivery, output, release, now)
                 delivered_to.append(partner.id)
-                outcome.deliveries.append(
-                    DeliveryNote(
-                        recipient=partner.id,
-                        force=event.envelope.force,
-                        occurred_at=event.envelope.occurred_at,
-                        published_at=event.envelope.published_at,
-                        ordering=release.flag.value,
-                    )
-                )
             if release.record.position == arrival:
                 on_arrival = delivered_to
             elif delivered_to:
@@ -679,36 +653,8 @@ class Exchange:
                     policy_version=self.policy.version,
                     now=now,
                 )
-                outcome.outputs.append(output)
-                outcome.outputs.append(
-                    self.outputs.disclosure(
-                        self.catalog.disclosures,
-                        Disclosure(
-                            delivery_id=delivery.delivery_id,
-                            event_id=env.event_id,
-                            case_urn=env.case_urn,
-                            event_type=event.avro_name,
-                            force=env.force,
-                            recipient=recipient,
-                            purpose=rules.purpose,
-                            legal_basis=rules.legal_basis,
-                            policy_version=self.policy.version,
-                            payload_sha256=hashlib.sha256(output.value).hexdigest(),
-                            disclosed_at=now,
-                            disclosed_by=self.principal,
-                        ),
-                    )
-                )
+                self._delivered(outcome, event, recipient, rules, delivery, output, release, now)
                 delivered_to.append(recipient)
-                outcome.deliveries.append(
-                    DeliveryNote(
-                        recipient=recipient,
-                        force=env.force,
-                        occurred_at=env.occurred_at,
-                        published_at=env.published_at,
-                        ordering=release.flag.value,
-                    )
-                )
             if release.record.position == arrival:
                 on_arrival = delivered_to
             else:
@@ -718,6 +664,50 @@ class Exchange:
                     )
                 )
         return on_arrival
+
+    def _delivered(
+        self,
+        outcome: Outcome,
+        event: CaseEvent,
+        recipient: str,
+        rules: RecipientPolicy,
+        delivery: Delivery | ResultDelivery,
+        output: Output,
+        release: Release,
+        now: datetime,
+    ) -> None:
+        """A delivery made: its record, the disclosure the auditor chains (with the hash of
+        the bytes disclosed), and the note the metrics count."""
+        env = event.envelope
+        outcome.outputs.append(output)
+        outcome.outputs.append(
+            self.outputs.disclosure(
+                self.catalog.disclosures,
+                Disclosure(
+                    delivery_id=delivery.delivery_id,
+                    event_id=env.event_id,
+                    case_urn=env.case_urn,
+                    event_type=event.avro_name,
+                    force=env.force,
+                    recipient=recipient,
+                    purpose=rules.purpose,
+                    legal_basis=rules.legal_basis,
+                    policy_version=self.policy.version,
+                    payload_sha256=hashlib.sha256(output.value).hexdigest(),
+                    disclosed_at=now,
+                    disclosed_by=self.principal,
+                ),
+            )
+        )
+        outcome.deliveries.append(
+            DeliveryNote(
+                recipient=recipient,
+                force=env.force,
+                occurred_at=env.occurred_at,
+                published_at=env.published_at,
+                ordering=release.flag.value,
+            )
+        )
 
 
 def partition_for(key: bytes, partitions: int) -> int:
