@@ -168,6 +168,19 @@ def command_logging(settings: Settings) -> None:
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
+def force_runtime(force: str) -> Runtime:
+    """The settings, logging and runtime of a command acting as ``force``'s system; a usage
+    error (exit 2) when this exchange does not serve that force."""
+    settings = Settings()
+    command_logging(settings)
+    runtime = Runtime(settings)
+    if runtime.registry.force(force) is None:
+        raise click.BadParameter(
+            f"force {force} is not served here (CJSX_FORCES)", param_hint="--force"
+        )
+    return runtime
+
+
 def _fail(problem: BrokerProblem, detail: str = "") -> None:
     click.echo(f"cjsx publish: {problem.code.value}: {problem.message}{detail}", err=True)
 
@@ -222,13 +235,7 @@ def publish(file: IO[bytes], force: str, wait: bool, timeout: float) -> None:
 
       cjsx publish --force 05 --wait events.jsonl
     """
-    settings = Settings()
-    command_logging(settings)
-    runtime = Runtime(settings)
-    if runtime.registry.force(force) is None:
-        raise click.BadParameter(
-            f"force {force} is not served here (CJSX_FORCES)", param_hint="--force"
-        )
+    runtime = force_runtime(force)
     principal = runtime.principal(force_principal(force))
     topic = runtime.catalog.ingest(force)
     try:
@@ -250,7 +257,7 @@ def publish(file: IO[bytes], force: str, wait: bool, timeout: float) -> None:
         except ReceiptsUnavailable as unavailable:
             _fail(unavailable.problem)
             raise SystemExit(EXIT_UNCONFIRMED) from None
-    outbox = Path(settings.cache_dir) / "outbox"
+    outbox = Path(runtime.settings.cache_dir) / "outbox"
     publisher = Publisher(
         bootstrap_servers=bootstrap,
         topic=topic,

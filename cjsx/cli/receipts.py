@@ -12,9 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from cjsx.cli.ids import force_code
-from cjsx.cli.publish import command_logging
-from cjsx.runtime import Runtime
-from cjsx.settings import Settings
+from cjsx.cli.publish import force_runtime
 from common import processes
 from common.errors import CjsxError
 from infra.security.policy import force_principal
@@ -122,13 +120,7 @@ def receipts(
     ran_at = datetime.now(UTC)
     if since is not None and from_beginning:
         raise click.UsageError("give --since or --from-beginning, not both")
-    settings = Settings()
-    command_logging(settings)
-    runtime = Runtime(settings)
-    if runtime.registry.force(force) is None:
-        raise click.BadParameter(
-            f"force {force} is not served here (CJSX_FORCES)", param_hint="--force"
-        )
+    runtime = force_runtime(force)
     start: Start = since or (ran_at if follow and not from_beginning else "beginning")
     principal = runtime.principal(force_principal(force))
     stopping = processes.stop_requested()
