@@ -76,7 +76,7 @@ prometheus:
 
 # The CJS standing-data snapshot, regenerated from the pinned npm package (needs npm).
 refdata: $(STAMP)
-	$(BIN)/python -m streams.reference.snapshot
+	$(BIN)/python -m tools.standing_data_snapshot
 
 # The console's vendored front end (govuk-frontend, htmx) re-packed from npm (needs npm);
 # the built files are committed, so the console itself never needs npm.

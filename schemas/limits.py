@@ -1,7 +1,7 @@
 """The contract's limits on text, lists, dates and clocks: one table, enforced and documented.
 
 Validation (streams/validate/text.py, rules.py) enforces these, each breach with its own reason
-code, and docs/wire-format.md prints them (schemas/wire_docs.py), so the limits a force
+code, and docs/wire-format.md prints them (tools/wire_format_doc.py), so the limits a force
 developer reads are the ones the exchange applies. Keys are ``Record.field`` (``[]`` for the
 items of a list). Limits are in characters (Unicode code points), generous for real case files
 and far below what could make a record larger than Kafka accepts.

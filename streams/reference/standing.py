@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-# Snapshot layout, shared with the regenerator (streams.reference.snapshot).
+# Snapshot layout, shared with the regenerator (tools.standing_data_snapshot).
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: Bumped when the snapshot layout changes, so the loader can refuse a stale layout.
 FORMAT = 2

@@ -21,8 +21,8 @@ from schemas.jsonform import JSON_HINT, MAX_LINE_BYTES, render, to_cloudevent
 from schemas.limits import FREE_TEXT
 from schemas.models import COURT_EVENT_TYPES, EVENT_TYPES, CaseEvent, DefendantCharged
 from schemas.reasons import GUIDANCE, ReasonCode
-from streams.validate import wire_doc
 from tests.support.contract import one_of_each_event
+from tools import wire_format_doc as wire_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,8 +18,6 @@ from cjsx.cli.status import status
 from common import processes
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
-from infra.grafana.dashboards import DASHBOARDS_DIR
-from infra.grafana.promql import PanelQuery, dashboard_queries, label_values_query, substitute
 from infra.prometheus.server import PrometheusServer
 from infra.topics import TopicCatalog
 from producers.profiles import force_profile
@@ -28,6 +26,8 @@ from producers.simulator import SyntheticForce
 from producers.traffic import TrafficMix, plan, publish
 from streams.reference import StandingData
 from tests.support.world import TEST_FORCES, Broker, WorkerProcess
+from tools.dashboards import DASHBOARDS_DIR
+from tools.promql import PanelQuery, dashboard_queries, label_values_query, substitute
 
 FORCE = "05"
 PARTNER = "court-magistrates"

@@ -47,7 +47,6 @@ from schemas.models import (
 from schemas.reasons import MAX_REASONS, ReasonCode
 from schemas.store import AVRO_DIR, resolve
 from streams.validate import ValidationContext, validate_event
-from streams.validate.wire_doc import example_results
 from tests.support.builders import (
     codec,
     decoded,
@@ -59,6 +58,7 @@ from tests.support.builders import (
     with_envelope,
 )
 from tests.support.contract import one_of_each_event
+from tools.wire_format_doc import example_results
 
 C = ReasonCode
 PHRASES = re.compile(

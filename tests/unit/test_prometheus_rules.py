@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.grafana.promql import exported_names, unknown_names
 from infra.prometheus.server import CONFIG, HERE, RULES, write_config
+from tools.promql import exported_names, unknown_names
 
 RULE_TESTS = (HERE / "alerts.test.yml", HERE / "alerts.weekly.test.yml")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from streams.reference import CourtKind, CpsArea, ModeOfTrial, StandingData
-from streams.reference.snapshot import PACKAGE, PINNED_VERSION
 from streams.reference.standing import CPS_AREAS_PATH, DATA_DIR, LICENSE_FILE, SOURCE_FILE
+from tools.standing_data_snapshot import PACKAGE, PINNED_VERSION
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 The exchange must validate and enrich messages without npm (or a network) at run time, so
 we copy the few fields we use out of a pinned release of
 ``@moj-bichard7-developers/bichard7-next-data`` into ``streams/reference/data``. Bumping
-``PINNED_VERSION`` and rerunning ``python -m streams.reference.snapshot`` is the whole
+``PINNED_VERSION`` and rerunning ``python -m tools.standing_data_snapshot`` is the whole
 upgrade; the output is deterministic so the diff shows only real data changes.
 """
 
@@ -139,7 +139,7 @@ def regenerate(version: str = PINNED_VERSION, dest: Path = DATA_DIR) -> None:
             "integrity": packed["integrity"],
             "shasum": packed["shasum"],
             "generated": dt.datetime.now(dt.UTC).date().isoformat(),
-            "generator": "python -m streams.reference.snapshot",
+            "generator": "python -m tools.standing_data_snapshot",
             "files": {
                 FORCES_FILE: {"from": _strip(_SRC_FORCES), "rows": len(forces)},
                 ORGANISATION_UNITS_FILE: {"from": _strip(_SRC_OUS), "rows": len(units)},
@@ -448,7 +448,7 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m streams.reference.snapshot",
+        prog="python -m tools.standing_data_snapshot",
         description=f"Regenerate the standing-data snapshot from {PACKAGE}.",
     )
     parser.add_argument("--version", default=PINNED_VERSION, help="package version to fetch")

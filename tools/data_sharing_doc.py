@@ -1,12 +1,11 @@
 """Generate ``docs/data-sharing.md`` from the projection policy and the schemas.
 
-Run ``python -m streams.route.sharing_doc``; a test fails when the file is stale, so the
+Run ``python -m tools.generate data-sharing``; a test fails when the file is stale, so the
 document always says what the code does.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from schemas.models import COURT_EVENT_TYPES, EVENT_TYPES
 from schemas.store import resolve
 from streams.route.policy import Policy, load_policy
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "data-sharing.md"
+DOC = Path("docs/data-sharing.md")
 
 
 def _fields(schema: dict[str, Any]) -> list[str]:
@@ -25,8 +24,8 @@ def render(policy: Policy) -> str:
     lines = [
         "# Data sharing: who receives what",
         "",
-        "Generated from `streams/route/policy.toml` by `python -m streams.route.sharing_doc`;",
-        "do not edit by hand. Data Protection Act 2018 Part 3: each recipient gets what is",
+        "Generated from `streams/route/policy.toml` by `python -m tools.generate`; do not",
+        "edit by hand. Data Protection Act 2018 Part 3: each recipient gets what is",
         "adequate, relevant and not excessive for its purpose (s.37). Every delivery records",
         f"the policy version it was made under (now **{policy.version}**).",
         "",
@@ -65,10 +64,5 @@ def render(policy: Policy) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    DOC.write_text(render(load_policy()))
-    sys.stdout.write(f"wrote {DOC}\n")
-
-
-if __name__ == "__main__":
-    main()
+def outputs(root: Path) -> dict[Path, str]:
+    return {root / DOC: render(load_policy())}
