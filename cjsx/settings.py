@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     order_hold_seconds: float = Field(
         default=10, description="How long an event waits for a gap in its case's sequence."
     )
+    worker_session_timeout_seconds: float = Field(
+        default=15,
+        description="How long the consumer group waits for a silent worker before its "
+        "partitions go to another (or to the same worker restarted): a crashed worker's "
+        "partitions stand still this long.",
+    )
 
     @property
     def secrets_dir(self) -> Path:

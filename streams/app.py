@@ -25,6 +25,7 @@ from typing import Any
 import faust
 from faust.exceptions import PartitionsMismatch
 from faust.sensors import Sensor
+from faust.types import TP
 from kafka import KafkaAdminClient
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -32,6 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from infra.registry import Registry
 from infra.topics import CASES_TABLE, DEFAULT_MAX_MESSAGE_BYTES, SEEN_TABLE, TopicCatalog
 from schemas.codec import Codec
+from streams.continuity import Continuity
 from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, track_topics
 from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
@@ -83,6 +85,11 @@ class WorkerConfig:
     """Seconds to wait for a batch to fill before processing what has come."""
     standby_replicas: int = 1
     """Table standby replicas, so a worker taking over a partition need not rebuild it."""
+    session_timeout: float = 15.0
+    """Seconds without a heartbeat before the group gives a worker's partitions away. A
+    SIGKILLed worker's partitions stand still this long (Faust's default, 60 s, left a
+    restarted worker waiting a minute to rejoin); heartbeats come from the consumer's own
+    thread every 3 s, so a busy agent does not miss them."""
 
 
 class _TableStore:
@@ -139,6 +146,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         # committing (Faust's default would leave a batch waiting for 20 minutes).
         producer_request_timeout=60.0,
         table_standby_replicas=config.standby_replicas,
+        broker_session_timeout=config.session_timeout,
         # The consumer learns the table changelogs the worker creates at start only from a
         # metadata refresh; one that came just before they were visible leaves Faust seeing
         # no changelog partitions, refusing every state write, until the next (Faust's
@@ -245,15 +253,26 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         return rejection
 
     async def handle(
-        stream: Any, events: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
+        stream: Any,
+        events: Any,
+        decide: Decide,
+        stage: str,
+        state: tuple[StagedStore, ...],
+        continuity: Continuity,
     ) -> None:
         """Decide each record, then write the batch's state once per key, send its outputs,
         wait for the broker and count it. Only after this returns are the batch's offsets
-        acknowledged."""
+        acknowledged. A partition with a hole before one of its records is read again from
+        the hole (``streams.continuity``)."""
         batch: Batch = []
+        rewind: dict[tuple[str, int], int] = {}
         for event in events:
             stream._set_current_event(event)  # table writes follow the record's partition
             record = _record(event.message)
+            where = (record.topic, record.partition)
+            hole = continuity.observe(where, event.message.generation_id or 0, record.offset)
+            if hole is not None:
+                rewind[where] = min(hole, rewind.get(where, hole))
             started = time.perf_counter()
             try:
                 outcome = decide(record)
@@ -283,14 +302,22 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         if state:
             for partition in last_in:
                 metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
+        for (topic, partition), offset in rewind.items():
+            log.warning(
+                "input hole",
+                extra={"stage": stage, "topic": topic, "partition": partition, "from": offset},
+            )
+            metrics.holes.labels(stage).inc()
+            await app.consumer.seek(TP(topic, partition), offset)
 
     async def run_batches(
         stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
     ) -> None:
         await written.track()
+        continuity = Continuity()
         async for events in stream.take_events(config.batch_size, config.batch_within):
             try:
-                await handle(stream, events, decide, stage, state)
+                await handle(stream, events, decide, stage, state, continuity)
             except BaseException as error:  # noqa: BLE001 - Faust would commit past the batch
                 _stop_before_commit(error)
 

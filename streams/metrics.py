@@ -189,6 +189,15 @@ class ExchangeMetrics:
         )
         for stage in INTERNAL_ERROR_STAGES:
             self.internal_errors.labels(stage)
+        self.holes = Counter(
+            "cjsx_input_holes_total",
+            "Times a partition's next record arrived with records before it never received "
+            "(the worker read the partition again from the first one missing)",
+            ["stage"],
+            registry=registry,
+        )
+        for stage in INTERNAL_ERROR_STAGES:
+            self.holes.labels(stage)
         self.records_written = Counter(
             "cjsx_records_written_total",
             "Records the worker wrote for its outcomes (receipts, deliveries, rejections, "

@@ -80,6 +80,7 @@ def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
             client_config=runtime.client_config(WORKER),
             dedup_window=timedelta(days=settings.dedup_window_days),
             order_hold=timedelta(seconds=settings.order_hold_seconds),
+            session_timeout=settings.worker_session_timeout_seconds,
             follow_interval=settings.follow_interval_seconds or None,
             wanted_ingest_topics=wanted_ingest_topics,
             delivery_key=runtime.delivery_key(),

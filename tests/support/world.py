@@ -142,6 +142,8 @@ class WorkerProcess(_Child):
     """Run under ``cjsx worker``'s supervisor; by default the Faust process itself, so a
     SIGKILL lands exactly on the worker."""
     env_extra: dict[str, str] = field(default_factory=dict)
+    module: str = "cjsx"
+    """The module run as the command (a test may run a wrapper of ``cjsx``)."""
     web_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -161,7 +163,7 @@ class WorkerProcess(_Child):
             "CJSX_ORDER_HOLD_SECONDS": str(self.order_hold_seconds),
             **self.env_extra,
         }
-        command = [sys.executable, "-m", "cjsx", "worker", "--name", self.name]
+        command = [sys.executable, "-m", self.module, "worker", "--name", self.name]
         if not self.supervised:
             command.append("--no-supervise")
         self.process = processes.spawn(command, log=self.log, env=env)
