@@ -25,7 +25,6 @@ from typing import Any
 import faust
 from faust.exceptions import PartitionsMismatch
 from faust.sensors import Sensor
-from faust.types import TP
 from kafka import KafkaAdminClient
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -33,7 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from infra.registry import Registry
 from infra.topics import CASES_TABLE, DEFAULT_MAX_MESSAGE_BYTES, SEEN_TABLE, TopicCatalog
 from schemas.codec import Codec
-from streams.continuity import Continuity
+from streams.continuity import Continuity, Refetcher
 from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, track_topics
 from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
@@ -161,12 +160,17 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         registry, config.bootstrap, catalog, config.client_config
     )
 
+    refetcher = Refetcher(
+        config.bootstrap, config.client_config, catalog.largest_message_bytes + 64 * 1024
+    )
+
     @app.service
-    class _StopBrokerMetrics(Service):
-        """The lag collector's thread and Kafka clients stop with the worker, not at exit."""
+    class _StopClients(Service):
+        """The lag collector's thread and the Kafka clients stop with the worker, not at exit."""
 
         async def on_stop(self) -> None:
             await asyncio.to_thread(broker_metrics.close)
+            await asyncio.to_thread(refetcher.close)
 
     codec = Codec()
     metrics.build.info({"version": "0.1.0", "policy": str(load_policy().version)})
@@ -262,17 +266,36 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     ) -> None:
         """Decide each record, then write the batch's state once per key, send its outputs,
         wait for the broker and count it. Only after this returns are the batch's offsets
-        acknowledged. A partition with a hole before one of its records is read again from
-        the hole (``streams.continuity``)."""
+        acknowledged. Records Faust lost before a record of the batch are read directly and
+        processed first (``streams.continuity``)."""
         batch: Batch = []
-        rewind: dict[tuple[str, int], int] = {}
-        for event in events:
-            stream._set_current_event(event)  # table writes follow the record's partition
-            record = _record(event.message)
+        received = [(event, _record(event.message)) for event in events]
+        missed: dict[int, list[SourceRecord]] = {}
+        for index, (event, record) in enumerate(received):
             where = (record.topic, record.partition)
             hole = continuity.observe(where, event.message.generation_id or 0, record.offset)
             if hole is not None:
-                rewind[where] = min(hole, rewind.get(where, hole))
+                log.warning(
+                    "input hole",
+                    extra={
+                        "stage": stage,
+                        "topic": record.topic,
+                        "partition": record.partition,
+                        "offsets": f"{hole.start}-{hole.stop - 1}",
+                    },
+                )
+                metrics.holes.labels(stage).inc()
+                missed[index] = await asyncio.to_thread(refetcher.fetch, where, hole)
+        # Nothing below awaits until the state is written (bar a changelog retry): the
+        # stream's current event routes table writes, and is put back after (Faust's take
+        # buffer reads it too).
+        before = stream.current_event
+        for event, record in (
+            (event, record)
+            for index, (event, own) in enumerate(received)
+            for record in (*missed.get(index, ()), own)
+        ):
+            stream._set_current_event(event)  # table writes follow the record's partition
             started = time.perf_counter()
             try:
                 outcome = decide(record)
@@ -290,6 +313,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
                 state, lambda partition: stream._set_current_event(last_in[partition])
             )
             metrics.state_writes.inc(writes)
+        stream._set_current_event(before)
         outputs = [out for _, _, outcome, _ in batch for out in outcome.outputs]
         started = time.perf_counter()
         await emitter.emit(outputs)
@@ -302,13 +326,6 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         if state:
             for partition in last_in:
                 metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
-        for (topic, partition), offset in rewind.items():
-            log.warning(
-                "input hole",
-                extra={"stage": stage, "topic": topic, "partition": partition, "from": offset},
-            )
-            metrics.holes.labels(stage).inc()
-            await app.consumer.seek(TP(topic, partition), offset)
 
     async def run_batches(
         stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]

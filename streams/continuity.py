@@ -1,45 +1,104 @@
-"""Noticing records the stream framework skipped, so they can be read again.
+"""Noticing records the stream framework never handed over, and reading them directly.
 
-Within one consumer generation a partition's records reach the agent in offset order with
-no holes (the exchange's input topics are neither compacted nor, as far as the exchange
-writes them, transactional). Faust can nevertheless drop a record before the agent sees it:
-a restarted worker resumes its stream partitions while it still seeks them to their
-committed offsets, and a record fetched across that seek can be lost (seen in the crash
-run: one acknowledgement in 47,000 never processed). Faust's commit then moves past it (its
-check for an unacknowledged record at the head of a partition allows exactly one), so the
-loss outlives a restart too.
+Within one consumer generation a partition's records reach the agent in offset order. Faust
+can nevertheless lose a record on the way: around a restarted worker's recovery (it resumes
+its stream partitions while it still seeks them to their committed offsets) one record in
+tens of thousands never reached an agent, and Faust's commit then moved past it (its check
+for an unacknowledged record at the head of a partition lets exactly one through), so the
+record was lost for good: in the crash run, an acknowledgement no receipt ever reported.
 
-The guard tracks, per partition and generation, the offset it expects next. A record
-further on means a hole: the agent processes what it has and seeks the partition back to
-the hole, so the missing records come again (the ones after it are read twice, which the
-pipeline already treats as a replay: same ids, nothing twice at a partner). A hole that is
-still there after one seek back is a real gap in the log (a transaction marker written by a
-force's transactional producer, say) and is accepted.
+The guard tracks, per partition and generation, the offset it expects next. A record further
+on means a hole: before processing that record the agent reads the missing offsets itself,
+with a consumer of its own that joins no group, and processes them first, in order. The
+batch's commit covers them like the records Faust did hand over. Offsets with no record
+(a transaction marker of a force's transactional producer, say) simply come back empty.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from streams.record import SourceRecord
 
 Partition = tuple[str, int]
+
+_TIMEOUT_MS = 10_000
 
 
 @dataclass
 class Continuity:
-    """Expected next offsets, and the holes already sought back to once."""
+    """The offset expected next in each partition, per consumer generation."""
 
     _next: dict[Partition, tuple[int, int]] = field(default_factory=dict)
-    _sought: set[tuple[Partition, int, int]] = field(default_factory=set)
 
-    def observe(self, partition: Partition, generation: int, offset: int) -> int | None:
-        """Note a record the agent received; return the offset to seek back to when
-        records before it were never received (None when nothing is missing)."""
+    def observe(self, partition: Partition, generation: int, offset: int) -> range | None:
+        """Note a record the agent received; return the offsets before it that it never
+        received (None when nothing is missing)."""
         expected = self._next.get(partition)
         self._next[partition] = (generation, offset + 1)
         if expected is None or expected[0] != generation or offset <= expected[1]:
             return None  # first record, a new generation, in order, or read again
-        hole = (partition, generation, expected[1])
-        if hole in self._sought:
-            return None  # still missing after a seek back: a gap in the log itself
-        self._sought.add(hole)
-        return expected[1]
+        return range(expected[1], offset)
+
+
+class Refetcher:
+    """Reads given offsets of a partition with an assign-only kafka-python consumer (made at
+    the first hole: most workers never need it). Blocking: call it from a thread; the
+    worker's agents share one."""
+
+    def __init__(self, bootstrap: str, client_config: Mapping[str, Any], max_bytes: int) -> None:
+        self.bootstrap = bootstrap
+        self.client_config = dict(client_config)
+        self.max_bytes = max_bytes
+        self.consumer: Any = None
+        self.lock = threading.Lock()
+
+    def fetch(self, partition: Partition, offsets: range) -> list[SourceRecord]:
+        """The records at ``offsets`` (fewer where the log has none), in order."""
+        with self.lock:
+            return self._fetch(partition, offsets)
+
+    def _fetch(self, partition: Partition, offsets: range) -> list[SourceRecord]:
+        from kafka import KafkaConsumer, TopicPartition
+
+        if self.consumer is None:
+            self.consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                max_partition_fetch_bytes=self.max_bytes,
+                fetch_max_bytes=self.max_bytes,
+                request_timeout_ms=_TIMEOUT_MS + 1000,
+                client_id="cjsx-refetch",
+                **self.client_config,
+            )
+        tp = TopicPartition(*partition)
+        self.consumer.assign([tp])
+        self.consumer.seek(tp, offsets.start)
+        found: list[SourceRecord] = []
+        while self.consumer.position(tp) < offsets.stop:
+            polled = self.consumer.poll(timeout_ms=_TIMEOUT_MS).get(tp, [])
+            if not polled:
+                raise TimeoutError(f"no records from {tp.topic}/{tp.partition} to refetch")
+            found.extend(
+                SourceRecord(
+                    topic=r.topic,
+                    partition=r.partition,
+                    offset=r.offset,
+                    key=r.key,
+                    value=r.value if r.value is not None else b"",
+                    headers=tuple((str(k), v) for k, v in (r.headers or [])),
+                )
+                for r in polled
+                if r.offset in offsets
+            )
+        return found
+
+    def close(self) -> None:
+        with self.lock:
+            if self.consumer is not None:
+                self.consumer.close()
+                self.consumer = None

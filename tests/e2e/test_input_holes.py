@@ -1,10 +1,10 @@
-"""A record the stream framework loses before the worker's agents see it is read again.
+"""A record the stream framework loses before the worker's agents see it is still processed.
 
 Faust can drop a fetched record (the crash run lost one acknowledgement in 47,000 that way,
 and Faust's commit then moved past it). Here a wrapper of ``cjsx`` drops one ingest record
 and one acknowledgement between Faust's fetcher and its streams, as the framework would: the
-worker must notice the hole and read the partition again, so every record still has its
-outcome and every delivery its acknowledgement, in the same worker process.
+worker must notice the hole and read the missing record itself, so every record still has
+its outcome and every delivery its acknowledgement, in the same worker process.
 """
 
 from __future__ import annotations
@@ -63,5 +63,5 @@ def test_a_record_lost_inside_the_framework_is_read_again(
         partner.stop()
         worker.stop()
     assert holes == {"pipeline": 1.0, "acknowledgements": 1.0}  # both losses happened
-    assert finished, "a lost record was never read again: an outcome or acknowledgement is missing"
+    assert finished, "a lost record was never processed: an outcome or acknowledgement is missing"
     assert sum(watcher.outcomes.values()) == records

@@ -31,7 +31,7 @@ def test_the_lag_collector_thread_stops_with_the_workers_services(tmp_path: Path
     app, _ = create_app(config)
     assert len(_lag_threads()) == before + 1
     # The services Faust starts and stops with the app (``@app.service``).
-    stoppers = [c for c in app._extra_services if c.__name__ == "_StopBrokerMetrics"]
+    stoppers = [c for c in app._extra_services if c.__name__ == "_StopClients"]
     assert len(stoppers) == 1
 
     async def stop() -> None:
