@@ -35,10 +35,6 @@ _OPERATIONS: dict[TopicId, tuple[tuple[str, str, str], ...]] = {
     "deliver": (("send", "sendDeliveries", "Each partner receives what it is entitled to."),),
     "acks": (("receive", "receiveAcknowledgements", "Partners confirm stored deliveries."),),
     "rejected": (("send", "sendRejectedEvents", "Rejected events, kept for operators."),),
-    "disclosures": (
-        ("send", "sendDeliveryDisclosures", "The worker records every delivery it makes."),
-        ("receive", "receiveDeliveryDisclosures", "The auditor chains them into the log."),
-    ),
     "console_actions": (
         ("receive", "receiveConsoleActions", "The auditor chains console actions into the log."),
     ),
