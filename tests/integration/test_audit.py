@@ -49,8 +49,11 @@ from streams.audit import (
     transactional_id,
     verify_encoded,
 )
+from streams.pipeline import Status
 from streams.reference import StandingData
+from streams.route import load_policy
 from tests.support import builders
+from tests.support.results import court_record, results_for
 from tests.support.world import Broker, WorkerProcess, read_topic
 
 CODEC = Codec()
@@ -682,3 +685,42 @@ def test_the_worker_writes_one_receipt_and_one_record_per_recipient_and_each_is_
     verified = verify_encoded(stored, writer=AuditSigningKey(kafka.secrets_dir).public_key())
     assert verified.ok, verified.to_json()
     assert verified.records == 2 * recipients
+
+
+def test_court_results_to_the_force_and_the_cps_are_chained_as_disclosures(
+    kafka: Broker, catalog: TopicCatalog
+) -> None:
+    """Results topics follow the registry like delivery topics: the auditor reads both
+    (the force's and the partner's) and chains each result delivery with its purpose and
+    the hash of its bytes."""
+    exchange = builders.exchange()
+    charge = builders.valid_charge()
+    assert exchange.process(builders.record(charge)).status is Status.ACCEPTED
+    outcome = exchange.process(court_record(results_for(charge)))
+    spec = builders.catalog()
+    places = {
+        spec.force_results("05"): catalog.force_results("05"),
+        spec.partner_results(CPS): catalog.partner_results(CPS),
+    }
+    results = [(places[o.topic], o.key, o.value) for o in outcome.outputs if o.topic in places]
+    assert len(results) == 2
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client(WORKER))
+    try:
+        for topic, key, value in results:
+            producer.send(topic, key=key, value=value).get(timeout=30)
+    finally:
+        producer.close()
+    with new_auditor(kafka, catalog) as auditor:
+        auditor.run(until=lambda: auditor.stats.chained >= 2, idle_timeout=20)
+    records = audit_log(kafka, catalog)
+    assert sorted(r.source_topic for r in records) == sorted(topic for topic, _, _ in results)
+    value_on = {topic: value for topic, _, value in results}
+    policy = load_policy()
+    for record in records:
+        value = value_on[record.source_topic]
+        assert record.disclosure.payload_sha256 == hashlib.sha256(value).hexdigest()
+        assert record.disclosure.event_type == "uk.gov.cjsx.HearingResulted"
+        kind = "cps" if record.disclosure.recipient == CPS else "force"
+        assert record.disclosure.purpose == policy.for_kind(kind).purpose
+        assert record.disclosure.legal_basis == policy.for_kind(kind).legal_basis
+    assert {r.disclosure.recipient for r in records} == {"force-05", CPS}
