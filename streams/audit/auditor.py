@@ -15,7 +15,7 @@ Exactly once, from the log itself
     The auditor keeps no state of its own. On start it reads the committed audit topic and
     finds the chain head (sequence and hash) and, *per source topic partition*, the offset of
     the last input it chained (the head alone does not say where the others stopped), and
-    resumes each at the offset after it. Each poll's batch (of both sources) is appended
+    resumes each at the offset after it. Each poll's batch (of all sources) is appended
     in one Kafka transaction, and the head and offsets only move when the transaction
     commits, so a crash at any point leaves either the whole batch or none of it: no gaps, no
     duplicates, no fork.
