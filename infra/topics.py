@@ -25,7 +25,6 @@ TopicId = Literal[
     "deliver",
     "acks",
     "rejected",
-    "disclosures",
     "console_actions",
     "audit",
     "ticks",
@@ -188,10 +187,6 @@ class TopicCatalog:
         return self._name("audit")
 
     @property
-    def disclosures(self) -> str:
-        return self._name("disclosures")
-
-    @property
     def console_actions(self) -> str:
         """What the console's users did, for the auditor to chain (``docs/console.md``)."""
         return self._name("console_actions")
@@ -243,6 +238,17 @@ class TopicCatalog:
 
     def partner_results(self, partner: str) -> str:
         return self._name("partner-results", partner=partner)
+
+    def disclosing_topics(self) -> list[str]:
+        """Every topic the worker discloses case data on, for the registry: each partner's
+        deliveries and results, each force's results. Each record on them is one disclosure,
+        which the auditor chains from its bytes (a partner or force added to the registry is
+        covered with its topics)."""
+        return [
+            *(self.deliver(p.id) for p in self.registry.partners),
+            *(self.force_results(f.code) for f in self.registry.forces),
+            *(self.partner_results(p.id) for p in self.registry.partners),
+        ]
 
     def court_ingest_topics(self) -> list[str]:
         return [self.court_ingest(c.id) for c in self.registry.courts]

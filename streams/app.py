@@ -198,9 +198,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         app,
         [
             *(catalog.receipts(f.code) for f in catalog.registry.forces),
-            *(catalog.deliver(p.id) for p in catalog.registry.partners),
+            *catalog.disclosing_topics(),
+            *(catalog.court_receipts(c.id) for c in catalog.registry.courts),
             catalog.rejected,
-            catalog.disclosures,
             catalog.ticks,
         ],
     )

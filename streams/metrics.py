@@ -200,8 +200,8 @@ class ExchangeMetrics:
             self.holes.labels(stage)
         self.records_written = Counter(
             "cjsx_records_written_total",
-            "Records the worker wrote for its outcomes (receipts, deliveries, rejections, "
-            "disclosures), each acknowledged by the broker; table changelogs not included",
+            "Records the worker wrote for its outcomes (receipts, deliveries, rejections), "
+            "each acknowledged by the broker; table changelogs not included",
             registry=registry,
         )
         self.state_writes = Counter(

@@ -18,7 +18,6 @@ from schemas.models import (
     AvroRecord,
     CaseEvent,
     Delivery,
-    Disclosure,
     Enrichment,
     Header,
     OrderingFlag,
@@ -137,8 +136,14 @@ class OutputFactory:
         enrichment: Enrichment,
         ordering: OrderingFlag,
         policy_version: int,
+        purpose: str,
+        legal_basis: str,
+        delivered_by: str,
         now: datetime,
     ) -> tuple[Delivery, Output]:
+        """One event as one partner may see it. The record itself is the disclosure: it
+        carries why (purpose, legal basis, policy version), when and by whom, and the auditor
+        chains it from these bytes (``streams/audit``)."""
         delivery = Delivery(
             delivery_id=delivery_id,
             recipient=recipient,
@@ -147,6 +152,9 @@ class OutputFactory:
             enrichment=enrichment,
             event=event,
             delivered_at=now,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            delivered_by=delivered_by,
         )
         urn = event.envelope.case_urn
         return delivery, self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
@@ -161,6 +169,9 @@ class OutputFactory:
         enrichment: ResultEnrichment,
         ordering: OrderingFlag,
         policy_version: int,
+        purpose: str,
+        legal_basis: str,
+        delivered_by: str,
         now: datetime,
     ) -> tuple[ResultDelivery, Output]:
         """A court's results for one recipient (the charging force, or a partner)."""
@@ -172,13 +183,9 @@ class OutputFactory:
             enrichment=enrichment,
             event=event,
             delivered_at=now,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            delivered_by=delivered_by,
         )
         urn = event.envelope.case_urn
         return delivery, self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
-
-    def disclosure(self, topic: str, disclosure: Disclosure) -> Output:
-        """The record the auditor chains into the audit log (one per delivery)."""
-        urn = disclosure.case_urn
-        return self._output(
-            topic, disclosure, disclosure.delivery_id, urn, disclosure.disclosed_at, urn
-        )

@@ -9,7 +9,6 @@ delivered receipt per recipient. The Faust agent only moves bytes in and out (st
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,12 +26,9 @@ from schemas.models import (
     COURT_EVENT_TYPES,
     CaseEvent,
     DefendantCharged,
-    Delivery,
-    Disclosure,
     HearingResulted,
     Receipt,
     ReceiptStatus,
-    ResultDelivery,
 )
 from schemas.reasons import Reason, ReasonCode, capped
 from streams.cases import CaseDirectory
@@ -134,7 +130,7 @@ class ExchangeConfig:
     dedup_window: timedelta = timedelta(days=30)
     order_hold: timedelta = timedelta(seconds=10)
     principal: str = "exchange-worker"
-    """Who discloses, for the audit log."""
+    """Who discloses: each delivery record names it, for the audit log."""
     delivery_key: bytes = b"cjsx-unit-tests-only"
     """Secret behind delivery ids: only the exchange can name a delivery it made, so an
     acknowledgement proves the partner received it. Workers share one key (the worker reads
@@ -527,7 +523,7 @@ class Exchange:
                 projected = project(event, rules)
                 if projected is None:
                     continue
-                delivery, output = self.outputs.delivery(
+                _, output = self.outputs.delivery(
                     self.catalog.deliver(partner.id),
                     delivery_id=self.delivery_ids.of(
                         event.envelope.event_id, partner.id, event.envelope.force, urn
@@ -537,9 +533,12 @@ class Exchange:
                     enrichment=enrichment,
                     ordering=release.flag,
                     policy_version=self.policy.version,
+                    purpose=rules.purpose,
+                    legal_basis=rules.legal_basis,
+                    delivered_by=self.principal,
                     now=now,
                 )
-                self._delivered(outcome, event, partner.id, rules, delivery, output, release, now)
+                self._delivered(outcome, event, partner.id, output, release)
                 delivered_to.append(partner.id)
             if release.record.position == arrival:
                 on_arrival = delivered_to
@@ -641,7 +640,7 @@ class Exchange:
                 if projected is None:
                     continue
                 seen, enriched = projected
-                delivery, output = self.outputs.result_delivery(
+                _, output = self.outputs.result_delivery(
                     topic,
                     delivery_id=self.delivery_ids.of(
                         env.event_id, recipient, env.force, env.case_urn
@@ -651,9 +650,12 @@ class Exchange:
                     enrichment=enriched,
                     ordering=release.flag,
                     policy_version=self.policy.version,
+                    purpose=rules.purpose,
+                    legal_basis=rules.legal_basis,
+                    delivered_by=self.principal,
                     now=now,
                 )
-                self._delivered(outcome, event, recipient, rules, delivery, output, release, now)
+                self._delivered(outcome, event, recipient, output, release)
                 delivered_to.append(recipient)
             if release.record.position == arrival:
                 on_arrival = delivered_to
@@ -670,35 +672,13 @@ class Exchange:
         outcome: Outcome,
         event: CaseEvent,
         recipient: str,
-        rules: RecipientPolicy,
-        delivery: Delivery | ResultDelivery,
         output: Output,
         release: Release,
-        now: datetime,
     ) -> None:
-        """A delivery made: its record, the disclosure the auditor chains (with the hash of
-        the bytes disclosed), and the note the metrics count."""
+        """A delivery made: its record (which is also the disclosure the auditor chains, hashing
+        these bytes) and the note the metrics count."""
         env = event.envelope
         outcome.outputs.append(output)
-        outcome.outputs.append(
-            self.outputs.disclosure(
-                self.catalog.disclosures,
-                Disclosure(
-                    delivery_id=delivery.delivery_id,
-                    event_id=env.event_id,
-                    case_urn=env.case_urn,
-                    event_type=event.avro_name,
-                    force=env.force,
-                    recipient=recipient,
-                    purpose=rules.purpose,
-                    legal_basis=rules.legal_basis,
-                    policy_version=self.policy.version,
-                    payload_sha256=hashlib.sha256(output.value).hexdigest(),
-                    disclosed_at=now,
-                    disclosed_by=self.principal,
-                ),
-            )
-        )
         outcome.deliveries.append(
             DeliveryNote(
                 recipient=recipient,

@@ -32,13 +32,12 @@ _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]+")
 _OPERATIONS: dict[TopicId, tuple[tuple[str, str, str], ...]] = {
     "ingest": (("receive", "receiveCaseEvents", "Force systems publish case-file events."),),
     "receipts": (("send", "sendReceipts", "The exchange tells a force what became of events."),),
-    "deliver": (("send", "sendDeliveries", "Each partner receives what it is entitled to."),),
+    "deliver": (
+        ("send", "sendDeliveries", "Each partner receives what it is entitled to."),
+        ("receive", "receiveDeliveryDisclosures", "The auditor chains each as a disclosure."),
+    ),
     "acks": (("receive", "receiveAcknowledgements", "Partners confirm stored deliveries."),),
     "rejected": (("send", "sendRejectedEvents", "Rejected events, kept for operators."),),
-    "disclosures": (
-        ("send", "sendDeliveryDisclosures", "The worker records every delivery it makes."),
-        ("receive", "receiveDeliveryDisclosures", "The auditor chains them into the log."),
-    ),
     "console_actions": (
         ("receive", "receiveConsoleActions", "The auditor chains console actions into the log."),
     ),
@@ -53,9 +52,11 @@ _OPERATIONS: dict[TopicId, tuple[tuple[str, str, str], ...]] = {
     ),
     "force-results": (
         ("send", "sendForceResults", "Each force receives its cases' court results."),
+        ("receive", "receiveForceResultDisclosures", "The auditor chains each as a disclosure."),
     ),
     "partner-results": (
         ("send", "sendPartnerResults", "The case's CPS area receives court results."),
+        ("receive", "receivePartnerResultDisclosures", "The auditor chains each as one."),
     ),
 }
 """(action, operation id, summary) per topic id; a topic not listed gets no operation."""

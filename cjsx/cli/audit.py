@@ -56,7 +56,7 @@ def auditor(batch_size: int) -> None:
     stopping = processes.stop_requested()
     service = Auditor(
         bootstrap_servers=runtime.bootstrap,
-        disclosures_topic=runtime.catalog.disclosures,
+        disclosing_topics=runtime.catalog.disclosing_topics(),
         actions_topic=runtime.catalog.console_actions,
         audit_topic=runtime.catalog.audit,
         transactional_id=transactional_id(settings.topic_namespace),

@@ -32,7 +32,8 @@ Recorded before success, or not done
     resubmission that may never happen). If that record is then refused, the correction is on
     its way but the exception stays *awaiting approval* and the user gets a 503; approving
     again sends the same event id (the worker drops the repeat as a duplicate) and records the
-    resubmission. The disclosures the correction causes are chained by the worker either way.
+    resubmission. The deliveries the correction causes are disclosures the auditor chains either
+    way.
 """
 
 from __future__ import annotations

@@ -124,7 +124,6 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
             allow(WORKER, "TOPIC", catalog.partner_results(partner.id), "WRITE", "DESCRIBE")
         allow(WORKER, "TOPIC", catalog.rejected, "READ", "WRITE", "DESCRIBE")
         allow(WORKER, "GROUP", catalog.operator_group(""), "DESCRIBE", pattern="PREFIXED")
-        allow(WORKER, "TOPIC", catalog.disclosures, "WRITE", "DESCRIBE")
         allow(WORKER, "TOPIC", catalog.ticks, "READ", "WRITE", "DESCRIBE")
         # Faust's own state: exactly the changelogs of the tables it declares, nothing else
         # under its application id (a prefix would let it create any topic named so).
@@ -142,7 +141,10 @@ def grants(catalog: TopicCatalog, *, worker_app_id: str) -> set[Grant]:
         allow(WORKER, "GROUP", worker_app_id, "READ", "DESCRIBE", pattern="PREFIXED")
         allow(WORKER, "CLUSTER", "kafka-cluster", "DESCRIBE")
     if any(s.id == AUDITOR for s in registry.services):
-        allow(AUDITOR, "TOPIC", catalog.disclosures, "READ", "DESCRIBE")
+        # Every record the worker delivers is a disclosure: the auditor reads each delivery
+        # and results topic the registry implies, and chains the hash of its bytes.
+        for topic in catalog.disclosing_topics():
+            allow(AUDITOR, "TOPIC", topic, "READ", "DESCRIBE")
         allow(AUDITOR, "TOPIC", catalog.console_actions, "READ", "DESCRIBE")
         allow(AUDITOR, "TOPIC", catalog.audit, "READ", "WRITE", "DESCRIBE")
         allow(AUDITOR, "GROUP", f"{prefix}{AUDITOR}", "READ", pattern="PREFIXED")

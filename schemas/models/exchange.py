@@ -107,6 +107,9 @@ class Delivery(AvroRecord):
     enrichment: Enrichment
     event: AnyEvent
     delivered_at: Millis
+    purpose: str = ""
+    legal_basis: str = ""
+    delivered_by: str = ""
 
     @field_validator("event", mode="before")
     @classmethod
@@ -148,6 +151,8 @@ class AuditRecord(AvroRecord):
     recorded_at: Millis
     previous_hash: str
     hash: str
+    source_topic: str = ""
+    source_partition: Int32 = 0
 
 
 class ConsoleAction(AvroRecord):

@@ -110,6 +110,9 @@ class ResultDelivery(AvroRecord):
     enrichment: ResultEnrichment
     event: HearingResulted
     delivered_at: Millis
+    purpose: str = ""
+    legal_basis: str = ""
+    delivered_by: str = ""
 
 
 COURT_EVENT_TYPES: tuple[type[CaseEvent], ...] = (HearingResulted,)

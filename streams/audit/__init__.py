@@ -1,9 +1,9 @@
 """The section 62 audit log: one hash chain of every disclosure and every console action,
 and its one writer.
 
-``chain`` is pure (link a record, verify a log); ``auditor`` moves disclosures from the
-worker's internal topic and console actions from the console's into the audit topic,
-transactionally. See ``docs/audit.md``.
+``chain`` is pure (derive a disclosure from a delivery record's bytes, link a record, verify
+a log); ``auditor`` chains every delivery and results record the worker wrote (each one
+disclosure) and the console's actions into the audit topic, transactionally. See ``docs/audit.md``.
 """
 
 from streams.audit.auditor import (
@@ -23,9 +23,11 @@ from streams.audit.chain import (
     ChainRecord,
     Head,
     Source,
+    SourceKey,
     VerifyResult,
     canonical_content,
     decode_link,
+    disclosure_of,
     link,
     record_hash,
     verify,
@@ -45,10 +47,12 @@ __all__ = [
     "ChainRecord",
     "Head",
     "Source",
+    "SourceKey",
     "StoredRecord",
     "VerifyResult",
     "canonical_content",
     "decode_link",
+    "disclosure_of",
     "key_id",
     "link",
     "read_head",

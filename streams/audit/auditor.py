@@ -1,17 +1,21 @@
 """The auditor: the one writer of the audit log (Data Protection Act 2018, s.62).
 
-It reads two sources and appends each of their records to one hash chain on the audit topic
-(see :mod:`streams.audit.chain`): the ``Disclosure`` records the worker writes for every
-delivery, each chained as an ``AuditRecord``, and the ``ConsoleAction`` records the exceptions
-console writes for every action of its users, each chained as an ``ActionAuditRecord``. Each
-source is chained in the order it arrived on its topic; a poll's records of the two are
-interleaved by their Kafka timestamps without reordering either.
+It reads two kinds of source and appends each of their records to one hash chain on the
+audit topic (see :mod:`streams.audit.chain`): every delivery and results record the worker
+writes (each partition of every topic :meth:`TopicCatalog.disclosing_topics` names for the
+registry), each one disclosure, derived from its bytes (:func:`disclosure_of`: the hash of
+exactly the bytes the recipient reads, and the purpose, legal basis, policy version and
+principal the record carries) and chained as an ``AuditRecord`` that names its topic and
+partition; and the ``ConsoleAction`` records the exceptions console writes for every action
+of its users, each chained as an ``ActionAuditRecord``. Each source partition is chained in
+the order it arrived; a poll's records of all of them are interleaved by their Kafka
+timestamps without reordering any.
 
 Exactly once, from the log itself
     The auditor keeps no state of its own. On start it reads the committed audit topic and
-    finds the chain head (sequence and hash) and, *per source*, the offset of the last input
-    it chained (the head alone no longer says where the other source stopped), and resumes
-    each source topic at the offset after it. Each poll's batch (of both sources) is appended
+    finds the chain head (sequence and hash) and, *per source topic partition*, the offset of
+    the last input it chained (the head alone does not say where the others stopped), and
+    resumes each at the offset after it. Each poll's batch (of all sources) is appended
     in one Kafka transaction, and the head and offsets only move when the transaction
     commits, so a crash at any point leaves either the whole batch or none of it: no gaps, no
     duplicates, no fork.
@@ -23,9 +27,10 @@ One writer
     both extend the chain. The head is read *after* ``init_transactions`` for that reason.
 
 Re-emitted deliveries
-    After a worker crash the worker may deliver an event to a partner again; it then writes a
-    second ``Disclosure`` with the same ``delivery_id``. That is a second transfer on the wire,
-    so it is chained as a record of its own: the log records transfers, not unique deliveries.
+    After a worker crash the worker may deliver an event to a partner again: a second delivery
+    record with the same ``delivery_id`` at a later offset. That is a second transfer on the
+    wire, so it is chained as a record of its own: the log records transfers, not unique
+    deliveries.
 
 Records it did not write
     Each record carries the auditor's Ed25519 signature of its hash (header
@@ -43,10 +48,10 @@ Records it did not write
 
 Faults
     An abortable failure (a timeout, a lost broker) aborts the batch and retries it from the
-    committed head. Being fenced, not authorised, an input that does not decode (only the
-    worker writes the disclosures topic, only the console the console-actions topic) or an
-    audit head that fails its own hash stop the auditor: extending a chain it cannot trust
-    would hide the problem.
+    committed head. Being fenced, not authorised, an input that does not decode or does not
+    say why it was disclosed (only the worker writes the delivery and results topics, only the
+    console the console-actions topic) or an audit head that fails its own hash stop the
+    auditor: extending a chain it cannot trust would hide the problem.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,15 +74,17 @@ from common.errors import CjsxError
 from common.processes import poll_until
 from schemas.cloudevents import EXCHANGE_SOURCE, to_kafka
 from schemas.codec import Codec, CodecError
-from schemas.models import ConsoleAction, Disclosure
+from schemas.models import AuditRecord, ConsoleAction
 from streams.audit.chain import (
     BreakKind,
-    ChainEntry,
     ChainRecord,
     Source,
+    SourceKey,
     decode_link,
+    disclosure_of,
     link,
     record_hash,
+    source_key,
     source_of,
 )
 from streams.audit.signing import SIGNATURE_HEADER, StoredRecord, sign, signed_by
@@ -85,8 +92,8 @@ from streams.audit.signing import SIGNATURE_HEADER, StoredRecord, sign, signed_b
 log = logging.getLogger("cjsx.auditor")
 
 _AUDIT_IDS = uuid.UUID("5d3f7a0e-9b1c-4e62-8a4d-2c7e1f6b9d03")
-_Input = tuple[Source, int, int, bytes | None]
-"""A source record to chain: its source, offset, Kafka timestamp and value."""
+_Input = tuple[TopicPartition, int, int, bytes | None]
+"""A source record to chain: its topic partition, offset, Kafka timestamp and value."""
 _FENCED = (kafka_errors.ProducerFencedError, kafka_errors.InvalidProducerEpochError)
 
 
@@ -118,6 +125,14 @@ def _only_partition(consumer: KafkaConsumer, topic: str) -> TopicPartition:
     if partitions != {0}:
         raise AuditorError(f"{topic} must exist with exactly one partition, has {partitions}")
     return TopicPartition(topic, 0)
+
+
+def _all_partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic`` (a delivery or results topic), which must exist."""
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise AuditorError(f"{topic} does not exist or the auditor may not read it")
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 
 def read_log(
@@ -218,13 +233,13 @@ def read_head(
 
 @dataclass(frozen=True)
 class _ChainState:
-    """What a restart needs from the log: the head, where it is, and per source the offset
-    of the last input chained."""
+    """What a restart needs from the log: the head, where it is, and per source topic
+    partition the offset of the last input chained."""
 
     head: ChainRecord
     head_offset: int
     """The head's own offset on the audit topic."""
-    chained: dict[Source, int]
+    chained: dict[SourceKey, int]
 
 
 def _last_record(
@@ -268,7 +283,7 @@ def _last_record(
             for offset, stored in _read_until(consumer, tp, end, stall_timeout):
                 record = _own(stored, codec, None)
                 if record is not None:
-                    last = _ChainState(record, offset, {source_of(record): record.source_offset})
+                    last = _ChainState(record, offset, {source_key(record): record.source_offset})
             if last is not None:
                 return last
             if start == begin:
@@ -281,20 +296,20 @@ def _last_record(
 def _highest_signed(
     records: Iterator[tuple[int, StoredRecord]], codec: Codec, writer: Ed25519PublicKey
 ) -> _ChainState | None:
-    """Per source, the signed record with the highest sequence (its first copy); the head is
-    the higher of them.
+    """Per source topic partition, the signed record with the highest sequence (its first
+    copy); the head is the highest of them.
 
-    The auditor chains each source in offset order, so the highest-sequence record of a
-    source the auditor signed holds the last offset chained from it. A copy of an older
+    The auditor chains each source partition in offset order, so the highest-sequence record
+    of one that the auditor signed holds the last offset chained from it. A copy of an older
     genuine record has a lower sequence and is never looked at twice.
     """
-    best: dict[Source, tuple[ChainRecord, int]] = {}
+    best: dict[SourceKey, tuple[ChainRecord, int]] = {}
     for offset, stored in records:
         try:
             found = decode_link(codec, stored.value)
         except CodecError:
             continue  # not a record, so not one the auditor wrote
-        source = source_of(found)
+        source = source_key(found)
         if source in best and found.sequence <= best[source][0].sequence:
             continue
         record = _own(stored, codec, writer)
@@ -328,7 +343,7 @@ def _own(stored: StoredRecord, codec: Codec, writer: Ed25519PublicKey | None) ->
 @dataclass
 class AuditorStats:
     chained: int = 0
-    """Records chained, of both sources."""
+    """Records chained, of all sources."""
     actions: int = 0
     """Of those, console actions."""
     transactions: int = 0
@@ -338,14 +353,14 @@ class AuditorStats:
 
 
 class Auditor:
-    """Chains the disclosures and console-actions topics into the audit topic, one
-    transaction per poll."""
+    """Chains the delivery and results topics (every record a disclosure) and the
+    console-actions topic into the audit topic, one transaction per poll."""
 
     def __init__(
         self,
         *,
         bootstrap_servers: str,
-        disclosures_topic: str,
+        disclosing_topics: Sequence[str],
         audit_topic: str,
         actions_topic: str | None = None,
         transactional_id: str,
@@ -359,7 +374,8 @@ class Auditor:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.bootstrap_servers = bootstrap_servers
-        self.disclosures_topic = disclosures_topic
+        self.disclosing_topics = list(disclosing_topics)
+        """Every delivery and results topic (``TopicCatalog.disclosing_topics``)."""
         self.actions_topic = actions_topic
         """The console-actions topic (``None``: an exchange without a console)."""
         self.audit_topic = audit_topic
@@ -374,8 +390,8 @@ class Auditor:
         """Hashes committed but not yet read back from the audit topic, oldest first."""
         self.head: ChainRecord | None = None
         """The last record of the chain as committed (what a restart would resume from)."""
-        self.chained_offsets: dict[Source, int] = {}
-        """Per source, the offset of the last input committed to the chain."""
+        self.chained_offsets: dict[TopicPartition, int] = {}
+        """Per source topic partition, the offset of the last input committed to the chain."""
         self._started = False
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers,
@@ -396,8 +412,8 @@ class Auditor:
             **self.client,
         )
         self._audit = TopicPartition(audit_topic, 0)
-        self._sources: dict[Source, TopicPartition] = {}
         self._source_of: dict[TopicPartition, Source] = {}
+        """Every source topic partition, and the kind of input it holds."""
 
     def start(self) -> ChainRecord | None:
         """Fence any earlier auditor, find the chain head and where each source stopped,
@@ -406,12 +422,15 @@ class Auditor:
             return self.head
         self.producer.init_transactions()
         _only_partition(self.consumer, self.audit_topic)
-        topics = {Source.DISCLOSURES: self.disclosures_topic}
+        self._source_of = {
+            tp: Source.DISCLOSURES
+            for topic in self.disclosing_topics
+            for tp in _all_partitions(self.consumer, topic)
+        }
         if self.actions_topic is not None:
-            topics[Source.CONSOLE_ACTIONS] = self.actions_topic
-        self._sources = {s: _only_partition(self.consumer, t) for s, t in topics.items()}
-        self._source_of = {tp: s for s, tp in self._sources.items()}
-        self.consumer.assign(list(self._sources.values()))
+            actions = _only_partition(self.consumer, self.actions_topic)
+            self._source_of[actions] = Source.CONSOLE_ACTIONS
+        self.consumer.assign(list(self._source_of))
         found = _last_record(
             self.bootstrap_servers,
             self.audit_topic,
@@ -421,7 +440,11 @@ class Auditor:
             writer=self.signing_key.public_key(),
         )
         self.head = found.head if found is not None else None
-        self.chained_offsets = dict(found.chained) if found is not None else {}
+        self.chained_offsets = {}
+        for key, offset in (found.chained if found is not None else {}).items():
+            tp = self._partition_of(key)
+            if tp in self._source_of:  # not a record of version 1 (the retired topic)
+                self.chained_offsets[tp] = offset
         self._tail.assign([self._audit])
         if found is not None:
             self._tail.seek(self._audit, found.head_offset + 1)
@@ -434,29 +457,39 @@ class Auditor:
             "auditor started",
             extra={
                 "sequence": self.head.sequence if self.head else 0,
-                "resume_offset": self._resume_offset(Source.DISCLOSURES),
-                "resume_actions_offset": self._resume_offset(Source.CONSOLE_ACTIONS),
+                "sources": len(self._source_of),
+                "resumed_sources": len(self.chained_offsets),
             },
         )
         return self.head
 
-    def _resume_offset(self, source: Source) -> int:
-        last = self.chained_offsets.get(source)
+    def _partition_of(self, key: SourceKey) -> TopicPartition:
+        """The topic partition a link's source key names, on this auditor's topics."""
+        kind, topic, partition = key
+        if kind is Source.CONSOLE_ACTIONS:
+            return TopicPartition(self.actions_topic or "", 0)
+        return TopicPartition(topic, partition)
+
+    def _resume_offset(self, tp: TopicPartition) -> int:
+        last = self.chained_offsets.get(tp)
         return last + 1 if last is not None else 0
 
     def _rewind(self) -> None:
-        """Put each source's consumer back to just after the last input committed from it."""
-        for source, tp in self._sources.items():
-            begin = self.consumer.beginning_offsets([tp])[tp]
-            resume = self._resume_offset(source)
+        """Put each source partition back to just after the last input committed from it."""
+        begins = self.consumer.beginning_offsets(list(self._source_of))
+        for tp, source in self._source_of.items():
+            begin = begins[tp]
+            resume = self._resume_offset(tp)
             if resume < begin:
                 # Retention removed inputs the auditor never chained: the log has a hole
                 # the chain cannot show, so say so loudly.
                 log.error(
-                    "disclosures expired before they were chained"
+                    "deliveries expired before they were chained"
                     if source is Source.DISCLOSURES
                     else "console actions expired before they were chained",
                     extra={
+                        "topic": tp.topic,
+                        "partition": tp.partition,
                         "from_offset": resume,
                         "to_offset": begin - 1,
                         "missing": begin - resume,
@@ -495,7 +528,7 @@ class Auditor:
         return found
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Chain one batch of both sources in one transaction; returns how many were chained.
+        """Chain one batch of all sources in one transaction; returns how many were chained.
 
         The audit topic is read back first, so a record someone else appended since the last
         batch is reported before the chain grows past it.
@@ -522,10 +555,12 @@ class Auditor:
                 f"an input of the audit log does not decode ({error.code}); the auditor stops"
             ) from error
         self.head = head
-        for source, offset, _, _ in records:
-            self.chained_offsets[source] = offset
+        for tp, offset, _, _ in records:
+            self.chained_offsets[tp] = offset
         self.stats.chained += len(records)
-        self.stats.actions += sum(1 for r in records if r[0] is Source.CONSOLE_ACTIONS)
+        self.stats.actions += sum(
+            1 for r in records if self._source_of[r[0]] is Source.CONSOLE_ACTIONS
+        )
         self.stats.transactions += 1
         log.debug(
             "chained", extra={"records": len(records), "sequence": head.sequence if head else 0}
@@ -533,20 +568,32 @@ class Auditor:
         return len(records)
 
     def _in_order(self, batch: dict[TopicPartition, list[Any]]) -> list[_Input]:
-        """The polled records of both sources as one list: each source in offset order, the
-        two interleaved by their Kafka timestamps (a merge, so neither is ever reordered)."""
+        """The polled records of all sources as one list: each source partition in offset
+        order, all interleaved by their Kafka timestamps (a merge, so none is ever
+        reordered)."""
         streams = [
-            [(self._source_of[tp], r.offset, r.timestamp, r.value) for r in records]
+            [(tp, r.offset, r.timestamp, r.value) for r in records]
             for tp, records in batch.items()
             if tp in self._source_of
         ]
         return list(heapq.merge(*streams, key=lambda r: r[2]))
 
-    def _entry(self, source: Source, value: bytes | None) -> ChainEntry:
-        """A source record as what it records (``CodecError`` if it is not one)."""
-        if source is Source.CONSOLE_ACTIONS:
-            return self.codec.decode_as(value or b"", ConsoleAction)
-        return self.codec.decode_as(value or b"", Disclosure)
+    def _link(
+        self, previous: ChainRecord | None, tp: TopicPartition, offset: int, value: bytes | None
+    ) -> ChainRecord:
+        """A source record linked after ``previous`` as what it records (``CodecError`` if it
+        is not one): a console action, or the disclosure a delivery record is."""
+        if self._source_of[tp] is Source.CONSOLE_ACTIONS:
+            action = self.codec.decode_as(value or b"", ConsoleAction)
+            return link(previous, action, offset, self.clock())
+        return link(
+            previous,
+            disclosure_of(self.codec, value or b""),
+            offset,
+            self.clock(),
+            source_topic=tp.topic,
+            source_partition=tp.partition,
+        )
 
     def _append(self, records: list[_Input]) -> ChainRecord | None:
         """Link, sign and write the batch, then commit: the head moves only if the commit
@@ -555,9 +602,9 @@ class Auditor:
         self.producer.begin_transaction()
         futures = []
         hashes = []
-        for source, offset, _, value in records:
-            entry = self._entry(source, value)
-            previous = link(previous, entry, offset, self.clock())
+        for tp, offset, _, value in records:
+            previous = self._link(previous, tp, offset, value)
+            entry = previous.disclosure if isinstance(previous, AuditRecord) else previous.action
             case_urn = entry.case_urn
             value, headers = to_kafka(
                 self.codec,

@@ -1,13 +1,14 @@
 """The hash chain of the audit log: how a record is linked, and how a log is verified.
 
-Two kinds of record share one chain: an ``AuditRecord`` per disclosure (from the worker's
-disclosures topic) and an ``ActionAuditRecord`` per action of a console user (from the
-console-actions topic). Both carry ``sequence``, ``previous_hash``, ``hash``, ``recorded_at``
-and the ``source_offset`` of their input on *its own* topic; a record follows the previous
-record of either kind. They are two named records rather than a union inside ``AuditRecord``
-because readers of ``AuditRecord`` v1 could not read such a union (FULL_TRANSITIVE,
-``docs/adr/0004``): an old verifier meets an action record as an unknown schema and says so,
-instead of misreading it as a disclosure.
+Two kinds of record share one chain: an ``AuditRecord`` per disclosure (derived from a
+delivery or results record the worker wrote, :func:`disclosure_of`; it names the topic and
+partition it was read from) and an ``ActionAuditRecord`` per action of a console user (from
+the console-actions topic). Both carry ``sequence``, ``previous_hash``, ``hash``,
+``recorded_at`` and the ``source_offset`` of their input on *its own* topic partition; a
+record follows the previous record of either kind. They are two named records rather than a
+union inside ``AuditRecord`` because readers of ``AuditRecord`` v1 could not read such a
+union (FULL_TRANSITIVE, ``docs/adr/0004``): an old verifier meets an action record as an
+unknown schema and says so, instead of misreading it as a disclosure.
 
 Canonical content
     A record's hash covers its *canonical content*: every field except ``hash``, written as
@@ -24,6 +25,12 @@ Canonical content
     on :data:`CANONICAL_FIELDS` and can be recomputed by an examiner with any JSON library and
     ``sha256sum`` from the recipe in ``docs/audit.md``. Adding a field to ``AuditRecord`` fails a
     unit test until someone decides whether (and from which sequence) it is hashed.
+
+    ``source_topic`` and ``source_partition`` (``AuditRecord`` v2) are hashed in every record
+    where either differs from its default, which is every record the auditor writes since
+    disclosures are derived from the delivery records; a record of version 1 (from the
+    retired disclosures topic: no topic, partition 0) is hashed without them, exactly as it
+    was written, so a log begun before the change still verifies.
 
 Link
     ``hash = sha256_hex(previous_hash + canonical_content)`` with ``previous_hash`` of the
@@ -65,7 +72,14 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schemas.codec import Codec, CodecError
-from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Disclosure
+from schemas.models import (
+    ActionAuditRecord,
+    AuditRecord,
+    ConsoleAction,
+    Delivery,
+    Disclosure,
+    ResultDelivery,
+)
 from schemas.reasons import ReasonCode
 from streams.audit.signing import StoredRecord, signed_by
 
@@ -78,8 +92,13 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "source_offset",
     "recorded_at",
     "previous_hash",
+    "source_topic",
+    "source_partition",
 )
 """The ``AuditRecord`` fields the hash covers (all but ``hash``); a test guards the list."""
+
+_SOURCE_FIELDS = ("source_topic", "source_partition")
+"""Hashed only in records that have a source topic (not in those of version 1)."""
 
 ACTION_CANONICAL_FIELDS: tuple[str, ...] = (
     "sequence",
@@ -104,15 +123,77 @@ class Source(StrEnum):
     CONSOLE_ACTIONS = "console_actions"
 
 
+SourceKey = tuple[Source, str, int]
+"""Where a link's input was read: its kind, topic and partition. Console actions have one
+topic of one partition (the key's topic is empty); disclosures come from every partition of
+every delivery and results topic, and a record of version 1 from the retired disclosures
+topic (empty topic, partition 0)."""
+
+
 def source_of(record: ChainRecord | ChainEntry) -> Source:
-    """The input topic a link (or an input record) belongs to."""
+    """The kind of input a link (or an input record) records."""
     if isinstance(record, AuditRecord | Disclosure):
         return Source.DISCLOSURES
     return Source.CONSOLE_ACTIONS
 
 
+def source_key(record: ChainRecord) -> SourceKey:
+    """The topic partition a link's ``source_offset`` is an offset of: offsets increase
+    along the chain per key."""
+    if isinstance(record, AuditRecord):
+        return Source.DISCLOSURES, record.source_topic, record.source_partition
+    return Source.CONSOLE_ACTIONS, "", 0
+
+
+def _describe(key: SourceKey) -> str:
+    kind, topic, partition = key
+    return f"{topic} partition {partition}" if topic else kind.value
+
+
 def _fields_of(record: ChainRecord) -> tuple[str, ...]:
-    return CANONICAL_FIELDS if isinstance(record, AuditRecord) else ACTION_CANONICAL_FIELDS
+    if not isinstance(record, AuditRecord):
+        return ACTION_CANONICAL_FIELDS
+    if record.source_topic or record.source_partition:
+        return CANONICAL_FIELDS
+    # The form of version 1, which has neither: only its defaults may be left out.
+    return tuple(f for f in CANONICAL_FIELDS if f not in _SOURCE_FIELDS)
+
+
+def disclosure_of(codec: Codec, value: bytes) -> Disclosure:
+    """The disclosure a delivery or results record *is*, read from its bytes as stored.
+
+    Every fact comes from the record the recipient receives: the payload hash is of these
+    very bytes, purpose, legal basis and policy version are those the worker applied (of
+    the policy version then in force, not today's file), who delivered and when. A record
+    that is not a delivery, or one of version 1 (it does not say why), raises ``CodecError``:
+    the auditor stops rather than chain a disclosure without its reasons.
+    """
+    record = codec.decode(value)
+    if not isinstance(record, Delivery | ResultDelivery):
+        raise CodecError(
+            ReasonCode.NOT_AN_EVENT, f"{record.avro_name} is not a delivery the worker made"
+        )
+    if not (record.purpose and record.legal_basis and record.delivered_by):
+        raise CodecError(
+            ReasonCode.NOT_AN_EVENT,
+            f"the {record.avro_name} does not say why, on what basis or by whom it was "
+            "disclosed (a record of version 1)",
+        )
+    env = record.event.envelope
+    return Disclosure(
+        delivery_id=record.delivery_id,
+        event_id=env.event_id,
+        case_urn=env.case_urn,
+        event_type=record.event.avro_name,
+        force=env.force,
+        recipient=record.recipient,
+        purpose=record.purpose,
+        legal_basis=record.legal_basis,
+        policy_version=record.policy_version,
+        payload_sha256=hashlib.sha256(value).hexdigest(),
+        disclosed_at=record.delivered_at,
+        disclosed_by=record.delivered_by,
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -151,13 +232,25 @@ def record_hash(record: ChainRecord) -> str:
 
 @overload
 def link(
-    previous: ChainRecord | None, entry: Disclosure, source_offset: int, recorded_at: datetime
+    previous: ChainRecord | None,
+    entry: Disclosure,
+    source_offset: int,
+    recorded_at: datetime,
+    *,
+    source_topic: str = "",
+    source_partition: int = 0,
 ) -> AuditRecord: ...
 
 
 @overload
 def link(
-    previous: ChainRecord | None, entry: ConsoleAction, source_offset: int, recorded_at: datetime
+    previous: ChainRecord | None,
+    entry: ConsoleAction,
+    source_offset: int,
+    recorded_at: datetime,
+    *,
+    source_topic: str = "",
+    source_partition: int = 0,
 ) -> ActionAuditRecord: ...
 
 
@@ -166,9 +259,17 @@ def link(
     entry: ChainEntry,
     source_offset: int,
     recorded_at: datetime,
+    *,
+    source_topic: str = "",
+    source_partition: int = 0,
 ) -> ChainRecord:
     """The record that chains ``entry`` (a disclosure or a console action) after ``previous``
-    (``None``: the first), whichever kind ``previous`` is."""
+    (``None``: the first), whichever kind ``previous`` is.
+
+    A disclosure names the delivery or results topic partition it was read from
+    (``source_topic``, ``source_partition``); without them it is linked in the form of
+    version 1, as read from the retired disclosures topic.
+    """
     common: dict[str, Any] = {
         "sequence": previous.sequence + 1 if previous is not None else 1,
         "source_offset": source_offset,
@@ -177,7 +278,12 @@ def link(
         "hash": "",
     }
     unsealed: ChainRecord = (
-        AuditRecord(disclosure=entry, **common)
+        AuditRecord(
+            disclosure=entry,
+            source_topic=source_topic,
+            source_partition=source_partition,
+            **common,
+        )
         if isinstance(entry, Disclosure)
         else ActionAuditRecord(action=entry, **common)
     )
@@ -246,7 +352,11 @@ class Head:
     hash: str
     source_offset: int
     source: Source = Source.DISCLOSURES
-    """The topic ``source_offset`` is an offset of."""
+    """The kind of input ``source_offset`` is an offset of."""
+    source_topic: str = ""
+    """For a disclosure: the delivery or results topic it was read from (empty in records of
+    version 1 and for console actions)."""
+    source_partition: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +387,14 @@ class VerifyResult:
                     "hash": self.head.hash,
                     "source": self.head.source.value,
                     "source_offset": self.head.source_offset,
+                    **(
+                        {
+                            "source_topic": self.head.source_topic,
+                            "source_partition": self.head.source_partition,
+                        }
+                        if self.head.source_topic
+                        else {}
+                    ),
                 }
                 if self.head
                 else None
@@ -316,7 +434,8 @@ def _check(
     if last_offset is not None and record.source_offset <= last_offset:
         return (
             BreakKind.SOURCE_NOT_INCREASING,
-            f"{source_of(record).value} offset {record.source_offset} is not after {last_offset}",
+            f"{_describe(source_key(record))} offset {record.source_offset} is not after "
+            f"{last_offset}",
         )
     return None
 
@@ -328,8 +447,8 @@ def _verify(
 ) -> VerifyResult:
     count = 0
     previous: ChainRecord | None = None
-    last_offsets: dict[Source, int] = {}
-    """Per source, the input offset of the last record chained from it."""
+    last_offsets: dict[SourceKey, int] = {}
+    """Per source topic partition, the input offset of the last record chained from it."""
     first_break: Break | None = None
     foreign: list[Break] = []
     noted_found = False
@@ -371,7 +490,7 @@ def _verify(
             ):
                 replaced = _rewritten(position, item, expected, expect_head)
             continue  # not part of the chain: the auditor never chains after it
-        problem = _check(item, previous, last_offsets.get(source_of(item)))
+        problem = _check(item, previous, last_offsets.get(source_key(item)))
         if problem is not None:
             first_break = Break(position, item.sequence, expected, *problem)
             continue
@@ -381,12 +500,8 @@ def _verify(
                 first_break = _rewritten(position, item, expected, expect_head)
                 continue
         previous = item
-        last_offsets[source_of(item)] = item.source_offset
-    head = (
-        Head(previous.sequence, previous.hash, previous.source_offset, source_of(previous))
-        if previous is not None
-        else None
-    )
+        last_offsets[source_key(item)] = item.source_offset
+    head = _head(previous) if previous is not None else None
     if (
         not noted_found
         and replaced is not None
@@ -407,6 +522,13 @@ def _verify(
 
 
 _ALTERED_DETAIL = "the record's hash does not match its content"
+
+
+def _head(record: ChainRecord) -> Head:
+    _, topic, partition = source_key(record)
+    return Head(
+        record.sequence, record.hash, record.source_offset, source_of(record), topic, partition
+    )
 
 
 def _rewritten(position: int, record: ChainRecord, expected: int, noted: Head) -> Break:

@@ -13,9 +13,9 @@ did not see at its first metadata refresh:
   one that came before they were visible left every state write refused (PartitionsMismatch)
   until the next refresh, five minutes later by Faust's default, so the worker stopped.
 
-Here every delivery topic and the disclosures topic are created only after the worker is
-running, which on the shared broker also tends to delay the changelogs' visibility. Valid
-events (each written to a receipts, delivery and disclosures topic) mixed with large hostile
+Here every delivery topic is created only after the worker is running, which on the shared
+broker also tends to delay the changelogs' visibility. Valid events (each written to a
+receipts topic and the delivery topics of its recipients) mixed with large hostile
 records must each end in exactly one outcome, with the worker alive and never stopping before
 a commit. Before the fix the worker stopped here (PartitionsMismatch after 60 s).
 """
@@ -49,9 +49,9 @@ SETTLE_SECONDS = 150.0
 
 @pytest.fixture
 def late_catalog(kafka: Broker) -> TopicCatalog:
-    """A fresh topic set whose delivery and disclosures topics do not exist yet."""
+    """A fresh topic set whose delivery topics do not exist yet."""
     catalog = new_catalog(kafka)
-    late = [catalog.deliver(p.id) for p in catalog.registry.partners] + [catalog.disclosures]
+    late = [catalog.deliver(p.id) for p in catalog.registry.partners]
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, **kafka.client())
     try:
         admin.delete_topics(late, timeout_ms=60_000)

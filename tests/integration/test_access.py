@@ -64,7 +64,6 @@ def expected(principal: str, topic: Topic) -> Ops:
                 "deliver": {R, W, D},
                 "acks": {R, D},
                 "rejected": {R, W, D},
-                "disclosures": {W, D},
                 "ticks": {R, W, D},
                 "court-ingest": {R, D},
                 "court-receipts": {W, D},
@@ -73,8 +72,15 @@ def expected(principal: str, topic: Topic) -> Ops:
             }.get(kind, set())
         )
     if principal == "exchange-auditor":
+        # Every delivery and results record is a disclosure the auditor chains from its bytes.
         return frozenset(
-            {"disclosures": {R, D}, "console_actions": {R, D}, "audit": {R, W, D}}.get(kind, set())
+            {
+                "deliver": {R, D},
+                "force-results": {R, D},
+                "partner-results": {R, D},
+                "console_actions": {R, D},
+                "audit": {R, W, D},
+            }.get(kind, set())
         )
     if principal == "exchange-console":
         # It records what its users did; it reads nothing with this principal.

@@ -1,7 +1,9 @@
 """The section 62 disclosure log against the real broker: the auditor and ``cjsx audit``.
 
 The auditor runs in-process (it is a plain class); the worker is a real process. The CLI is
-driven through click's runner with the same environment a deployed operator would have.
+driven through click's runner with the same environment a deployed operator would have. The
+auditor's inputs are the worker's own delivery and results records (each one disclosure,
+derived from its bytes) and the console's actions.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cjsx.cli.audit import audit
 from cjsx.console.actions import Act, ActionCode, ActionLog
 from cjsx.console.users import User
 from common import processes
+from infra.security.access import admin_client, apply_acls
 from infra.security.policy import AUDITOR, CONSOLE, WORKER
 from infra.security.secrets import AuditSigningKey
 from infra.topics import TopicCatalog
@@ -32,23 +35,26 @@ from producers.profiles import force_profile
 from producers.publisher import Publisher
 from producers.simulator import SyntheticForce
 from schemas.codec import Codec
-from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Disclosure
+from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Disclosure, Receipt
 from streams.audit import (
     SIGNATURE_HEADER,
     Auditor,
     AuditorFenced,
     ChainRecord,
-    Source,
     decode_link,
+    disclosure_of,
     link,
     read_log,
     read_stored,
     transactional_id,
     verify_encoded,
 )
-from streams.outputs import OutputFactory
+from streams.pipeline import Status
 from streams.reference import StandingData
-from tests.support.world import Broker, WorkerProcess
+from streams.route import load_policy
+from tests.support import builders
+from tests.support.results import court_record, results_for
+from tests.support.world import Broker, WorkerProcess, read_topic
 
 CODEC = Codec()
 
@@ -58,7 +64,7 @@ def new_auditor(kafka: Broker, catalog: TopicCatalog) -> Auditor:
     its signatures with the public key beside it)."""
     return Auditor(
         bootstrap_servers=kafka.bootstrap,
-        disclosures_topic=catalog.disclosures,
+        disclosing_topics=catalog.disclosing_topics(),
         actions_topic=catalog.console_actions,
         audit_topic=catalog.audit,
         transactional_id=transactional_id(catalog.namespace),
@@ -93,11 +99,60 @@ def topic_records(
         consumer.close()
 
 
-def wait_for_count(kafka: Broker, topic: str, count: int, timeout: float = 60) -> None:
+Delivered = tuple[TopicPartition, int, bytes]
+"""A record the worker wrote on a delivery or results topic: where, and its bytes."""
+
+
+def delivered(kafka: Broker, catalog: TopicCatalog) -> list[Delivered]:
+    """Every committed record on every delivery and results topic now (each a disclosure),
+    per topic partition in offset order, as the admin sees them."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **kafka.client(),
+    )
+    try:
+        consumer.topics()  # metadata for every topic at once
+        tps = [
+            TopicPartition(topic, p)
+            for topic in catalog.disclosing_topics()
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = consumer.end_offsets(tps)
+        pending = [tp for tp in tps if ends[tp] > 0]
+        records: list[Delivered] = []
+        if not pending:
+            return records
+        consumer.assign(pending)
+        consumer.seek_to_beginning(*pending)
+        deadline = time.monotonic() + 30
+        while any(consumer.position(tp) < ends[tp] for tp in pending):
+            assert time.monotonic() < deadline, "reading the delivery topics stalled"
+            for tp, batch in consumer.poll(timeout_ms=500).items():
+                records.extend((tp, r.offset, r.value) for r in batch if r.offset < ends[tp])
+        return sorted(records, key=lambda r: (r[0].topic, r[0].partition, r[1]))
+    finally:
+        consumer.close()
+
+
+def wait_for_deliveries(
+    kafka: Broker, catalog: TopicCatalog, count: int, timeout: float = 60
+) -> list[Delivered]:
     deadline = time.monotonic() + timeout
-    while len(topic_records(kafka, topic)) < count:
-        assert time.monotonic() < deadline, f"fewer than {count} records on {topic}"
+    while len(found := delivered(kafka, catalog)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} deliveries"
         time.sleep(0.5)
+    return found
+
+
+def last_offsets(records: list[Delivered]) -> dict[TopicPartition, int]:
+    """Per topic partition, the offset of its last record."""
+    return {tp: offset for tp, offset, _ in records}  # records are in offset order
+
+
+def source_of_record(record: AuditRecord) -> tuple[TopicPartition, int]:
+    return TopicPartition(record.source_topic, record.source_partition), record.source_offset
 
 
 def audit_log(kafka: Broker, catalog: TopicCatalog) -> list[AuditRecord]:
@@ -142,7 +197,7 @@ def test_every_disclosure_and_console_action_is_chained_once_and_a_restarted_aud
         ) as publisher:
             for event in (force.charge(first), force.charge(second), force.remand_change(first)):
                 publisher.publish(event).get(timeout=30)
-            wait_for_count(kafka, catalog.disclosures, 6)
+            first_deliveries = wait_for_deliveries(kafka, catalog, 6)
             for n in range(3):
                 actions(act(n, first.urn))
 
@@ -158,7 +213,7 @@ def test_every_disclosure_and_console_action_is_chained_once_and_a_restarted_aud
             publisher.publish(force.charge(third)).get(timeout=30)
             for n in range(3, 5):
                 actions(act(n, third.urn))
-        wait_for_count(kafka, catalog.disclosures, 8)
+        wait_for_deliveries(kafka, catalog, 8)
     finally:
         actions.close()
 
@@ -167,8 +222,17 @@ def test_every_disclosure_and_console_action_is_chained_once_and_a_restarted_aud
     zombie = new_auditor(kafka, catalog)
     try:
         assert zombie.start() == first_head
-        offset, value = topic_records(kafka, catalog.disclosures)[6]
-        orphan = link(first_head, CODEC.decode_as(value or b"", Disclosure), offset, now())
+        tp, offset, value = next(
+            r for r in delivered(kafka, catalog) if r[:2] not in {d[:2] for d in first_deliveries}
+        )
+        orphan = link(
+            first_head,
+            disclosure_of(CODEC, value),
+            offset,
+            now(),
+            source_topic=tp.topic,
+            source_partition=tp.partition,
+        )
         action_offset, action_value = topic_records(kafka, catalog.console_actions)[3]
         orphan_action = link(
             orphan, CODEC.decode_as(action_value or b"", ConsoleAction), action_offset, now()
@@ -179,13 +243,15 @@ def test_every_disclosure_and_console_action_is_chained_once_and_a_restarted_aud
         zombie.producer.flush()
 
         # Its replacement fences it, aborts its transaction and resumes each source from the
-        # last offset chained from it (the head, an action, says nothing of disclosures).
+        # last offset chained from it (the head, an action, says nothing of disclosures), per
+        # delivery topic partition.
+        actions_tp = TopicPartition(catalog.console_actions, 0)
         with new_auditor(kafka, catalog) as successor:
             assert successor.start() == first_head
             assert isinstance(first_head, ActionAuditRecord)
             assert successor.chained_offsets == {
-                Source.DISCLOSURES: topic_records(kafka, catalog.disclosures)[5][0],
-                Source.CONSOLE_ACTIONS: topic_records(kafka, catalog.console_actions)[2][0],
+                **last_offsets(first_deliveries),
+                actions_tp: topic_records(kafka, catalog.console_actions)[2][0],
             }
             successor.run(until=lambda: successor.stats.chained >= 4, idle_timeout=20)
             assert successor.head is not None
@@ -201,11 +267,11 @@ def test_every_disclosure_and_console_action_is_chained_once_and_a_restarted_aud
     with new_auditor(kafka, catalog) as idle:
         idle.start()
         assert idle.poll_once(timeout_ms=2000) == 0
-        disclosures = topic_records(kafka, catalog.disclosures)
+        disclosures = delivered(kafka, catalog)
         console = topic_records(kafka, catalog.console_actions)
         assert idle.chained_offsets == {
-            Source.DISCLOSURES: disclosures[-1][0],
-            Source.CONSOLE_ACTIONS: console[-1][0],
+            **last_offsets(disclosures),
+            actions_tp: console[-1][0],
         }
 
     chain = chain_log(kafka, catalog)
@@ -214,8 +280,17 @@ def test_every_disclosure_and_console_action_is_chained_once_and_a_restarted_aud
     # twice, nothing missing.
     records = [r for r in chain if isinstance(r, AuditRecord)]
     done = [r for r in chain if isinstance(r, ActionAuditRecord)]
-    assert [r.source_offset for r in records] == [o for o, _ in disclosures]
-    assert [CODEC.encode(r.disclosure) for r in records] == [v for _, v in disclosures]
+    assert len(disclosures) == 8
+    for tp in last_offsets(disclosures):
+        assert [r.source_offset for r in records if source_of_record(r)[0] == tp] == [
+            o for t, o, _ in disclosures if t == tp
+        ]
+    assert sorted(source_of_record(r) for r in records) == [(t, o) for t, o, _ in disclosures]
+    # Each disclosure is exactly what its delivery record says, with the hash of its bytes.
+    by_source = {source_of_record(r): r.disclosure for r in records}
+    for tp, offset, value in disclosures:
+        assert by_source[tp, offset] == disclosure_of(CODEC, value)
+        assert by_source[tp, offset].payload_sha256 == hashlib.sha256(value).hexdigest()
     assert [r.source_offset for r in done] == [o for o, _ in console]
     assert [CODEC.encode(r.action) for r in done] == [v for _, v in console]
     assert chain[9].previous_hash == first_head.hash  # the restart continued the chain
@@ -329,15 +404,7 @@ def disclosure(n: int) -> Disclosure:
 def test_audit_verify_reports_one_changed_byte_and_one_removed_record(
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:
-    outputs = OutputFactory(CODEC)
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client(WORKER))
-    try:
-        for n in range(6):
-            out = outputs.disclosure(catalog.disclosures, disclosure(n))
-            producer.send(out.topic, key=out.key, value=out.value, headers=out.headers)
-        producer.flush()
-    finally:
-        producer.close()
+    write_deliveries(kafka, catalog, cps_deliveries(6))
     # The auditor as operations run it: its command in a process of its own, stopped by SIGTERM.
     command = "from cjsx.cli.audit import auditor; auditor(prog_name='cjsx auditor')"
     env = cli_env(kafka, catalog, tmp_path)  # connects as exchange-auditor by default
@@ -426,14 +493,32 @@ def test_audit_verify_reports_one_changed_byte_and_one_removed_record(
     assert [f["position"] for f in report["foreign"]] == [2, 3, 4, 5, 6]
 
 
-def write_disclosures(kafka: Broker, catalog: TopicCatalog, numbers: range) -> None:
-    """Disclosures as the worker writes them (as exchange-worker)."""
-    outputs = OutputFactory(CODEC)
+CPS = "cps-mersey-cheshire"
+
+
+def cps_deliveries(count: int) -> list[tuple[bytes, bytes]]:
+    """(key, value) of deliveries to the CPS as the pipeline makes them, one per synthetic
+    case of force 05."""
+    sim = builders.synthetic_force()
+    exchange = builders.exchange()
+    to_cps = builders.catalog().deliver(CPS)
+    found: list[tuple[bytes, bytes]] = []
+    for n in range(count):
+        event = sim.charge(builders.case(sim), advised=True)
+        outcome = exchange.process(builders.record(event, n))
+        found += [(o.key, o.value) for o in outcome.outputs if o.topic == to_cps]
+    assert len(found) == count
+    return found
+
+
+def write_deliveries(
+    kafka: Broker, catalog: TopicCatalog, deliveries: list[tuple[bytes, bytes]]
+) -> None:
+    """Deliveries to the CPS as the worker writes them (as exchange-worker, keyed by case)."""
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client(WORKER))
     try:
-        for n in numbers:
-            out = outputs.disclosure(catalog.disclosures, disclosure(n))
-            producer.send(out.topic, key=out.key, value=out.value, headers=out.headers)
+        for key, value in deliveries:
+            producer.send(catalog.deliver(CPS), key=key, value=value)
         producer.flush()
     finally:
         producer.close()
@@ -461,7 +546,8 @@ def test_a_record_the_auditor_did_not_write_is_noticed_by_it_and_flagged_by_veri
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("ERROR", logger="cjsx.auditor")
-    write_disclosures(kafka, catalog, range(3))
+    deliveries = cps_deliveries(5)
+    write_deliveries(kafka, catalog, deliveries[:3])
     with new_auditor(kafka, catalog) as auditor:
         auditor.run(until=lambda: auditor.stats.chained >= 3, idle_timeout=20)
         head = auditor.head
@@ -470,7 +556,15 @@ def test_a_record_the_auditor_did_not_write_is_noticed_by_it_and_flagged_by_veri
         assert auditor.stats.foreign == 0
 
         # The admin appends a record that chains perfectly after the auditor's head.
-        intruder = link(head, disclosure(50), head.source_offset + 1, now())
+        assert isinstance(head, AuditRecord)
+        intruder = link(
+            head,
+            disclosure(50),
+            head.source_offset + 1,
+            now(),
+            source_topic=head.source_topic,
+            source_partition=head.source_partition,
+        )
         append_as_admin(kafka, catalog, intruder)
         auditor.run(until=lambda: auditor.stats.foreign >= 1, idle_timeout=20)
         assert auditor.stats.foreign == 1
@@ -479,7 +573,7 @@ def test_a_record_the_auditor_did_not_write_is_noticed_by_it_and_flagged_by_veri
         assert noticed[0].claimed_sequence == 4  # type: ignore[attr-defined]
 
         # The auditor carries on from its own head, not from the intruder.
-        write_disclosures(kafka, catalog, range(3, 5))
+        write_deliveries(kafka, catalog, deliveries[3:])
         auditor.run(until=lambda: auditor.stats.chained >= 5, idle_timeout=20)
         assert auditor.head is not None
         assert auditor.head.sequence == 5
@@ -509,3 +603,124 @@ def test_a_record_the_auditor_did_not_write_is_noticed_by_it_and_flagged_by_veri
         assert successor.start() == genuine_head
         assert successor.stats.foreign == 2
     assert [getattr(r, "reason", None) for r in caplog.records] == ["foreign", "foreign"]
+
+
+def test_the_worker_writes_one_receipt_and_one_record_per_recipient_and_each_is_chained_once(
+    kafka: Broker, catalog: TopicCatalog, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """Issue 9's bound with a real worker: per accepted event exactly 1 + (recipients)
+    records, its receipt and its deliveries (no disclosure record); the auditor chains each
+    delivery once, with the sha256 of its bytes. Then the worker is SIGKILLed and replaced by
+    one without its progress (a new application id: no committed offsets, no table state),
+    which processes the same events again and re-emits every delivery (same delivery id, a
+    new record): each re-emission is chained as a transfer of its own."""
+    force = SyntheticForce(force_profile(StandingData.load(), "05"), seed=23)
+    first, second = force.new_case(), force.new_case()
+    with Publisher(
+        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05"), **kafka.client("force-05")
+    ) as publisher:
+        for event in (force.charge(first), force.charge(second), force.remand_change(first)):
+            publisher.publish(event).get(timeout=30)
+
+    def receipts() -> list[Receipt]:
+        found = read_topic(kafka, catalog.receipts("05"), timeout_ms=1500)
+        return [r for _, _, r in found if isinstance(r, Receipt)]
+
+    assert processes.wait_for(lambda: len(receipts()) >= 3, 60), "no receipts"
+    accepted = receipts()
+    assert [r.status.value for r in accepted] == ["ACCEPTED"] * 3
+    assert all(r.deliveries for r in accepted)
+    recipients = sum(len(r.deliveries) for r in accepted)
+    firsts = wait_for_deliveries(kafka, catalog, recipients)
+    time.sleep(3)  # anything more the worker would write for them
+    written = len(receipts()) + len(delivered(kafka, catalog))
+    assert written == sum(1 + len(r.deliveries) for r in accepted)
+    assert len(firsts) == recipients
+    assert list(read_topic(kafka, catalog.rejected, timeout_ms=1000)) == []
+
+    with new_auditor(kafka, catalog) as auditor:
+        auditor.run(until=lambda: auditor.stats.chained >= recipients, idle_timeout=20)
+        assert auditor.stats.chained == recipients
+
+    # The worker dies; its replacement starts without its offsets or state.
+    worker.kill()
+    replacement_id = f"{worker.app_id}-b"
+    admin = admin_client(kafka.bootstrap, kafka.client())
+    try:
+        apply_acls(admin, catalog, worker_app_id=replacement_id)
+    finally:
+        admin.close()
+    replacement = WorkerProcess(
+        kafka, catalog, tmp_path, name="worker-2", env_extra={"CJSX_WORKER_ID": replacement_id}
+    )
+    try:
+        replacement.start()
+        everything = wait_for_deliveries(kafka, catalog, 2 * recipients, timeout=90)
+    finally:
+        replacement.stop()
+    assert len(everything) == 2 * recipients
+    with new_auditor(kafka, catalog) as successor:
+        successor.run(until=lambda: successor.stats.chained >= recipients, idle_timeout=20)
+
+    records = audit_log(kafka, catalog)
+    # Each delivery record in the log exactly once, as the disclosure its bytes are.
+    assert sorted(source_of_record(r) for r in records) == [(t, o) for t, o, _ in everything]
+    value_at = {(t, o): v for t, o, v in everything}
+    for record in records:
+        value = value_at[source_of_record(record)]
+        assert record.disclosure.payload_sha256 == hashlib.sha256(value).hexdigest()
+        assert record.disclosure == disclosure_of(CODEC, value)
+        assert record.disclosure.disclosed_by == WORKER
+    # Every delivery was made twice: two transfers, each chained on its own.
+    by_delivery: dict[uuid.UUID, list[AuditRecord]] = {}
+    for record in records:
+        by_delivery.setdefault(record.disclosure.delivery_id, []).append(record)
+    assert len(by_delivery) == recipients
+    for twice in by_delivery.values():
+        assert len(twice) == 2
+        assert twice[0].sequence < twice[1].sequence
+        assert source_of_record(twice[0]) != source_of_record(twice[1])
+        assert twice[0].disclosure.recipient == twice[1].disclosure.recipient
+    stored = read_stored(kafka.bootstrap, catalog.audit, client=kafka.client())
+    verified = verify_encoded(stored, writer=AuditSigningKey(kafka.secrets_dir).public_key())
+    assert verified.ok, verified.to_json()
+    assert verified.records == 2 * recipients
+
+
+def test_court_results_to_the_force_and_the_cps_are_chained_as_disclosures(
+    kafka: Broker, catalog: TopicCatalog
+) -> None:
+    """Results topics follow the registry like delivery topics: the auditor reads both
+    (the force's and the partner's) and chains each result delivery with its purpose and
+    the hash of its bytes."""
+    exchange = builders.exchange()
+    charge = builders.valid_charge()
+    assert exchange.process(builders.record(charge)).status is Status.ACCEPTED
+    outcome = exchange.process(court_record(results_for(charge)))
+    spec = builders.catalog()
+    places = {
+        spec.force_results("05"): catalog.force_results("05"),
+        spec.partner_results(CPS): catalog.partner_results(CPS),
+    }
+    results = [(places[o.topic], o.key, o.value) for o in outcome.outputs if o.topic in places]
+    assert len(results) == 2
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client(WORKER))
+    try:
+        for topic, key, value in results:
+            producer.send(topic, key=key, value=value).get(timeout=30)
+    finally:
+        producer.close()
+    with new_auditor(kafka, catalog) as auditor:
+        auditor.run(until=lambda: auditor.stats.chained >= 2, idle_timeout=20)
+    records = audit_log(kafka, catalog)
+    assert sorted(r.source_topic for r in records) == sorted(topic for topic, _, _ in results)
+    value_on = {topic: value for topic, _, value in results}
+    policy = load_policy()
+    for record in records:
+        value = value_on[record.source_topic]
+        assert record.disclosure.payload_sha256 == hashlib.sha256(value).hexdigest()
+        assert record.disclosure.event_type == "uk.gov.cjsx.HearingResulted"
+        kind = "cps" if record.disclosure.recipient == CPS else "force"
+        assert record.disclosure.purpose == policy.for_kind(kind).purpose
+        assert record.disclosure.legal_basis == policy.for_kind(kind).legal_basis
+    assert {r.disclosure.recipient for r in records} == {"force-05", CPS}

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.codec import Codec, CodecError
-from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Disclosure
+from schemas.models import ActionAuditRecord, AuditRecord, ConsoleAction, Delivery, Disclosure
 from schemas.reasons import ReasonCode
 from schemas.store import RELEASED_DIR, SchemaStore
 from streams.audit.chain import (
@@ -28,12 +28,14 @@ from streams.audit.chain import (
     Source,
     canonical_content,
     decode_link,
+    disclosure_of,
     link,
     record_hash,
     verify,
     verify_encoded,
 )
 from streams.audit.signing import StoredRecord, sign
+from tests.support import builders
 
 CODEC = Codec()
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -648,3 +650,102 @@ def test_the_canonical_form_of_a_known_action_record_is_pinned() -> None:
     ).replace("REJECTION_ID", str(uuid.uuid5(uuid.NAMESPACE_OID, "rejection")))
     assert canonical_content(record).decode() == expected
     assert record.hash == hashlib.sha256((GENESIS_HASH + expected).encode()).hexdigest()
+
+
+# -- disclosures derived from the delivery records (AuditRecord v2) ---------------------------
+
+TO_CPS = "cjs.deliver.cps-mersey-cheshire.v1"
+TO_COURT = "cjs.deliver.court-magistrates.v1"
+
+
+def derived_chain() -> list[AuditRecord]:
+    """Disclosures read from two delivery topics, three partitions each, as the auditor
+    links them: each names the topic partition its offset is on."""
+    records: list[AuditRecord] = []
+    previous: AuditRecord | None = None
+    for n, (topic, partition, offset) in enumerate(
+        [(TO_CPS, 0, 4), (TO_COURT, 2, 0), (TO_CPS, 1, 0), (TO_CPS, 0, 5), (TO_COURT, 2, 1)]
+    ):
+        previous = link(
+            previous, disclosure(n), offset, T0, source_topic=topic, source_partition=partition
+        )
+        records.append(previous)
+    return records
+
+
+def test_a_derived_disclosure_hashes_the_topic_partition_it_was_read_from() -> None:
+    records = derived_chain()
+    assert verify(records).ok
+    content = json.loads(canonical_content(records[1]))
+    assert (content["source_topic"], content["source_partition"]) == (TO_COURT, 2)
+    # Pointing a record at another partition (or topic) is an alteration.
+    for change in ({"source_partition": 1}, {"source_topic": TO_CPS}):
+        moved = records[1].model_copy(update=change)
+        result = verify([records[0], moved, *records[2:]])
+        assert result.first_break is not None
+        assert (result.first_break.position, result.first_break.kind) == (1, BreakKind.ALTERED)
+    # A record of version 1 (no topic, partition 0) keeps its form: it verifies as written.
+    assert "source_topic" not in json.loads(canonical_content(chain(1)[0]))
+
+
+def test_source_offsets_increase_per_topic_partition() -> None:
+    records = derived_chain()
+    # Offset 0 of one partition after offset 4 of another is fine.
+    assert verify(records).ok
+    again = link(records[-1], disclosure(9), 5, T0, source_topic=TO_CPS, source_partition=0)
+    result = verify([*records, again])
+    assert result.first_break is not None
+    assert result.first_break.kind is BreakKind.SOURCE_NOT_INCREASING
+    assert f"{TO_CPS} partition 0 offset 5 is not after 5" in result.first_break.detail
+    head = verify(records).to_json()["head"]
+    assert head == {
+        "sequence": 5,
+        "hash": records[-1].hash,
+        "source": "disclosures",
+        "source_offset": 1,
+        "source_topic": TO_COURT,
+        "source_partition": 2,
+    }
+
+
+def test_every_single_byte_change_of_a_derived_record_is_detected_at_that_record() -> None:
+    records = derived_chain()
+    stored = encoded(records)
+    for flip in (0x01, 0x80):
+        for index in range(len(stored[2])):
+            changed = bytearray(stored[2])
+            changed[index] ^= flip
+            result = verify_encoded([*stored[:2], bytes(changed), *stored[3:]])
+            assert result.first_break is not None, (index, flip)
+            assert result.first_break.position == 2, (index, flip)
+
+
+def test_a_disclosure_is_derived_only_from_a_delivery_that_says_why() -> None:
+    delivery = CODEC.decode_as(_a_delivery_record(), Delivery)
+    value = CODEC.encode(delivery)
+    derived = disclosure_of(CODEC, value)
+    assert derived.payload_sha256 == hashlib.sha256(value).hexdigest()
+    assert (derived.purpose, derived.legal_basis, derived.disclosed_by) == (
+        delivery.purpose,
+        delivery.legal_basis,
+        delivery.delivered_by,
+    )
+    assert (derived.event_id, derived.case_urn, derived.event_type) == (
+        delivery.event.envelope.event_id,
+        delivery.event.envelope.case_urn,
+        delivery.event.avro_name,
+    )
+    # One that does not say why (as a record of version 1 would not) is refused...
+    mute = CODEC.encode(delivery.model_copy(update={"purpose": ""}))
+    with pytest.raises(CodecError, match="does not say why"):
+        disclosure_of(CODEC, mute)
+    # ...and so is anything that is not a delivery.
+    with pytest.raises(CodecError, match="is not a delivery"):
+        disclosure_of(CODEC, CODEC.encode(chain(1)[0]))
+
+
+def _a_delivery_record() -> bytes:
+    """A delivery as the pipeline writes it (synthetic case)."""
+    outcome = builders.exchange().process(builders.record(builders.valid_charge(), 1))
+    (value,) = [o.value for o in outcome.outputs if o.topic.startswith("cjs.deliver.cps")]
+    return value

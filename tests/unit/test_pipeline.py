@@ -20,7 +20,6 @@ from schemas.models import (
     CaseFileSubmitted,
     DefendantCharged,
     Delivery,
-    Disclosure,
     Header,
     MgForm,
     OrderingFlag,
@@ -29,10 +28,12 @@ from schemas.models import (
     RejectedEvent,
 )
 from schemas.reasons import ReasonCode
+from streams.audit import disclosure_of
 from streams.dedupe import DuplicateKind
 from streams.outputs import Output
 from streams.pipeline import Outcome, Source, Status
 from streams.record import SourceRecord
+from streams.route import load_policy
 from streams.state import DictStore
 from tests.support.builders import (
     HOLD,
@@ -56,7 +57,6 @@ from tests.support.builders import (
 
 RECEIPTS = catalog().receipts("05")
 REJECTED = catalog().rejected
-DISCLOSURES = catalog().disclosures
 TO_CPS = catalog().deliver("cps-mersey-cheshire")
 TO_COURT = catalog().deliver("court-magistrates")
 MS = timedelta(milliseconds=1)
@@ -67,8 +67,6 @@ def summary(outputs: Sequence[Output]) -> list[tuple[str, str]]:
     ordering flag, or the rejection's reason codes."""
     found: list[tuple[str, str]] = []
     for out in outputs:
-        if out.topic == DISCLOSURES:
-            continue  # one per delivery; test_every_delivery_is_disclosed_once checks them
         value = codec().decode(out.value)
         match value:
             case Receipt():
@@ -97,8 +95,6 @@ def record_ids(outputs: Sequence[Output]) -> list[tuple[str, uuid.UUID]]:
                 ids.append((out.topic, value.delivery_id))
             case RejectedEvent():
                 ids.append((out.topic, value.rejection_id))
-            case Disclosure():
-                ids.append((out.topic, value.delivery_id))
         assert dict(out.headers)["ce_id"] == str(ids[-1][1]).encode()
     return ids
 
@@ -407,8 +403,8 @@ def test_a_restart_replay_re_emits_every_output_with_the_same_ids(
     assert [o.status for o in after] == [o.status for o in before]
     assert [record_ids(o.outputs) for o in after] == [record_ids(o.outputs) for o in before]
     assert [summary(o.outputs) for o in after] == [summary(o.outputs) for o in before]
-    # One receipt + 2 deliveries + 2 disclosures; the undecodable record gets a receipt too.
-    assert [len(o.outputs) for o in before] == [5, 5, 1, 2, 2, 1]
+    # One receipt + 2 deliveries; the undecodable record gets a receipt too.
+    assert [len(o.outputs) for o in before] == [3, 3, 1, 2, 2, 1]
     # The held event was not held twice: one tick releases it once.
     p = records[-1].partition
     assert restarted.held_count(p) == 1
@@ -708,10 +704,12 @@ def test_conservation_every_input_has_exactly_its_one_outcome(clock: FixedClock)
 
 
 def test_every_delivery_is_disclosed_once_with_its_purpose_and_hash(sim: SyntheticForce) -> None:
+    """The delivery record is the disclosure: what the auditor derives from its bytes says
+    what was disclosed, to whom, why, under which policy, by whom, and hashes those bytes."""
     story = case(sim)
     outcome = exchange().process(record(sim.charge(story, advised=True)))
     deliveries = [o for o in outcome.outputs if o.topic in (TO_CPS, TO_COURT)]
-    disclosures = decoded(outcome.outputs, Disclosure, DISCLOSURES)
+    disclosures = [disclosure_of(codec(), o.value) for o in deliveries]
     assert len(deliveries) == len(disclosures) == 2
     by_recipient = {d.recipient: d for d in disclosures}
     for out in deliveries:
@@ -724,6 +722,43 @@ def test_every_delivery_is_disclosed_once_with_its_purpose_and_hash(sim: Synthet
         assert disclosure.policy_version == 1
     assert "Listing" in by_recipient["court-magistrates"].purpose
     assert "Prosecution" in by_recipient["cps-mersey-cheshire"].purpose
+    policy = load_policy()
+    for recipient, kind in (("court-magistrates", "court"), ("cps-mersey-cheshire", "cps")):
+        rules = policy.for_kind(kind)
+        assert (by_recipient[recipient].purpose, by_recipient[recipient].legal_basis) == (
+            rules.purpose,
+            rules.legal_basis,
+        )
+
+
+def test_an_accepted_event_is_one_receipt_and_one_record_per_recipient(
+    sim: SyntheticForce,
+) -> None:
+    """Issue 9's bound: at most 1 + N records per accepted event; here exactly 1 + N, and
+    nothing but the receipt and the deliveries (no separate disclosure record)."""
+    story = case(sim, court=MAGISTRATES)
+    events: list[CaseEvent] = [
+        sim.charge(story, advised=True),
+        sim.documents(story, [MgForm.MG5, MgForm.MG6D]),
+        sim.remand_change(story),
+    ]
+    pre = case(sim)
+    events.append(sim.pre_charge(pre))
+    x = exchange()
+    disclosing = set(catalog().disclosing_topics())
+    sizes = []
+    for offset, event in enumerate(events):
+        outcome = x.process(record(event, offset))
+        assert outcome.status is Status.ACCEPTED
+        (receipt,) = decoded(outcome.outputs, Receipt)
+        assert receipt.status is ReceiptStatus.ACCEPTED
+        assert len(outcome.outputs) == 1 + len(receipt.deliveries)
+        assert {o.topic for o in outcome.outputs} - disclosing == {RECEIPTS}
+        assert sorted(disclosure_of(codec(), o.value).recipient for o in outcome.outputs[1:]) == (
+            sorted(receipt.deliveries)
+        )
+        sizes.append(len(receipt.deliveries))
+    assert sizes == [2, 2, 2, 1]  # the pre-charge request goes to the CPS only
 
 
 def test_an_internal_error_says_where_its_record_came_from() -> None:

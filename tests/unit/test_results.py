@@ -30,6 +30,7 @@ from schemas.models import (
     ResultDuration,
 )
 from schemas.reasons import ReasonCode
+from streams.audit import disclosure_of
 from streams.cases import CaseMemory
 from streams.pipeline import Exchange, Status
 from streams.results import court_source
@@ -125,8 +126,14 @@ def test_results_go_to_the_charging_force_with_triggers_and_to_cps_without(
     ]
     # Nothing for the force's own receipts topic: the results are not the force's events.
     assert decoded(outcome.outputs, Receipt, catalog().receipts("05")) == []
-    disclosures = [o for o in outcome.outputs if o.topic == catalog().disclosures]
+    # Each result delivery is a disclosure: the auditor derives it from the record's bytes.
+    disclosing = catalog().disclosing_topics()
+    disclosures = [
+        disclosure_of(codec(), o.value) for o in outcome.outputs if o.topic in disclosing
+    ]
     assert len(disclosures) == 2
+    assert {d.recipient for d in disclosures} == {"force-05", CPS}
+    assert len(outcome.outputs) == 1 + len(disclosures)  # the court's receipt and the two
     assert outcome.court == COURT
     assert outcome.force is None
 
