@@ -140,7 +140,7 @@ class OutputFactory:
         legal_basis: str,
         delivered_by: str,
         now: datetime,
-    ) -> tuple[Delivery, Output]:
+    ) -> Output:
         """One event as one partner may see it. The record itself is the disclosure: it
         carries why (purpose, legal basis, policy version), when and by whom, and the auditor
         chains it from these bytes (``streams/audit``)."""
@@ -157,7 +157,7 @@ class OutputFactory:
             delivered_by=delivered_by,
         )
         urn = event.envelope.case_urn
-        return delivery, self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
+        return self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
 
     def result_delivery(
         self,
@@ -173,7 +173,7 @@ class OutputFactory:
         legal_basis: str,
         delivered_by: str,
         now: datetime,
-    ) -> tuple[ResultDelivery, Output]:
+    ) -> Output:
         """A court's results for one recipient (the charging force, or a partner)."""
         delivery = ResultDelivery(
             delivery_id=delivery_id,
@@ -188,4 +188,4 @@ class OutputFactory:
             delivered_by=delivered_by,
         )
         urn = event.envelope.case_urn
-        return delivery, self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
+        return self._output(topic, delivery, delivery.delivery_id, urn, now, urn)

@@ -523,7 +523,7 @@ class Exchange:
                 projected = project(event, rules)
                 if projected is None:
                     continue
-                _, output = self.outputs.delivery(
+                output = self.outputs.delivery(
                     self.catalog.deliver(partner.id),
                     delivery_id=self.delivery_ids.of(
                         event.envelope.event_id, partner.id, event.envelope.force, urn
@@ -640,7 +640,7 @@ class Exchange:
                 if projected is None:
                     continue
                 seen, enriched = projected
-                _, output = self.outputs.result_delivery(
+                output = self.outputs.result_delivery(
                     topic,
                     delivery_id=self.delivery_ids.of(
                         env.event_id, recipient, env.force, env.case_urn
