@@ -269,7 +269,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         acknowledged. Records Faust lost before a record of the batch are read directly and
         processed first (``streams.continuity``)."""
         batch: Batch = []
-        received = [(event, _record(event.message)) for event in events]
+        received = [(event, SourceRecord.of(event.message)) for event in events]
         missed: dict[int, list[SourceRecord]] = {}
         for index, (event, record) in enumerate(received):
             where = (record.topic, record.partition)
@@ -486,21 +486,3 @@ def _log_failure(what: str, record: SourceRecord, error: BaseException) -> None:
     log.error(
         what, extra={"position": record.position, "error": type(error).__name__, "frames": frames}
     )
-
-
-def _record(message: Any) -> SourceRecord:
-    return SourceRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value if message.value is not None else b"",
-        headers=tuple(_headers(message.headers)),
-    )
-
-
-def _headers(raw: Any) -> list[tuple[str, bytes | None]]:
-    if not raw:
-        return []
-    items = raw.items() if isinstance(raw, dict) else raw
-    return [(str(k), v) for k, v in items]

@@ -83,18 +83,7 @@ class Refetcher:
             polled = self.consumer.poll(timeout_ms=_TIMEOUT_MS).get(tp, [])
             if not polled:
                 raise TimeoutError(f"no records from {tp.topic}/{tp.partition} to refetch")
-            found.extend(
-                SourceRecord(
-                    topic=r.topic,
-                    partition=r.partition,
-                    offset=r.offset,
-                    key=r.key,
-                    value=r.value if r.value is not None else b"",
-                    headers=tuple((str(k), v) for k, v in (r.headers or [])),
-                )
-                for r in polled
-                if r.offset in offsets
-            )
+            found.extend(SourceRecord.of(r) for r in polled if r.offset in offsets)
         return found
 
     def close(self) -> None:

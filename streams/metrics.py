@@ -192,7 +192,7 @@ class ExchangeMetrics:
         self.holes = Counter(
             "cjsx_input_holes_total",
             "Times a partition's next record arrived with records before it never received "
-            "(the worker read the partition again from the first one missing)",
+            "(the worker read the missing ones itself and processed them first)",
             ["stage"],
             registry=registry,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +20,17 @@ class SourceRecord:
     @property
     def position(self) -> str:
         return f"{self.topic}/{self.partition}/{self.offset}"
+
+    @classmethod
+    def of(cls, message: Any) -> SourceRecord:
+        """A consumed record from Faust (headers as a mapping or pairs) or kafka-python."""
+        raw = message.headers or ()
+        items = raw.items() if isinstance(raw, dict) else raw
+        return cls(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value if message.value is not None else b"",
+            headers=tuple((str(k), v) for k, v in items),
+        )

@@ -244,13 +244,7 @@ def link(
 
 @overload
 def link(
-    previous: ChainRecord | None,
-    entry: ConsoleAction,
-    source_offset: int,
-    recorded_at: datetime,
-    *,
-    source_topic: str = "",
-    source_partition: int = 0,
+    previous: ChainRecord | None, entry: ConsoleAction, source_offset: int, recorded_at: datetime
 ) -> ActionAuditRecord: ...
 
 

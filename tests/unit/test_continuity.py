@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from streams.continuity import Continuity
+from streams.record import SourceRecord
 
 P = ("cjs.acks.court-magistrates.v1", 0)
 
@@ -28,3 +31,11 @@ def test_each_partition_and_generation_has_its_own_expectation() -> None:
     # a rebalance (new generation) starts from the committed offset, wherever that is
     assert seen.observe(P, 4, 180) is None
     assert seen.observe(P, 4, 182) == range(181, 182)
+
+
+def test_a_consumed_record_reads_the_same_from_faust_or_kafka_python() -> None:
+    common = {"topic": "t", "partition": 2, "offset": 7, "key": b"k"}
+    faust = SimpleNamespace(**common, value=None, headers={"ce_id": b"1"})
+    kafka = SimpleNamespace(**common, value=None, headers=[("ce_id", b"1")])
+    assert SourceRecord.of(faust) == SourceRecord.of(kafka)
+    assert SourceRecord.of(faust) == SourceRecord("t", 2, 7, b"k", b"", (("ce_id", b"1"),))
