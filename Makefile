@@ -31,8 +31,13 @@ typecheck: $(STAMP)
 
 # The fault proofs on three brokers take about 18 minutes here: they have a target of their
 # own (`make test-faults`) so that `make test` stays well inside CI's time.
+# The suite runs in TEST_WORKERS pytest-xdist processes, each with its own broker. A test file
+# stays on one worker (its module fixtures are built once), and the files with slow proofs are
+# handed out first (tests/conftest.py orders them) so the long ones run side by side.
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(STAMP) broker-jars tools lint typecheck
-	$(BIN)/pytest -m "not faults"
+	$(BIN)/pytest -m "not faults" $(PARALLEL)
 
 test-faults: $(STAMP) broker-jars
 	$(BIN)/pytest -m faults
@@ -40,7 +45,7 @@ test-faults: $(STAMP) broker-jars
 # Everything but the slow proofs (the crash run, the ACL matrix, the demo, ...): minutes, not a
 # quarter of an hour. `make test` still runs them all.
 test-fast: $(STAMP) broker-jars tools lint typecheck
-	$(BIN)/pytest -m "not slow and not faults"
+	$(BIN)/pytest -m "not slow and not faults" $(PARALLEL)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

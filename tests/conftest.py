@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,7 @@ from tests.support.world import (
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
 _LEFT_BEHIND = pytest.StashKey[str]()
+_LEFT_BEHIND_KEY = "cjsx_left_behind"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,6 +48,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif "/tests/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+    # Files holding a slow proof first (otherwise in collection order): run in parallel
+    # (`make test`), those are handed out first and run side by side instead of last.
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 def _ours() -> list[processes.ProcessInfo]:
@@ -94,12 +100,31 @@ def _no_process_outlives_its_test() -> Iterator[None]:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """After every fixture is torn down (the runner's own hook does that first): nothing
-    this session started may still be running."""
+    this session started may still be running. A pytest-xdist worker hands what it found
+    to the controller, whose exit status and summary are the run's."""
     left = _settle(_ours(), grace=5.0)
     if left:
-        session.config.stash[_LEFT_BEHIND] = _describe(left)
+        described = _describe(left)
         _kill(left)
+        _record_left_behind(session.config, described)
+        worker_output = getattr(session.config, "workeroutput", None)
+        if worker_output is not None:
+            worker_output[_LEFT_BEHIND_KEY] = described
+    if session.config.stash.get(_LEFT_BEHIND, ""):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """In the pytest-xdist controller: what a worker's session left running fails the run."""
+    described = getattr(node, "workeroutput", {}).get(_LEFT_BEHIND_KEY)
+    if described:
+        _record_left_behind(node.config, described)
+
+
+def _record_left_behind(config: pytest.Config, described: str) -> None:
+    earlier = config.stash.get(_LEFT_BEHIND, "")
+    config.stash[_LEFT_BEHIND] = f"{earlier}\n{described}" if earlier else described
 
 
 def pytest_terminal_summary(

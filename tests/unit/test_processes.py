@@ -75,9 +75,16 @@ LEAKY = textwrap.dedent(
 )
 
 
-def test_the_suite_flags_what_a_test_or_the_session_leaves_running(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "parallel", [[], ["-n", "2", "--dist", "loadfile"]], ids=["serial", "two-xdist-workers"]
+)
+def test_the_suite_flags_what_a_test_or_the_session_leaves_running(
+    tmp_path: Path, parallel: list[str]
+) -> None:
     """The real checks of tests/conftest.py, loaded as a plugin into a pytest run of its own
-    (in a child process, so what it starts is not this session's)."""
+    (in a child process, so what it starts is not this session's), run as ``make test``
+    runs the suite (in pytest-xdist workers, whose session checks report to the
+    controller) and in one process."""
     (tmp_path / "test_leaky.py").write_text(LEAKY)
     result = processes.run(
         [
@@ -89,6 +96,7 @@ def test_the_suite_flags_what_a_test_or_the_session_leaves_running(tmp_path: Pat
             "-p",
             "no:cacheprovider",
             "-q",
+            *parallel,
             str(tmp_path / "test_leaky.py"),
         ],
         timeout=120,
