@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         "partitions go to another (or to the same worker restarted): a crashed worker's "
         "partitions stand still this long.",
     )
+    worker_table_write_buffer_mib: int = Field(
+        default=8,
+        ge=1,
+        description="RocksDB memtable size per worker table partition (two may be held).",
+    )
+    worker_table_block_cache_mib: int = Field(
+        default=8, ge=1, description="RocksDB block cache per worker table partition."
+    )
 
     @property
     def secrets_dir(self) -> Path:

@@ -89,6 +89,22 @@ class WorkerConfig:
     SIGKILLed worker's partitions stand still this long (Faust's default, 60 s, left a
     restarted worker waiting a minute to rejoin); heartbeats come from the consumer's own
     thread every 3 s, so a busy agent does not miss them."""
+    table_write_buffer_mib: int = 8
+    """RocksDB memtable size per table partition (two may be held). Faust's defaults (three
+    of 64 MiB, and a 2 GiB block cache, per partition) let the worker's RSS grow with its
+    state: +6 MiB/min through a 30-minute soak at 200 events/s."""
+    table_block_cache_mib: int = 8
+    """RocksDB block cache per table partition."""
+
+    def table_memory(self) -> dict[str, int]:
+        """RocksDB options bounding one table partition's memory (Faust's option names)."""
+        mib = 1024 * 1024
+        return {
+            "write_buffer_size": self.table_write_buffer_mib * mib,
+            "max_write_buffer_number": 2,
+            "block_cache_size": self.table_block_cache_mib * mib,
+            "block_cache_compressed_size": self.table_block_cache_mib * mib,
+        }
 
 
 class _TableStore:
@@ -181,7 +197,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,
-        options={"ttl": int(config.dedup_window.total_seconds())},
+        options={"ttl": int(config.dedup_window.total_seconds()), **config.table_memory()},
         extra_topic_configs={"cleanup.policy": "compact,delete", "retention.ms": str(window_ms)},
         help="Deduplication sightings by event id and content fingerprint",
     )
@@ -190,7 +206,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,
-        options={"ttl": int(_CASE_STATE_TTL.total_seconds())},
+        options={"ttl": int(_CASE_STATE_TTL.total_seconds()), **config.table_memory()},
         help="Per-case ordering state and routing",
     )
     stores = (StagedStore(_TableStore(seen)), StagedStore(_TableStore(cases)))
