@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m bench.soak [--minutes 30] [--rate 200] [--sample-seco
 Prints one JSON object.
 
 A plaintext broker and one worker process are started here; every partner's subscriber runs
-(in a thread of this process, into its own SQLite store) so partner lag means something.
+(``cjsx partner run``, each its own process and SQLite store) so partner lag means something.
 Synthetic forces offer mixed traffic with known intent (valid case stories, one event per
 fault family, exact resends, content duplicates, out-of-order and gap cases) at a steady
 rate. Every ``--sample-seconds`` a sampler thread records the worker's RSS, the size of its
@@ -42,8 +42,7 @@ from typing import Any
 
 from cjsx.cli.status import parse_metrics
 from common import processes
-from consumers.store import PartnerStore
-from consumers.subscriber import Subscriber, SubscriberStats
+from consumers.subscriber import SubscriberStats
 from infra.broker.node import KafkaCluster, free_port
 from infra.broker.provision import ensure_jars
 from infra.registry import load_registry
@@ -235,49 +234,44 @@ class Publishing:
 
 
 class Partners:
-    """Each partner's subscriber in its own thread, into its own SQLite store."""
+    """Each partner's ``cjsx partner run`` as its own process (as a partner runs it), into its
+    own SQLite store. (Threads of this process, as before, measured this process's GIL: the
+    busiest partner fell behind while the publishers ran beside it.)"""
 
-    def __init__(self, bootstrap: str, catalog: TopicCatalog, folder: Path) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, env: dict[str, str], catalog: TopicCatalog, folder: Path) -> None:
+        self.env = env
         self.catalog = catalog
         self.folder = folder
-        self.stop = threading.Event()
-        self.threads: list[threading.Thread] = []
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.stats: dict[str, SubscriberStats] = {}
         self.errors: list[str] = []
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         for partner in self.catalog.registry.partners:
-            thread = threading.Thread(
-                target=self._run, args=(partner.id,), name=f"partner-{partner.id}", daemon=True
+            store = f"sqlite:///{self.folder / (partner.id + '.sqlite')}"
+            command = [sys.executable, "-m", "cjsx", "partner", "run", "--partner", partner.id]
+            self.running[partner.id] = processes.spawn(
+                [*command, "--store", store], log=self._log(partner.id), env=self.env
             )
-            thread.start()
-            self.threads.append(thread)
 
-    def _run(self, partner: str) -> None:
-        store = PartnerStore.sqlite(str(self.folder / f"{partner}.sqlite"))
-        try:
-            subscriber = Subscriber(
-                bootstrap_servers=self.bootstrap,
-                topic=self.catalog.deliver(partner),
-                group_id=self.catalog.partner_group(partner),
-                store=store,
-                acks_topic=self.catalog.acks(partner),
-            )
+    def _log(self, partner: str) -> Path:
+        return self.folder / f"{partner}.log"
+
+    def close(self) -> None:
+        """Stop each subscriber (SIGTERM: it finishes its batch) and read the statistics it
+        prints as its last line."""
+        for partner, process in self.running.items():
+            exited_early = process.poll() is not None
+            stop_group(process)
+            lines = self._log(partner).read_text(errors="replace").splitlines()
             try:
-                self.stats[partner] = subscriber.run(until=self.stop.is_set)
-            finally:
-                subscriber.close()
-        except Exception as error:  # noqa: BLE001 - reported in the result, never silent
-            self.errors.append(f"{partner}: {type(error).__name__}: {error}")
-        finally:
-            store.close()
-
-    def close(self, timeout: float = 30.0) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout)
+                self.stats[partner] = SubscriberStats(**json.loads(lines[-1]))
+            except (IndexError, ValueError, TypeError):
+                self.errors.append(f"{partner}: no statistics at its end; see its log")
+            if exited_early:
+                self.errors.append(f"{partner}: exited before the run ended")
+        self.running.clear()
 
 
 # -- sampling ----------------------------------------------------------------------------------
@@ -384,16 +378,23 @@ class Sampler:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def start_worker(bootstrap: str, catalog: TopicCatalog, home: Path, port: int) -> Any:
-    env = {
+def exchange_env(bootstrap: str, catalog: TopicCatalog, home: Path) -> dict[str, str]:
+    """What the worker and the partners' processes share."""
+    return {
         "CJSX_BOOTSTRAP_SERVERS": bootstrap,
         "CJSX_TOPIC_NAMESPACE": catalog.namespace,
         "CJSX_FORCES": ",".join(FORCES),
         "CJSX_CACHE_DIR": str(home),
-        "CJSX_WORKER_ID": worker_id(catalog),
-        "CJSX_WORKER_WEB_PORT": str(port),
         "CJSX_LOG_LEVEL": "WARNING",
         "CJSX_SECURITY": "false",  # plaintext, as the other benchmarks: processing, not TLS
+    }
+
+
+def start_worker(bootstrap: str, catalog: TopicCatalog, home: Path, port: int) -> Any:
+    env = {
+        **exchange_env(bootstrap, catalog, home),
+        "CJSX_WORKER_ID": worker_id(catalog),
+        "CJSX_WORKER_WEB_PORT": str(port),
     }
     return processes.spawn(
         [sys.executable, "-m", "cjsx", "worker", "--no-supervise", "--name", "worker-1"],
@@ -447,7 +448,7 @@ def run(args: argparse.Namespace, home: Path, cluster: KafkaCluster) -> dict[str
     apply_topics(catalog, bootstrap)
     port = free_port()
     worker: subprocess.Popen[bytes] | None = None
-    partners = Partners(bootstrap, catalog, home / "partners")
+    partners = Partners(exchange_env(bootstrap, catalog, home), catalog, home / "partners")
     publishers: dict[str, Publisher] = {}
     reader: KafkaOffsetReader | None = None
     sampler: Sampler | None = None
