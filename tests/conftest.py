@@ -22,6 +22,7 @@ from common import processes
 from infra.broker.provision import ensure_jars
 from infra.topics import TopicCatalog
 from tests.support.world import (
+    LONG_LIVED,
     STARTED_SESSIONS,
     Broker,
     WorkerProcess,
@@ -90,7 +91,10 @@ def _no_process_outlives_its_test() -> Iterator[None]:
     new at the end was started by this test or its function-scoped fixtures."""
     before = {p.pid for p in _ours()}
     yield
-    left = _settle([p for p in _ours() if p.pid not in before], grace=3.0)
+    fixtures_own = {n.pid() for cluster in LONG_LIVED for n in cluster.nodes}
+    left = _settle(
+        [p for p in _ours() if p.pid not in before and p.pid not in fixtures_own], grace=3.0
+    )
     if left:
         described = _describe(left)  # before the kill: the command line goes with the process
         _kill(left)
@@ -149,9 +153,11 @@ def kafka(tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path) -> Iterator
     """One real Apache Kafka 4.x node (KRaft) for the whole session, as the project runs it:
     SASL/SCRAM over TLS, the authorizer on, a SCRAM user for every registry principal."""
     broker = start_broker(tmp_path_factory.mktemp("kafka"), kafka_lib)
+    LONG_LIVED.append(broker.cluster)
     try:
         yield broker
     finally:
+        LONG_LIVED.remove(broker.cluster)
         broker.cluster.stop()
 
 

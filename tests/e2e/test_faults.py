@@ -31,7 +31,7 @@ from tests.e2e.faults_support import (
     verify,
     wait_fully_replicated,
 )
-from tests.support.world import Broker, start_broker
+from tests.support.world import LONG_LIVED, Broker, start_broker
 
 pytestmark = pytest.mark.faults
 
@@ -40,9 +40,11 @@ pytestmark = pytest.mark.faults
 def cluster(tmp_path_factory: pytest.TempPathFactory, kafka_lib: Path) -> Iterator[Broker]:
     """Three secured nodes, each broker and controller; min.insync.replicas 2."""
     broker = start_broker(tmp_path_factory.mktemp("kafka3"), kafka_lib, size=3)
+    LONG_LIVED.append(broker.cluster)  # a node a proof restarts is this fixture's
     try:
         yield broker
     finally:
+        LONG_LIVED.remove(broker.cluster)
         resume_all(broker)
         broker.cluster.stop()
 

@@ -30,6 +30,11 @@ STARTED_SESSIONS: set[int] = set()
 leak checks in ``tests/conftest.py`` find their descendants even if they escaped."""
 
 
+LONG_LIVED: list[KafkaCluster] = []
+"""Clusters a session- or module-scoped fixture owns: a node such a cluster restarts inside
+a test (a fault proof) belongs to the fixture, not to the test."""
+
+
 def _track(process: subprocess.Popen[bytes] | None) -> None:
     if process is not None:
         STARTED_SESSIONS.add(process.pid)
