@@ -97,7 +97,8 @@ class WorkerConfig:
     """RocksDB block cache per table partition."""
 
     def table_memory(self) -> dict[str, int]:
-        """RocksDB options bounding one table partition's memory (Faust's option names)."""
+        """RocksDB options bounding one table partition's memory (Faust's option names; the
+        compressed block cache is used only by the python-rocksdb driver, not rocksdict)."""
         mib = 1024 * 1024
         return {
             "write_buffer_size": self.table_write_buffer_mib * mib,

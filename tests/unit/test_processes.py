@@ -71,6 +71,31 @@ LEAKY = textwrap.dedent(
 
     def test_a_session_fixture_leaks(forgotten):
         pass
+
+    class Node:
+        process = None
+
+        def pid(self):
+            return self.process.pid if self.process else None
+
+    class Cluster:
+        def __init__(self):
+            self.nodes = [Node()]
+
+    @pytest.fixture(scope="module")
+    def cluster():
+        from tests.support.world import LONG_LIVED
+        owned = Cluster()
+        LONG_LIVED.append(owned)
+        yield owned
+        LONG_LIVED.remove(owned)
+        owned.nodes[0].process.kill()
+        owned.nodes[0].process.wait()
+
+    def test_restarts_a_node_of_a_module_scoped_cluster(cluster):
+        # What a fault proof does: the node is the fixture's, not a leak of this test.
+        NODE = [sys.executable, "-c", "import time; time.sleep(121)"]
+        cluster.nodes[0].process = subprocess.Popen(NODE, start_new_session=True)
     """
 )
 
@@ -105,10 +130,11 @@ def test_the_suite_flags_what_a_test_or_the_session_leaves_running(
     )
     out = result.stdout.decode(errors="replace")
     assert result.returncode == 1, out
-    assert re.search(r"\b3 passed, .*\b1 error\b", out), out
+    assert re.search(r"\b4 passed, .*\b1 error\b", out), out
     assert "ERROR at teardown of test_leaks_a_process" in out, out
     assert "the test left processes running (now killed)" in out, out
     assert "processes left running" in out, out  # the session's own check, at its end
     assert "time.sleep(120)" in out, out
-    leftovers = [p for p in processes.snapshot() if "time.sleep(120)" in p.command]
+    assert "time.sleep(121)" not in out, out  # a long-lived cluster's restarted node
+    leftovers = [p for p in processes.snapshot() if "time.sleep(12" in p.command]
     assert leftovers == [] or all(p.state == "Z" for p in leftovers), leftovers
