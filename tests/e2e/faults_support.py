@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import signal
 import sqlite3
 import threading
@@ -43,6 +44,7 @@ from tests.e2e.test_delivery_guarantees import (
 from tests.support.world import TEST_FORCES, Broker, PartnerProcess, WorkerProcess, new_catalog
 
 REPORT = Path(__file__).resolve().parents[2] / ".cache" / "reports" / "faults.json"
+LOGS = REPORT.parent / "faults-logs"
 RECIPIENTS = (
     "cps-london-north",
     "cps-london-south",
@@ -296,14 +298,34 @@ def fault_run(
     wait_metadata_everywhere(broker)
     worker = WorkerProcess(broker, catalog, home, supervised=True)
     run = FaultRun(broker, catalog, home, make_traffic(cases, seed), rate, worker)
+    failed = False
     try:
         for partner in RECIPIENTS:
             run.partners[partner] = PartnerProcess(broker, catalog, partner, home / "partners")
             run.partners[partner].start()
         worker.start()
         yield run
+    except BaseException:
+        failed = True
+        raise
     finally:
         run.close()
+        if failed:
+            keep_logs(home, broker)
+
+
+def keep_logs(home: Path, broker: Broker) -> None:
+    """Copy a failed run's process logs (worker, partners, brokers) beside the report, so the
+    cause can be read after pytest has removed its temporary folders."""
+    target = LOGS / home.name
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for log in home.rglob("*.log"):
+        shutil.copy(log, target / f"{log.parent.name}-{log.name}")
+    for n in broker.cluster.nodes:
+        with contextlib.suppress(OSError):
+            shutil.copy(n.log_file, target / f"broker-{n.node_id}.log")
+    print("fault run logs kept in", target)
 
 
 def read_outputs(broker: Broker, catalog: TopicCatalog, watcher: ReceiptWatcher) -> Observed:
