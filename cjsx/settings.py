@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     worker_table_block_cache_mib: int = Field(
         default=8, ge=1, description="RocksDB block cache per worker table partition."
     )
+    partner_ack_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="How long a partner waits for its acknowledgements to reach the broker "
+        "before replacing its producer and reading the batch again.",
+    )
 
     @property
     def secrets_dir(self) -> Path:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from common.processes import poll_until
+from common.producer_close import close_producer
 from consumers.store import PartnerStore
 from schemas.cloudevents import to_kafka
 from schemas.codec import Codec, CodecError
@@ -37,6 +38,7 @@ class SubscriberStats:
     stored: int = 0
     redelivered: int = 0
     quarantined: int = 0
+    ack_stalls: int = 0
 
 
 class Subscriber:
@@ -51,6 +53,7 @@ class Subscriber:
         store: PartnerStore,
         acks_topic: str | None = None,
         codec: Codec | None = None,
+        ack_timeout: float = 30.0,
         **client: Any,
     ) -> None:
         self.topic = topic
@@ -67,13 +70,14 @@ class Subscriber:
             isolation_level="read_committed",
             **client,
         )
-        self.producer = (
-            KafkaProducer(
-                bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True, **client
-            )
-            if acks_topic
-            else None
-        )
+        self.ack_timeout = ack_timeout
+        self._producer_settings: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "acks": "all",
+            "enable_idempotence": True,
+            **client,
+        }
+        self.producer = KafkaProducer(**self._producer_settings) if acks_topic else None
 
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Handle one batch; returns how many records it held."""
@@ -94,10 +98,36 @@ class Subscriber:
                 else:
                     self.stats.redelivered += 1
                 self._acknowledge(delivery)
-            if self.producer is not None:
-                self.producer.flush()
+            if not self._acknowledgements_sent():
+                self._read_again({tp: records[0].offset for tp, records in batches.items()})
+                return count
             self.consumer.commit()
         return count
+
+    def _acknowledgements_sent(self) -> bool:
+        """Whether the batch's acknowledgements reached the broker within ``ack_timeout``.
+
+        A kafka-python producer can stop sending to a partition after its leader moved (seen
+        in the fault proofs: two NotLeaderForPartition answers, then silence), so an
+        unbounded flush would hang the partner for good. On a timeout the producer is
+        abandoned and a new one made; the batch, not committed, is read again, found in the
+        store, and acknowledged again (acknowledgement ids are derived, so a repeat is
+        harmless)."""
+        if self.producer is None:
+            return True
+        try:
+            self.producer.flush(timeout=self.ack_timeout)
+            return True
+        except KafkaTimeoutError:
+            close_producer(self.producer, timeout=0)
+            self.producer = KafkaProducer(**self._producer_settings)
+            self.stats.ack_stalls += 1
+            log.warning("acknowledgements stalled; producer replaced, batch read again")
+            return False
+
+    def _read_again(self, starts: dict[TopicPartition, int]) -> None:
+        for partition, offset in starts.items():
+            self.consumer.seek(partition, offset)
 
     def run(
         self, *, until: Callable[[], bool] = lambda: False, idle_timeout: float | None = None
@@ -162,4 +192,4 @@ class Subscriber:
     def close(self) -> None:
         self.consumer.close()
         if self.producer is not None:
-            self.producer.close()
+            close_producer(self.producer, timeout=self.ack_timeout)

@@ -30,6 +30,7 @@ from kafka.producer.future import RecordMetadata
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from common.errors import CjsxError
+from common.producer_close import close_producer
 from infra.topics import TopicCatalog
 from producers.outbox import Durability, Entry, Outbox
 from schemas.cloudevents import Headers, court_source, force_source, to_kafka
@@ -359,7 +360,7 @@ class Publisher:
                 self._wake.notify_all()
             self._relay.join(timeout=15)
             if self.producer is not None:
-                self.producer.close(timeout=0 if len(self.outbox) else timeout)
+                close_producer(self.producer, timeout=0 if len(self.outbox) else timeout)
             self.outbox.close()
 
     def __enter__(self) -> Publisher:

@@ -68,6 +68,7 @@ def run(partner_id: str, store_url: str | None, idle_timeout: float | None) -> N
         group_id=runtime.catalog.partner_group(partner_id),
         store=store,
         acks_topic=runtime.catalog.acks(partner_id),
+        ack_timeout=settings.partner_ack_timeout_seconds,
         **runtime.client_config(partner_id),
     )
     stopping = processes.stop_requested()

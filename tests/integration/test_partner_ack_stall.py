@@ -1,0 +1,106 @@
+"""A partner whose acknowledgements stall does not hang: the batch is read again and
+acknowledged through a new producer, then committed. The stall is real: the partner's
+producer is one whose broker has been killed with records in its buffer (in the fault proofs
+a producer stopped sending to a partition after its leader moved, and the partner's
+unbounded flush hung it for good)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+
+from consumers.store import PartnerStore
+from consumers.subscriber import Subscriber
+from infra.topics import TopicCatalog
+from schemas.ids import acknowledgement_id
+from schemas.models import Delivery, Receipt
+from tests.support.builders import catalog as plain_catalog
+from tests.support.builders import codec, exchange, record, synthetic_force
+from tests.support.world import Broker, read_topic, start_broker
+
+PARTNER = "court-magistrates"
+
+
+def deliveries(cases: int) -> list[tuple[Delivery, bytes]]:
+    """What the in-process pipeline delivers to the court for a few synthetic cases."""
+    sim = synthetic_force()
+    x, topic = exchange(), plain_catalog().deliver(PARTNER)
+    found: list[tuple[Delivery, bytes]] = []
+    offset = 0
+    for _ in range(cases):
+        story = sim.new_case()
+        for event in (sim.charge(story), sim.remand_change(story)):
+            for out in x.process(record(event, offset)).outputs:
+                if out.topic == topic:
+                    found.append((codec().decode_as(out.value, Delivery), out.value))
+            offset += 1
+    return found
+
+
+def stuck_producer(broker: Broker, topic: str) -> KafkaProducer:
+    """A producer that knows ``topic`` on ``broker``, which is then killed: what it is
+    handed stays in its buffer."""
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, **broker.client())
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    admin.close()
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap, acks="all", enable_idempotence=True, **broker.client()
+    )
+    producer.send(topic, b"known").get(timeout=30)
+    broker.cluster.nodes[0].kill()
+    return producer
+
+
+@pytest.mark.timeout(240)
+def test_stalled_acknowledgements_are_sent_again_by_a_new_producer(
+    kafka: Broker, catalog: TopicCatalog, kafka_lib: Path, tmp_path: Path
+) -> None:
+    made = deliveries(cases=4)
+    assert len(made) >= 4
+    writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
+    for delivery, value in made:
+        writer.send(
+            catalog.deliver(PARTNER), key=delivery.event.envelope.case_urn.encode(), value=value
+        )
+    writer.flush(timeout=30)
+    writer.close()
+
+    gone = start_broker(tmp_path / "gone", kafka_lib)
+    store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
+    subscriber = Subscriber(
+        bootstrap_servers=kafka.bootstrap,
+        topic=catalog.deliver(PARTNER),
+        group_id=catalog.partner_group(PARTNER),
+        store=store,
+        acks_topic=catalog.acks(PARTNER),
+        ack_timeout=2,
+        **kafka.client(PARTNER),
+    )
+    try:
+        assert subscriber.producer is not None
+        subscriber.producer.close()
+        subscriber.producer = stuck_producer(gone, catalog.acks(PARTNER))
+        stats = subscriber.run(idle_timeout=10)  # until nothing more arrives
+    finally:
+        subscriber.close()
+        gone.cluster.stop()
+    assert stats.ack_stalls == 1
+    assert stats.stored == len(made)  # each once
+    assert stats.redelivered >= 1  # the stalled batch, read again and recognised
+    assert stats.received == len(made) + stats.redelivered
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, **kafka.client())
+    try:
+        group = catalog.partner_group(PARTNER)
+        committed = admin.list_group_offsets({group: None})[group]
+    finally:
+        admin.close()
+    assert sum(o.offset for o in committed.values()) == len(made)  # and committed
+    acks = {
+        r.receipt_id
+        for _, _, r in read_topic(kafka, catalog.acks(PARTNER))
+        if isinstance(r, Receipt)
+    }
+    assert acks == {acknowledgement_id(d.delivery_id) for d, _ in made}
