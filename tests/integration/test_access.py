@@ -4,6 +4,7 @@ the registry's policy, stated here independently of the code that generates the 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -188,8 +189,13 @@ def test_every_principal_gets_exactly_what_the_registry_grants(
     mismatches: list[str] = []
     everyone = principals(full_catalog.registry)
     assert len(everyone) == 44 + 16 + 2 + 3 + 1  # forces, partners, courts, services, operator
-    for principal in everyone:
-        answers = _probe(kafka, principal, topics)
+    # Each probe mostly waits on the broker (authentication, refused sends, fetches), so the
+    # 66 principals are asked a few at a time: the same questions, a third of the wall time.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        probed = dict(
+            zip(everyone, pool.map(lambda p: _probe(kafka, p, topics), everyone), strict=True)
+        )
+    for principal, answers in probed.items():
         for topic in topics:
             got = frozenset(
                 op
