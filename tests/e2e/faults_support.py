@@ -25,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from common import processes
 from infra.broker.node import KafkaNode
@@ -365,6 +366,45 @@ def read_outputs(broker: Broker, catalog: TopicCatalog, watcher: ReceiptWatcher)
     return Observed(watcher, deliveries=deliveries, undecodable=undecodable)
 
 
+def partner_positions(
+    broker: Broker, catalog: TopicCatalog, partners: list[str]
+) -> dict[str, list[tuple[int, int, int, int | None]]]:
+    """Per partner, its delivery partitions as (partition, high watermark, last stable
+    offset, the partner group's committed offset): tells a partner that stopped fetching
+    (committed < LSO) from records it may not read yet (LSO < high watermark)."""
+    plain = KafkaConsumer(bootstrap_servers=broker.bootstrap, **broker.client())
+    committed_reader = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap, isolation_level="read_committed", **broker.client()
+    )
+    client = admin(broker)
+    found: dict[str, list[tuple[int, int, int, int | None]]] = {}
+    try:
+        for partner in partners:
+            topic = catalog.deliver(partner)
+            tps = [TopicPartition(topic, n) for n in sorted(plain.partitions_for_topic(topic))]
+            high = plain.end_offsets(tps)
+            stable = committed_reader.end_offsets(tps)
+            group = catalog.partner_group(partner)
+            try:
+                done = client.list_group_offsets({group: tps}).get(group, {})
+            except KafkaError:  # no coordinator yet: shown as nothing committed
+                done = {}
+            found[partner] = [
+                (
+                    tp.partition,
+                    high[tp],
+                    stable[tp],
+                    None if tp not in done else int(done[tp].offset),
+                )
+                for tp in tps
+            ]
+    finally:
+        plain.close()
+        committed_reader.close()
+        client.close()
+    return found
+
+
 def store_rows(store: Path) -> list[tuple[str, str]]:
     """(delivery id, event id) of every row a partner's store holds."""
     query = "SELECT delivery_id, event_id FROM deliveries"
@@ -398,7 +438,15 @@ def verify(run: FaultRun, fault: str, seconds_to_recover: float | None) -> dict[
 
         caught_up = processes.wait_for(drained, 180, interval=1.0)
         exited = [p for p, child in run.partners.items() if child.process and child.process.poll()]
-        assert caught_up, f"partners did not catch up; exited: {exited}"
+        short = {
+            p: f"{len(store_rows(paths[p]))} stored of {len(expected[p])}"
+            for p in RECIPIENTS
+            if len(store_rows(paths[p])) < len(expected[p])
+        }
+        assert caught_up, (
+            f"partners did not catch up; exited: {exited}; short: {short}; "
+            f"partitions: {partner_positions(broker, catalog, list(short))}"
+        )
         assert watcher.wait_until(
             lambda w: all(s.delivered_to <= s.acknowledged_by for s in w.statuses.values()),
             timeout=180,

@@ -104,7 +104,15 @@ def settle(
         accepted = [s for s in w.statuses.values() if s.outcome is ReceiptStatus.ACCEPTED]
         return outcomes >= records and all(s.delivered_to for s in accepted)
 
-    assert watcher.wait_until(done, timeout), "the exchange did not settle in time"
+    if not watcher.wait_until(done, timeout):
+        accepted = [s for s in watcher.statuses.values() if s.outcome is ReceiptStatus.ACCEPTED]
+        undelivered = sum(1 for s in accepted if not s.delivered_to)
+        outcomes = sum(watcher.outcomes.values())
+        watcher.close()
+        raise AssertionError(
+            f"the exchange did not settle in time: {outcomes} outcomes of {records} records, "
+            f"{undelivered} accepted without a delivery"
+        )
     watcher.poll(timeout_ms=1000)  # anything straggling, so over-counts would show
     return watcher
 
