@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="How long a partner waits for its acknowledgements to reach the broker "
         "before replacing its producer and reading the batch again.",
     )
+    partner_fetch_stall_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="How long a partner's position may stand still with records to read "
+        "before its consumer is replaced.",
+    )
 
     @property
     def secrets_dir(self) -> Path:

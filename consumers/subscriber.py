@@ -21,6 +21,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from common.processes import poll_until
 from common.producer_close import close_producer
+from consumers.fetch_watch import FetchWatch
 from consumers.store import PartnerStore
 from schemas.cloudevents import to_kafka
 from schemas.codec import Codec, CodecError
@@ -39,6 +40,7 @@ class SubscriberStats:
     redelivered: int = 0
     quarantined: int = 0
     ack_stalls: int = 0
+    fetch_stalls: int = 0
 
 
 class Subscriber:
@@ -54,6 +56,7 @@ class Subscriber:
         acks_topic: str | None = None,
         codec: Codec | None = None,
         ack_timeout: float = 30.0,
+        fetch_stall_timeout: float = 60.0,
         **client: Any,
     ) -> None:
         self.topic = topic
@@ -61,15 +64,16 @@ class Subscriber:
         self.acks_topic = acks_topic
         self.codec = codec or Codec()
         self.stats = SubscriberStats()
-        self.consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap_servers,
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
+        self._consumer_settings: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "group_id": group_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "isolation_level": "read_committed",
             **client,
-        )
+        }
+        self.consumer = KafkaConsumer(topic, **self._consumer_settings)
+        self.fetch_watch = FetchWatch(stall_seconds=fetch_stall_timeout)
         self.ack_timeout = ack_timeout
         self._producer_settings: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
@@ -125,6 +129,22 @@ class Subscriber:
             log.warning("acknowledgements stalled; producer replaced, batch read again")
             return False
 
+    def _replace_consumer_if_stalled(self) -> None:
+        """A consumer that stopped fetching a partition is closed and a new one joins in its
+        place, from the committed offsets: what was stored and not committed comes again
+        and is recognised (ADR 0013)."""
+        stuck = self.fetch_watch.stalled(self.consumer)
+        if not stuck:
+            return
+        log.warning(
+            "fetching stalled; consumer replaced",
+            extra={"partitions": ",".join(str(tp.partition) for tp in stuck)},
+        )
+        self.stats.fetch_stalls += 1
+        self.consumer.close(autocommit=False)
+        self.consumer = KafkaConsumer(self.topic, **self._consumer_settings)
+        self.fetch_watch.reset()
+
     def _read_again(self, starts: dict[TopicPartition, int]) -> None:
         for partition, offset in starts.items():
             self.consumer.seek(partition, offset)
@@ -143,7 +163,9 @@ class Subscriber:
         so one whose commit failed comes again and the store recognises it.
         """
         try:
-            return self.poll_once()
+            count = self.poll_once()
+            self._replace_consumer_if_stalled()
+            return count
         except KafkaError as error:
             if not error.retriable:
                 raise

@@ -69,6 +69,7 @@ def run(partner_id: str, store_url: str | None, idle_timeout: float | None) -> N
         store=store,
         acks_topic=runtime.catalog.acks(partner_id),
         ack_timeout=settings.partner_ack_timeout_seconds,
+        fetch_stall_timeout=settings.partner_fetch_stall_seconds,
         **runtime.client_config(partner_id),
     )
     stopping = processes.stop_requested()
