@@ -15,6 +15,8 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from common import processes
 from consumers.store import PartnerStore
@@ -26,7 +28,14 @@ from producers.simulator import SyntheticForce
 from producers.traffic import Intent, Traffic, TrafficMix, plan, publish
 from schemas.models import Delivery, OrderingFlag, ReceiptStatus, RejectedEvent
 from streams.reference import StandingData
-from tests.support.world import TEST_FORCES, Broker, PartnerProcess, WorkerProcess, read_topic
+from tests.support.world import (
+    TEST_FORCES,
+    Broker,
+    PartnerProcess,
+    WorkerProcess,
+    read_topic,
+    worker_app_id,
+)
 
 COURT_EVENT_TYPES = {
     "uk.gov.cjsx.DefendantCharged",
@@ -108,13 +117,55 @@ def settle(
         accepted = [s for s in watcher.statuses.values() if s.outcome is ReceiptStatus.ACCEPTED]
         undelivered = sum(1 for s in accepted if not s.delivered_to)
         outcomes = sum(watcher.outcomes.values())
+        behind = receipts_behind(watcher)
         watcher.close()
         raise AssertionError(
             f"the exchange did not settle in time: {outcomes} outcomes of {records} records, "
-            f"{undelivered} accepted without a delivery"
+            f"{undelivered} accepted without a delivery; ingest (partition, end, worker's "
+            f"committed): {ingest_positions(kafka, catalog)}; receipts not yet read "
+            f"(partition, end, watcher's position): {behind}"
         )
     watcher.poll(timeout_ms=1000)  # anything straggling, so over-counts would show
     return watcher
+
+
+def ingest_positions(
+    kafka: Broker, catalog: TopicCatalog
+) -> dict[str, list[tuple[int, int, int | None]]]:
+    """Per ingest topic: (partition, end offset, the worker group's committed offset)."""
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, **kafka.client())
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, **kafka.client())
+    group = worker_app_id(catalog)
+    try:
+        tps = [
+            TopicPartition(t, n)
+            for t in (catalog.ingest(f) for f in TEST_FORCES)
+            for n in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        ends = consumer.end_offsets(tps)
+        try:
+            done = admin.list_group_offsets({group: tps}).get(group, {})
+        except KafkaError:
+            done = {}
+    finally:
+        consumer.close()
+        admin.close()
+    found: dict[str, list[tuple[int, int, int | None]]] = {}
+    for tp in tps:
+        committed = None if tp not in done else int(done[tp].offset)
+        found.setdefault(tp.topic, []).append((tp.partition, ends[tp], committed))
+    return found
+
+
+def receipts_behind(watcher: ReceiptWatcher) -> list[tuple[str, int, int, int]]:
+    """Receipt partitions the watcher has not read to their end."""
+    assigned = sorted(watcher.consumer.assignment())
+    ends = watcher.consumer.end_offsets(assigned)
+    return [
+        (tp.topic, tp.partition, ends[tp], watcher.consumer.position(tp))
+        for tp in assigned
+        if watcher.consumer.position(tp) < ends[tp]
+    ]
 
 
 def observe(kafka: Broker, catalog: TopicCatalog, watcher: ReceiptWatcher) -> Observed:
