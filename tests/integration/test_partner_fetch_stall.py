@@ -9,13 +9,24 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from common.processes import wait_for
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
 from infra.topics import TopicCatalog
+from schemas.models import Delivery
 from tests.integration.test_partner_ack_stall import PARTNER, deliveries
 from tests.support.world import Broker
+
+
+def write(kafka: Broker, catalog: TopicCatalog, made: list[tuple[Delivery, bytes]]) -> None:
+    writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
+    for delivery, value in made:
+        key = delivery.event.envelope.case_urn.encode()
+        writer.send(catalog.deliver(PARTNER), key=key, value=value)
+    writer.flush(timeout=30)
+    writer.close()
 
 
 @pytest.mark.timeout(180)
@@ -40,12 +51,44 @@ def test_a_consumer_that_stopped_fetching_is_replaced_and_catches_up(
         )
         assert assigned, "the partner was given no partitions"
         subscriber.consumer.pause(*subscriber.consumer.assignment())  # fetches nothing more
-        writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
-        for delivery, value in made:
-            key = delivery.event.envelope.case_urn.encode()
-            writer.send(catalog.deliver(PARTNER), key=key, value=value)
-        writer.flush(timeout=30)
-        writer.close()
+        write(kafka, catalog, made)
+        subscriber.run(until=lambda: store.counts().deliveries >= len(made), idle_timeout=60)
+    finally:
+        subscriber.close()
+    assert subscriber.stats.fetch_stalls == 1
+    assert subscriber.stats.stored == len(made)
+
+
+@pytest.mark.timeout(180)
+def test_a_consumer_whose_offsets_requests_go_unanswered_is_replaced(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    """The other face of the same stall: the watch's own ListOffsets times out (as it did
+    every 31 s in the fault proofs), so the position cannot even be compared."""
+    made = deliveries(cases=4)
+    store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
+    subscriber = Subscriber(
+        bootstrap_servers=kafka.bootstrap,
+        topic=catalog.deliver(PARTNER),
+        group_id=catalog.partner_group(PARTNER),
+        store=store,
+        fetch_stall_timeout=10_000,  # only the unanswered request can trigger a replacement
+        **kafka.client(PARTNER),
+    )
+    subscriber.fetch_watch.check_every = 1
+    try:
+        assigned = wait_for(
+            lambda: bool(subscriber.poll_once(200) >= 0 and subscriber.consumer.assignment()), 60
+        )
+        assert assigned, "the partner was given no partitions"
+        stuck = subscriber.consumer
+        stuck.pause(*stuck.assignment())
+
+        def unanswered(*_: object, **__: object) -> None:
+            raise KafkaTimeoutError("Failed to get offsets by times in 30000 ms")
+
+        stuck.end_offsets = unanswered  # type: ignore[method-assign]
+        write(kafka, catalog, made)
         subscriber.run(until=lambda: store.counts().deliveries >= len(made), idle_timeout=60)
     finally:
         subscriber.close()
