@@ -96,16 +96,23 @@ class Subscriber:
                     readable.append(delivery)
         if count:
             self.stats.received += count
-            for delivery, new in zip(readable, self.store.store_many(readable), strict=True):
-                if new:
-                    self.stats.stored += 1
+            starts = {tp: records[0].offset for tp, records in batches.items()}
+            try:
+                fresh = sum(self.store.store_many(readable))
+                self.stats.stored += fresh
+                self.stats.redelivered += len(readable) - fresh
+                for delivery in readable:
+                    self._acknowledge(delivery)
+                if self._acknowledgements_sent():
+                    self.consumer.commit()
                 else:
-                    self.stats.redelivered += 1
-                self._acknowledge(delivery)
-            if not self._acknowledgements_sent():
-                self._read_again({tp: records[0].offset for tp, records in batches.items()})
-                return count
-            self.consumer.commit()
+                    self._read_again(starts)
+            except KafkaError:
+                # An acknowledgement or the commit failed (a broker outage): the position
+                # has moved past the batch, so without this the next commit would cover
+                # records whose acknowledgements were never sent.
+                self._read_again(starts)
+                raise
         return count
 
     def _acknowledgements_sent(self) -> bool:
@@ -124,7 +131,7 @@ class Subscriber:
             return True
         except KafkaTimeoutError:
             close_producer(self.producer, timeout=0)
-            self.producer = KafkaProducer(**self._producer_settings)
+            self.producer = None  # made again when next needed (the broker may be down now)
             self.stats.ack_stalls += 1
             log.warning("acknowledgements stalled; producer replaced, batch read again")
             return False
@@ -191,8 +198,10 @@ class Subscriber:
 
     def _acknowledge(self, delivery: Delivery) -> None:
         """Tell the exchange the delivery is safely stored (again, harmlessly, on redelivery)."""
-        if self.producer is None or self.acks_topic is None:
+        if self.acks_topic is None:
             return
+        if self.producer is None:
+            self.producer = KafkaProducer(**self._producer_settings)
         env = delivery.event.envelope
         now = datetime.now(UTC)
         receipt = Receipt(

@@ -7,10 +7,12 @@ unbounded flush hung it for good)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.errors import KafkaTimeoutError
 
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
@@ -98,6 +100,55 @@ def test_stalled_acknowledgements_are_sent_again_by_a_new_producer(
     finally:
         admin.close()
     assert sum(o.offset for o in committed.values()) == len(made)  # and committed
+    acks = {
+        r.receipt_id
+        for _, _, r in read_topic(kafka, catalog.acks(PARTNER))
+        if isinstance(r, Receipt)
+    }
+    assert acks == {acknowledgement_id(d.delivery_id) for d, _ in made}
+
+
+@pytest.mark.timeout(180)
+def test_a_batch_whose_acknowledgement_fails_is_read_again_not_committed_past(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    """An acknowledgement that cannot be handed to the producer (no metadata in a broker
+    outage) fails the batch after its deliveries are stored: the batch is read again, not
+    left behind by a later commit with its acknowledgements unsent."""
+    made = deliveries(cases=4)
+    writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
+    for delivery, value in made:
+        key = delivery.event.envelope.case_urn.encode()
+        writer.send(catalog.deliver(PARTNER), key=key, value=value)
+    writer.flush(timeout=30)
+    writer.close()
+    store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
+    subscriber = Subscriber(
+        bootstrap_servers=kafka.bootstrap,
+        topic=catalog.deliver(PARTNER),
+        group_id=catalog.partner_group(PARTNER),
+        store=store,
+        acks_topic=catalog.acks(PARTNER),
+        **kafka.client(PARTNER),
+    )
+    try:
+        producer = subscriber.producer
+        assert producer is not None
+        real_send, failed = producer.send, []
+
+        def send_failing_once(*args: Any, **kwargs: Any) -> Any:
+            if not failed:
+                failed.append(True)
+                raise KafkaTimeoutError("Failed to update metadata after 60.0 secs.")
+            return real_send(*args, **kwargs)
+
+        producer.send = send_failing_once  # type: ignore[method-assign]
+        stats = subscriber.run(idle_timeout=10)
+    finally:
+        subscriber.close()
+    assert failed
+    assert stats.stored == len(made)
+    assert stats.redelivered >= 1  # the failed batch, read again
     acks = {
         r.receipt_id
         for _, _, r in read_topic(kafka, catalog.acks(PARTNER))
