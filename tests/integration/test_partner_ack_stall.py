@@ -42,6 +42,16 @@ def deliveries(cases: int) -> list[tuple[Delivery, bytes]]:
     return found
 
 
+def write(kafka: Broker, catalog: TopicCatalog, made: list[tuple[Delivery, bytes]]) -> None:
+    """Put deliveries on the partner's topic as the worker would."""
+    writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
+    for delivery, value in made:
+        key = delivery.event.envelope.case_urn.encode()
+        writer.send(catalog.deliver(PARTNER), key=key, value=value)
+    writer.flush(timeout=30)
+    writer.close()
+
+
 def stuck_producer(broker: Broker, topic: str) -> KafkaProducer:
     """A producer that knows ``topic`` on ``broker``, which is then killed: what it is
     handed stays in its buffer."""
@@ -62,14 +72,7 @@ def test_stalled_acknowledgements_are_sent_again_by_a_new_producer(
 ) -> None:
     made = deliveries(cases=4)
     assert len(made) >= 4
-    writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
-    for delivery, value in made:
-        writer.send(
-            catalog.deliver(PARTNER), key=delivery.event.envelope.case_urn.encode(), value=value
-        )
-    writer.flush(timeout=30)
-    writer.close()
-
+    write(kafka, catalog, made)
     gone = start_broker(tmp_path / "gone", kafka_lib)
     store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
     subscriber = Subscriber(
@@ -116,12 +119,7 @@ def test_a_batch_whose_acknowledgement_fails_is_read_again_not_committed_past(
     outage) fails the batch after its deliveries are stored: the batch is read again, not
     left behind by a later commit with its acknowledgements unsent."""
     made = deliveries(cases=4)
-    writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
-    for delivery, value in made:
-        key = delivery.event.envelope.case_urn.encode()
-        writer.send(catalog.deliver(PARTNER), key=key, value=value)
-    writer.flush(timeout=30)
-    writer.close()
+    write(kafka, catalog, made)
     store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
     subscriber = Subscriber(
         bootstrap_servers=kafka.bootstrap,

@@ -8,25 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
 from common.processes import wait_for
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
 from infra.topics import TopicCatalog
-from schemas.models import Delivery
-from tests.integration.test_partner_ack_stall import PARTNER, deliveries
+from tests.integration.test_partner_ack_stall import PARTNER, deliveries, write
 from tests.support.world import Broker
-
-
-def write(kafka: Broker, catalog: TopicCatalog, made: list[tuple[Delivery, bytes]]) -> None:
-    writer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", **kafka.client())
-    for delivery, value in made:
-        key = delivery.event.envelope.case_urn.encode()
-        writer.send(catalog.deliver(PARTNER), key=key, value=value)
-    writer.flush(timeout=30)
-    writer.close()
 
 
 @pytest.mark.timeout(180)
