@@ -35,10 +35,5 @@ def close_producer(producer: KafkaProducer, timeout: float | None = None) -> boo
         sender.join(10)
     with contextlib.suppress(KafkaTimeoutError):
         producer.close(timeout=0)  # marks it closed; the buffer is already failed
-    log.warning("producer closed with records abandoned", extra={"alive": _alive(sender)})
+    log.warning("producer closed with records abandoned")
     return False
-
-
-def _alive(sender: object) -> bool:
-    is_alive = getattr(sender, "is_alive", None)
-    return bool(is_alive()) if callable(is_alive) else False

@@ -52,6 +52,21 @@ def write(kafka: Broker, catalog: TopicCatalog, made: list[tuple[Delivery, bytes
     writer.close()
 
 
+def court_subscriber(
+    kafka: Broker, catalog: TopicCatalog, store: PartnerStore, **settings: Any
+) -> Subscriber:
+    """The court's subscriber on the test's topic set, acknowledging unless told otherwise."""
+    settings.setdefault("acks_topic", catalog.acks(PARTNER))
+    return Subscriber(
+        bootstrap_servers=kafka.bootstrap,
+        topic=catalog.deliver(PARTNER),
+        group_id=catalog.partner_group(PARTNER),
+        store=store,
+        **settings,
+        **kafka.client(PARTNER),
+    )
+
+
 def stuck_producer(broker: Broker, topic: str) -> KafkaProducer:
     """A producer that knows ``topic`` on ``broker``, which is then killed: what it is
     handed stays in its buffer."""
@@ -75,15 +90,7 @@ def test_stalled_acknowledgements_are_sent_again_by_a_new_producer(
     write(kafka, catalog, made)
     gone = start_broker(tmp_path / "gone", kafka_lib)
     store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
-    subscriber = Subscriber(
-        bootstrap_servers=kafka.bootstrap,
-        topic=catalog.deliver(PARTNER),
-        group_id=catalog.partner_group(PARTNER),
-        store=store,
-        acks_topic=catalog.acks(PARTNER),
-        ack_timeout=2,
-        **kafka.client(PARTNER),
-    )
+    subscriber = court_subscriber(kafka, catalog, store, ack_timeout=2)
     try:
         assert subscriber.producer is not None
         subscriber.producer.close()
@@ -121,14 +128,7 @@ def test_a_batch_whose_acknowledgement_fails_is_read_again_not_committed_past(
     made = deliveries(cases=4)
     write(kafka, catalog, made)
     store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
-    subscriber = Subscriber(
-        bootstrap_servers=kafka.bootstrap,
-        topic=catalog.deliver(PARTNER),
-        group_id=catalog.partner_group(PARTNER),
-        store=store,
-        acks_topic=catalog.acks(PARTNER),
-        **kafka.client(PARTNER),
-    )
+    subscriber = court_subscriber(kafka, catalog, store)
     try:
         producer = subscriber.producer
         assert producer is not None

@@ -12,9 +12,8 @@ from kafka.errors import KafkaTimeoutError
 
 from common.processes import wait_for
 from consumers.store import PartnerStore
-from consumers.subscriber import Subscriber
 from infra.topics import TopicCatalog
-from tests.integration.test_partner_ack_stall import PARTNER, deliveries, write
+from tests.integration.test_partner_ack_stall import court_subscriber, deliveries, write
 from tests.support.world import Broker
 
 
@@ -24,15 +23,7 @@ def test_a_consumer_that_stopped_fetching_is_replaced_and_catches_up(
 ) -> None:
     made = deliveries(cases=4)
     store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
-    subscriber = Subscriber(
-        bootstrap_servers=kafka.bootstrap,
-        topic=catalog.deliver(PARTNER),
-        group_id=catalog.partner_group(PARTNER),
-        store=store,
-        acks_topic=catalog.acks(PARTNER),
-        fetch_stall_timeout=3,
-        **kafka.client(PARTNER),
-    )
+    subscriber = court_subscriber(kafka, catalog, store, fetch_stall_timeout=3)
     subscriber.fetch_watch.check_every = 1
     try:
         assigned = wait_for(
@@ -56,14 +47,8 @@ def test_a_consumer_whose_offsets_requests_go_unanswered_is_replaced(
     every 31 s in the fault proofs), so the position cannot even be compared."""
     made = deliveries(cases=4)
     store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
-    subscriber = Subscriber(
-        bootstrap_servers=kafka.bootstrap,
-        topic=catalog.deliver(PARTNER),
-        group_id=catalog.partner_group(PARTNER),
-        store=store,
-        fetch_stall_timeout=10_000,  # only the unanswered request can trigger a replacement
-        **kafka.client(PARTNER),
-    )
+    # The bound out of reach: only the unanswered request can trigger a replacement.
+    subscriber = court_subscriber(kafka, catalog, store, fetch_stall_timeout=10_000)
     subscriber.fetch_watch.check_every = 1
     try:
         assigned = wait_for(
