@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 import uuid
 from collections import Counter
@@ -315,32 +316,54 @@ def test_bodies_over_the_limit_are_413_and_a_busy_force_gets_429(
 def test_a_force_with_too_many_requests_in_flight_gets_429_and_those_are_not_published(
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path
 ) -> None:
+    """The broker is paused (SIGSTOP) while the requests arrive, so the first one admitted
+    stays in flight until it is resumed: without the pause a quick gateway can finish each
+    request before the next arrives and the limit is never reached (CI saw 30 x 202)."""
     gateway = GatewayProcess(
-        kafka, catalog, tmp_path / "gateway", env_extra={"CJSX_GATEWAY_MAX_IN_FLIGHT": "1"}
+        kafka,
+        catalog,
+        tmp_path / "gateway",
+        env_extra={"CJSX_GATEWAY_MAX_IN_FLIGHT": "1", "CJSX_GATEWAY_ACK_TIMEOUT_SECONDS": "120"},
     ).start()
     made = events("05", 30, seed=6)
+    broker = kafka.cluster.nodes[0]
 
     async def post_all() -> list[httpx.Response]:
         async with httpx.AsyncClient(
-            base_url=gateway.url, verify=gateway.ssl_context(), timeout=60
+            base_url=gateway.url, verify=gateway.ssl_context(), timeout=120
         ) as http:
-            return await asyncio.gather(
-                *(
+
+            def post(event: CaseEvent) -> asyncio.Task[httpx.Response]:
+                return asyncio.ensure_future(
                     http.post(
                         "/forces/05/events",
-                        content=render(e).encode(),
+                        content=render(event).encode(),
                         headers={**STRUCTURED, **gateway.headers("05")},
                     )
-                    for e in made
                 )
-            )
+
+            first = await post(made[0])  # the gateway knows the topic before the pause
+            broker.signal(signal.SIGSTOP)
+            try:
+                tasks = [post(e) for e in made[1:]]
+                pending = set(tasks)
+                deadline = time.monotonic() + 60
+                # All but the one admitted are refused at once; it waits for the broker.
+                while len(pending) > 1 and time.monotonic() < deadline:
+                    _, pending = await asyncio.wait(
+                        pending, timeout=1, return_when=asyncio.FIRST_COMPLETED
+                    )
+            finally:
+                broker.signal(signal.SIGCONT)
+            return [first, *await asyncio.gather(*tasks)]
 
     try:
         answers = asyncio.run(post_all())
     finally:
+        broker.signal(signal.SIGCONT)
         gateway.stop()
     statuses = Counter(a.status_code for a in answers)
-    assert set(statuses) == {202, 429}, statuses
+    assert statuses == {202: 2, 429: 28}, statuses
     assert {a.json()["code"] for a in answers if a.status_code == 429} == {"TOO_MANY_IN_FLIGHT"}
     accepted = sorted(a.json()["event_ids"][0] for a in answers if a.status_code == 202)
     assert sorted(ids_on_topic(kafka, catalog.ingest("05"))) == accepted
