@@ -57,11 +57,15 @@ class Codec:
 
     def encode(self, record: AvroRecord, version: SchemaVersion | None = None) -> bytes:
         """Single-object bytes; ``version`` saves the lookup when the caller already has it."""
-        version = version or self.writer_schema(record)
+        return self.encode_datum(record.to_avro(), version or self.writer_schema(record))
+
+    def encode_datum(self, datum: Mapping[str, Any], version: SchemaVersion) -> bytes:
+        """Single-object bytes of a plain datum (the hot path builds no model for its
+        outputs); fastavro checks the datum's types as it writes."""
         buffer = io.BytesIO()
         buffer.write(MAGIC)
         buffer.write(version.fingerprint)
-        schemaless_writer(buffer, version.parsed, record.to_avro())
+        schemaless_writer(buffer, version.parsed, datum)
         return buffer.getvalue()
 
     def writer_of(self, data: bytes) -> SchemaVersion:

@@ -7,12 +7,13 @@ after a worker restart carries the same id as the first time: sinks drop it by i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from schemas.cloudevents import EXCHANGE_SOURCE, Headers, to_kafka
-from schemas.codec import Codec
+from schemas.cloudevents import EXCHANGE_SOURCE, Headers, ce_headers, to_kafka
+from schemas.codec import HEADER_SIZE, Codec
 from schemas.ids import derived_id
 from schemas.models import (
     AvroRecord,
@@ -20,6 +21,7 @@ from schemas.models import (
     Delivery,
     Enrichment,
     Header,
+    HearingResulted,
     OrderingFlag,
     Receipt,
     ReceiptStatus,
@@ -29,6 +31,7 @@ from schemas.models import (
 )
 from schemas.models import Reason as ReasonRecord
 from schemas.reasons import Reason
+from schemas.splice import SplicedWriter
 from streams.record import SourceRecord
 
 
@@ -49,11 +52,55 @@ def reason_records(reasons: Sequence[Reason]) -> list[ReasonRecord]:
     ]
 
 
+def reason_datums(reasons: Sequence[Reason]) -> list[dict[str, str]]:
+    return [
+        {"code": r.code.value, "field": r.field, "message": r.message, "hint": r.hint}
+        for r in reasons
+    ]
+
+
+@dataclass
+class EventBodies:
+    """One event's Avro record bodies, each encoded at most once however many recipients
+    see it: the event as it arrived reuses its input's body when that was written with the
+    schema the delivery embeds (``schemas/splice.py``)."""
+
+    writer: SplicedWriter
+    event: CaseEvent
+    value: bytes
+    """The event's input record (single-object bytes)."""
+    _made: dict[int, bytes] = field(default_factory=dict)
+
+    def of(self, seen: CaseEvent) -> bytes | None:
+        """The body of ``seen`` (the event or a projection of it), or None when its type
+        cannot be spliced into the delivery."""
+        name = seen.avro_name
+        if not self.writer.splices(name):
+            return None
+        if seen is self.event and (
+            self.value[2:HEADER_SIZE] == self.writer.event_version(name).fingerprint
+        ):
+            return self.value[HEADER_SIZE:]
+        body = self._made.get(id(seen))
+        if body is None:
+            body = self._made[id(seen)] = self.writer.encode_body(name, seen.to_avro())
+        return body
+
+
 class OutputFactory:
-    """Encodes exchange records with CloudEvents headers."""
+    """Encodes exchange records with CloudEvents headers. The records of every accepted event
+    (its receipt, its deliveries) are encoded from plain datums: no model is built for them."""
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
+        self.deliveries = SplicedWriter(codec.store, Delivery.avro_name)
+        self.result_deliveries = SplicedWriter(codec.store, ResultDelivery.avro_name)
+        self._receipt = codec.store.latest(Receipt.avro_name)
+
+    def bodies(self, event: CaseEvent, value: bytes) -> EventBodies:
+        """The bodies of ``event`` (a force's event, or a court's results) for splicing."""
+        writer = self.result_deliveries if isinstance(event, HearingResulted) else self.deliveries
+        return EventBodies(writer, event, value)
 
     def _output(
         self, topic: str, record: AvroRecord, id: UUID, subject: str, at: datetime, key: str
@@ -81,20 +128,29 @@ class OutputFactory:
     ) -> Output:
         """``occurrence`` tells apart receipts about separate arrivals of the same event id
         (each resend gets its own DUPLICATE receipt); a replay of one arrival reuses it."""
-        receipt = Receipt(
-            receipt_id=receipt_id
-            or derived_id(event_id, status.value, recipient or "", occurrence),
-            event_id=event_id,
-            case_urn=case_urn,
-            force=force,
-            status=status,
-            reasons=reason_records(reasons),
-            original_event_id=original_event_id,
-            recipient=recipient,
-            issued_at=now,
-            deliveries=list(deliveries),
+        receipt_id = receipt_id or derived_id(event_id, status.value, recipient or "", occurrence)
+        datum: dict[str, Any] = {
+            "receipt_id": receipt_id,
+            "event_id": event_id,
+            "case_urn": case_urn,
+            "force": force,
+            "status": status.value,
+            "reasons": reason_datums(reasons),
+            "original_event_id": original_event_id,
+            "recipient": recipient,
+            "issued_at": now,
+            "deliveries": list(deliveries),
+        }
+        version = self._receipt
+        headers = ce_headers(
+            id=str(receipt_id),
+            source=EXCHANGE_SOURCE,
+            type=version.name,
+            subject=case_urn,
+            time=now,
+            dataschema=version.dataschema,
         )
-        return self._output(topic, receipt, receipt.receipt_id, case_urn, now, case_urn)
+        return Output(topic, case_urn.encode(), self.codec.encode_datum(datum, version), headers)
 
     def rejected(
         self,
@@ -130,62 +186,106 @@ class OutputFactory:
         self,
         topic: str,
         *,
-        delivery_id: UUID,
-        recipient: str,
         event: CaseEvent,
+        body: bytes | None,
         enrichment: Enrichment,
-        ordering: OrderingFlag,
-        policy_version: int,
-        purpose: str,
-        legal_basis: str,
-        delivered_by: str,
-        now: datetime,
+        enrichment_datum: dict[str, Any],
+        terms: DeliveryTerms,
     ) -> Output:
         """One event as one partner may see it. The record itself is the disclosure: it
         carries why (purpose, legal basis, policy version), when and by whom, and the auditor
-        chains it from these bytes (``streams/audit``)."""
-        delivery = Delivery(
-            delivery_id=delivery_id,
-            recipient=recipient,
-            policy_version=policy_version,
-            ordering=ordering,
-            enrichment=enrichment,
-            event=event,
-            delivered_at=now,
-            purpose=purpose,
-            legal_basis=legal_basis,
-            delivered_by=delivered_by,
+        chains it from these bytes (``streams/audit``). ``body`` is the event's record body
+        (``EventBodies.of``); None encodes the whole record through its model."""
+        return self._delivery(
+            self.deliveries, Delivery, topic, event, body, enrichment, enrichment_datum, terms
         )
-        urn = event.envelope.case_urn
-        return self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
 
     def result_delivery(
         self,
         topic: str,
         *,
-        delivery_id: UUID,
-        recipient: str,
-        event: CaseEvent,
+        event: HearingResulted,
+        body: bytes | None,
         enrichment: ResultEnrichment,
-        ordering: OrderingFlag,
-        policy_version: int,
-        purpose: str,
-        legal_basis: str,
-        delivered_by: str,
-        now: datetime,
+        enrichment_datum: dict[str, Any],
+        terms: DeliveryTerms,
     ) -> Output:
         """A court's results for one recipient (the charging force, or a partner)."""
-        delivery = ResultDelivery(
-            delivery_id=delivery_id,
-            recipient=recipient,
-            policy_version=policy_version,
-            ordering=ordering,
-            enrichment=enrichment,
-            event=event,
-            delivered_at=now,
-            purpose=purpose,
-            legal_basis=legal_basis,
-            delivered_by=delivered_by,
+        return self._delivery(
+            self.result_deliveries,
+            ResultDelivery,
+            topic,
+            event,
+            body,
+            enrichment,
+            enrichment_datum,
+            terms,
         )
+
+    def _delivery(
+        self,
+        writer: SplicedWriter,
+        model: type[Delivery] | type[ResultDelivery],
+        topic: str,
+        event: CaseEvent,
+        body: bytes | None,
+        enrichment: AvroRecord,
+        enrichment_datum: dict[str, Any],
+        delivery: DeliveryTerms,
+    ) -> Output:
         urn = event.envelope.case_urn
-        return self._output(topic, delivery, delivery.delivery_id, urn, now, urn)
+        if body is None:
+            record = model(
+                delivery_id=delivery.delivery_id,
+                recipient=delivery.recipient,
+                policy_version=delivery.policy_version,
+                ordering=delivery.ordering,
+                enrichment=enrichment,
+                event=event,
+                delivered_at=delivery.now,
+                purpose=delivery.purpose,
+                legal_basis=delivery.legal_basis,
+                delivered_by=delivery.delivered_by,
+            )
+            return self._output(topic, record, delivery.delivery_id, urn, delivery.now, urn)
+        value = writer.encode(
+            {
+                "delivery_id": delivery.delivery_id,
+                "recipient": delivery.recipient,
+                "policy_version": delivery.policy_version,
+                "ordering": delivery.ordering.value,
+                "enrichment": enrichment_datum,
+            },
+            event.avro_name,
+            body,
+            {
+                "delivered_at": delivery.now,
+                "purpose": delivery.purpose,
+                "legal_basis": delivery.legal_basis,
+                "delivered_by": delivery.delivered_by,
+            },
+        )
+        headers = ce_headers(
+            id=str(delivery.delivery_id),
+            source=EXCHANGE_SOURCE,
+            type=writer.version.name,
+            subject=urn,
+            time=delivery.now,
+            dataschema=writer.version.dataschema,
+        )
+        return Output(topic, urn.encode(), value, headers)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTerms:
+    """What a delivery says besides its event and enrichment: to whom, in what order, why,
+    when and by whom (the same for a force's events and a court's results)."""
+
+    delivery_id: UUID
+    recipient: str
+    ordering: OrderingFlag
+    policy_version: int
+    purpose: str
+    legal_basis: str
+    delivered_by: str
+    now: datetime

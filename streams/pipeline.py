@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
+from uuid import UUID
 
 from kafka.partitioner.default import murmur2
 
@@ -35,7 +36,7 @@ from streams.cases import CaseDirectory
 from streams.dedupe import Deduplicator, Duplicate, DuplicateKind
 from streams.enrich import enrich, route_of
 from streams.order import Release, Sequencer
-from streams.outputs import Output, OutputFactory
+from streams.outputs import DeliveryTerms, Output, OutputFactory
 from streams.record import SourceRecord
 from streams.reference import StandingData
 from streams.results import (
@@ -518,6 +519,8 @@ class Exchange:
             self.cases.save(urn, memory)
             partners = recipients(enrichment, self.registry)
             delivered_to: list[str] = []
+            bodies = self.outputs.bodies(event, release.record.value)
+            enrichment_datum = enrichment.to_avro()
             for partner in partners:
                 rules = self.policy.for_kind(partner.kind)
                 projected = project(event, rules)
@@ -525,18 +528,19 @@ class Exchange:
                     continue
                 output = self.outputs.delivery(
                     self.catalog.deliver(partner.id),
-                    delivery_id=self.delivery_ids.of(
-                        event.envelope.event_id, partner.id, event.envelope.force, urn
-                    ),
-                    recipient=partner.id,
                     event=projected,
+                    body=bodies.of(projected),
                     enrichment=enrichment,
-                    ordering=release.flag,
-                    policy_version=self.policy.version,
-                    purpose=rules.purpose,
-                    legal_basis=rules.legal_basis,
-                    delivered_by=self.principal,
-                    now=now,
+                    enrichment_datum=enrichment_datum,
+                    terms=self._terms(
+                        self.delivery_ids.of(
+                            event.envelope.event_id, partner.id, event.envelope.force, urn
+                        ),
+                        partner.id,
+                        release,
+                        rules,
+                        now,
+                    ),
                 )
                 self._delivered(outcome, event, partner.id, output, release)
                 delivered_to.append(partner.id)
@@ -635,6 +639,7 @@ class Exchange:
                     (cps.id, self.catalog.partner_results(cps.id), self.policy.for_kind(cps.kind))
                 )
             delivered_to: list[str] = []
+            bodies = self.outputs.bodies(event, release.record.value)
             for recipient, topic, rules in targets:
                 projected = project_results(event, enrichment, rules)
                 if projected is None:
@@ -642,18 +647,17 @@ class Exchange:
                 seen, enriched = projected
                 output = self.outputs.result_delivery(
                     topic,
-                    delivery_id=self.delivery_ids.of(
-                        env.event_id, recipient, env.force, env.case_urn
-                    ),
-                    recipient=recipient,
                     event=seen,
+                    body=bodies.of(seen),
                     enrichment=enriched,
-                    ordering=release.flag,
-                    policy_version=self.policy.version,
-                    purpose=rules.purpose,
-                    legal_basis=rules.legal_basis,
-                    delivered_by=self.principal,
-                    now=now,
+                    enrichment_datum=enriched.to_avro(),
+                    terms=self._terms(
+                        self.delivery_ids.of(env.event_id, recipient, env.force, env.case_urn),
+                        recipient,
+                        release,
+                        rules,
+                        now,
+                    ),
                 )
                 self._delivered(outcome, event, recipient, output, release)
                 delivered_to.append(recipient)
@@ -666,6 +670,25 @@ class Exchange:
                     )
                 )
         return on_arrival
+
+    def _terms(
+        self,
+        delivery_id: UUID,
+        recipient: str,
+        release: Release,
+        rules: RecipientPolicy,
+        now: datetime,
+    ) -> DeliveryTerms:
+        return DeliveryTerms(
+            delivery_id=delivery_id,
+            recipient=recipient,
+            ordering=release.flag,
+            policy_version=self.policy.version,
+            purpose=rules.purpose,
+            legal_basis=rules.legal_basis,
+            delivered_by=self.principal,
+            now=now,
+        )
 
     def _delivered(
         self,
