@@ -107,9 +107,11 @@ class Publisher:
         outbox_dir: Path | str | None = None,
         durability: Durability = "process",
         max_message_bytes: int = KAFKA_MAX_MESSAGE_BYTES,
+        stall_seconds: float = 120.0,
         **client: Any,
     ) -> None:
         self.topic = topic
+        self.stall_seconds = stall_seconds
         self.codec = codec or Codec()
         # The outbox retries for ever; the producer retries each batch until the broker is back
         # rather than failing it (which would cost order), and a send waits briefly for metadata
@@ -145,6 +147,10 @@ class Publisher:
         self._acked: deque[int] = deque()
         self._failed: deque[int] = deque()
         self._handed = 0  # the highest outbox seq handed to the producer, in order
+        self._in_flight: set[int] = set()  # handed to the producer, not yet answered
+        self._last_answer = time.monotonic()
+        self.producers_replaced = 0
+        self._abandoning = False
         self._wake = threading.Condition()
         self._stopping = False
         self._relay = threading.Thread(target=self._run, name=f"outbox-{topic}", daemon=True)
@@ -241,6 +247,8 @@ class Publisher:
                     break
             try:
                 self._forget_acknowledged()
+                if self._stalled():
+                    self._replace_producer()
                 if self._failed:
                     failed = min(self._drain(self._failed))
                     self._handed = min(self._handed, failed - 1)
@@ -260,6 +268,38 @@ class Publisher:
                 if not self._relay_has_work() and not self._stopping:
                     self._wake.wait(timeout=0.2)
         self._forget_acknowledged()
+
+    def _stalled(self) -> bool:
+        """Records handed over and no answer (ack or failure) for ``stall_seconds``: the
+        producer has stopped sending (seen in the fault proofs after a leader change). Its
+        retries would go on for days; waiting on it would keep every later event back."""
+        return (
+            self.producer is not None
+            and bool(self._in_flight)
+            and time.monotonic() - self._last_answer > self.stall_seconds
+        )
+
+    def _replace_producer(self) -> None:
+        """Abandon the producer and hand everything still in the outbox to a new one, in
+        order. Records the old one did write are written again: the exchange recognises them
+        by event id (a DUPLICATE receipt), which is the price of not waiting for ever."""
+        old, self.producer = self.producer, None
+        log.warning(
+            "producer stopped sending; replaced",
+            extra={"in_flight": len(self._in_flight), "stall_seconds": self.stall_seconds},
+        )
+        if old is not None:
+            self._abandoning = True  # its records fail (IllegalStateError): not a refusal
+            try:
+                close_producer(old, timeout=0)  # they are still in the outbox
+            finally:
+                self._abandoning = False
+        self._forget_acknowledged()
+        self._drain(self._failed)
+        self._in_flight.clear()
+        self._handed = 0
+        self._last_answer = time.monotonic()
+        self.producers_replaced += 1
 
     def _relay_has_work(self) -> bool:
         return bool(self._acked or self._failed) or bool(self.outbox.pending(self._handed, 1))
@@ -288,11 +328,15 @@ class Publisher:
         sent = self._connect().send(
             entry.topic, key=entry.key, value=entry.value, headers=list(entry.headers)
         )
+        if not self._in_flight:
+            self._last_answer = time.monotonic()  # the wait for an answer starts now
+        self._in_flight.add(entry.seq)
         sent.add_callback(self._on_ack, entry.seq)
         sent.add_errback(self._on_failure, entry.seq)
 
     def _on_ack(self, seq: int, metadata: RecordMetadata) -> None:
         # On the producer's network thread: record it; the sending thread removes it.
+        self._answered(seq)
         self._acked.append(seq)
         with self._wake:
             future = self._futures.pop(seq, None)
@@ -301,14 +345,19 @@ class Publisher:
             future.success(metadata)
 
     def _on_failure(self, seq: int, error: Exception) -> None:
-        if not getattr(error, "retriable", True):
+        if not getattr(error, "retriable", True) and not self._abandoning:
             self._refusal = error  # retried all the same (an operator may fix an ACL)
+        self._answered(seq)
         self._failed.append(seq)
         with self._wake:
             future = self._futures.pop(seq, None)
             self._wake.notify_all()
         if future is not None:
             future.failure(error)
+
+    def _answered(self, seq: int) -> None:
+        self._in_flight.discard(seq)
+        self._last_answer = time.monotonic()
 
     def _forget_acknowledged(self) -> None:
         if self._acked:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError
 
 from consumers.store import PartnerStore
@@ -21,7 +20,7 @@ from schemas.ids import acknowledgement_id
 from schemas.models import Delivery, Receipt
 from tests.support.builders import catalog as plain_catalog
 from tests.support.builders import codec, exchange, record, synthetic_force
-from tests.support.world import Broker, read_topic, start_broker
+from tests.support.world import Broker, read_topic, start_broker, stuck_producer
 
 PARTNER = "court-magistrates"
 
@@ -65,20 +64,6 @@ def court_subscriber(
         **settings,
         **kafka.client(PARTNER),
     )
-
-
-def stuck_producer(broker: Broker, topic: str) -> KafkaProducer:
-    """A producer that knows ``topic`` on ``broker``, which is then killed: what it is
-    handed stays in its buffer."""
-    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, **broker.client())
-    admin.create_topics([NewTopic(topic, 1, 1)])
-    admin.close()
-    producer = KafkaProducer(
-        bootstrap_servers=broker.bootstrap, acks="all", enable_idempotence=True, **broker.client()
-    )
-    producer.send(topic, b"known").get(timeout=30)
-    broker.cluster.nodes[0].kill()
-    return producer
 
 
 @pytest.mark.timeout(240)

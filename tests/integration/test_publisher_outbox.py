@@ -1,6 +1,6 @@
 """The publisher's edge against the real broker: the size limit it enforces is the broker's
 (the largest record it lets through is accepted; one byte more is refused before it is kept),
-and acknowledged events leave the outbox."""
+acknowledged events leave the outbox, and a producer that stops sending is replaced."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from producers.outbox import pending_in
 from producers.profiles import force_profile
 from producers.publisher import PublishCode, Publisher, PublishRefused
 from producers.simulator import SyntheticForce
+from schemas.models import CaseEvent
 from streams.reference import StandingData
-from tests.support.world import Broker, read_topic
+from tests.support.world import Broker, read_topic, start_broker, stuck_producer
 
 
 def largest_that_fits(publisher: Publisher, key: bytes) -> int:
@@ -105,3 +106,43 @@ def test_a_refused_publisher_says_why_and_keeps_its_events(
     finally:
         publisher.close(timeout=5)
     assert pending_in(tmp_path / topic) == 3
+
+
+@pytest.mark.timeout(240)
+def test_a_producer_that_stops_sending_is_replaced_and_every_event_arrives_in_order(
+    kafka: Broker, catalog: TopicCatalog, kafka_lib: Path, tmp_path: Path
+) -> None:
+    """The stall is real: the publisher's producer is one whose broker was SIGKILLed after it
+    learned the topic, so what it is handed stays in its buffer, unanswered (its retries
+    would go on for the producer's whole delivery timeout, and then again)."""
+    topic = catalog.ingest("05")
+    sim = SyntheticForce(force_profile(StandingData.load(), "05"), seed=5)
+    events = [e for _ in range(6) for e in sim.case_story()]
+    gone = start_broker(tmp_path / "gone", kafka_lib)
+    publisher = Publisher(
+        bootstrap_servers=kafka.bootstrap,
+        topic=topic,
+        outbox_dir=tmp_path / "outbox",
+        stall_seconds=3,
+        **kafka.client("force-05"),
+    )
+    try:
+        publisher.producer = stuck_producer(gone, topic)  # before anything is handed over
+        for event in events:
+            publisher.publish(event)
+        publisher.flush(timeout=90)
+    finally:
+        publisher.close(timeout=10)
+        gone.cluster.stop()
+    assert publisher.producers_replaced == 1
+    on_topic = [d for _, _, d in read_topic(kafka, topic, timeout_ms=3000)]
+    assert all(isinstance(d, CaseEvent) for d in on_topic)
+    arrived = [d.envelope for d in on_topic if isinstance(d, CaseEvent)]
+    assert sorted(str(e.event_id) for e in arrived) == sorted(
+        str(e.envelope.event_id) for e in events
+    )  # each once: the stuck producer wrote nothing
+    by_case: dict[str, list[int]] = {}
+    for envelope in arrived:
+        by_case.setdefault(envelope.case_urn, []).append(envelope.sequence)
+    assert all(seqs == sorted(seqs) for seqs in by_case.values())
+    assert pending_in(tmp_path / "outbox" / topic) == 0

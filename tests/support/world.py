@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
 
 from common import processes
 from infra.broker.node import BrokerSecurity, KafkaCluster, free_port
@@ -261,3 +262,17 @@ def read_topic(
             yield record.key, record.value, decoded
     finally:
         consumer.close()
+
+
+def stuck_producer(broker: Broker, topic: str) -> KafkaProducer:
+    """A producer that knows ``topic`` on ``broker``, which is then killed: what it is
+    handed stays in its buffer."""
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, **broker.client())
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    admin.close()
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap, acks="all", enable_idempotence=True, **broker.client()
+    )
+    producer.send(topic, b"known").get(timeout=30)
+    broker.cluster.nodes[0].kill()
+    return producer
