@@ -308,6 +308,7 @@ def fault_run(
         yield run
     except BaseException:
         failed = True
+        worker.dump_stacks()  # before anything is stopped: what it was waiting on
         raise
     finally:
         run.close()

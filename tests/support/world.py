@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -181,6 +185,23 @@ class WorkerProcess(_Child):
             self.stop()
             raise
         return self
+
+    def dump_stacks(self, wait: float = 3.0) -> None:
+        """Have the Faust process (itself, or the supervisor's child) write every thread's
+        stack and every asyncio task to its log (mode's SIGUSR1 handler): what a stuck worker
+        was waiting on, for a failed proof's kept logs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        children = processes.descendants(self.process.pid)
+        faust = (
+            [i.pid for i in children if "--no-supervise" in i.command]
+            if self.supervised
+            else [self.process.pid]  # the supervisor itself would die of SIGUSR1
+        )
+        for pid in faust:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
+        time.sleep(wait)
 
     def metrics(self) -> str | None:
         if self.process is not None and self.process.poll() is not None:
