@@ -149,10 +149,20 @@ class Subscriber:
             stuck = ["unanswered"]
         if not stuck:
             return
+        try:
+            fresh = KafkaConsumer(self.topic, **self._consumer_settings)
+        except KafkaError as error:
+            # The brokers are down as well, so no new consumer can start yet: keep the old
+            # one (closing it first left the partner polling a closed consumer, and it
+            # exited) and try again at the watch's next check.
+            log.warning(
+                "fetching stalled; no new consumer yet", extra={"error": type(error).__name__}
+            )
+            return
         log.warning("fetching stalled; consumer replaced", extra={"partitions": ",".join(stuck)})
         self.stats.fetch_stalls += 1
         self.consumer.close(autocommit=False)
-        self.consumer = KafkaConsumer(self.topic, **self._consumer_settings)
+        self.consumer = fresh
         self.fetch_watch.reset()
 
     def _read_again(self, starts: dict[TopicPartition, int]) -> None:
