@@ -14,9 +14,12 @@ on the ingest topic afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +74,25 @@ class Run:
     client_cpu_seconds: float = 0.0
 
 
+@contextlib.contextmanager
+def sending_first(niceness: int = -10) -> Iterator[None]:
+    """Run the calling thread (the event loop that sends on schedule) at a higher CPU
+    priority than the gateway, worker and broker it loads, so that on a busy two-core machine
+    the load generator is not what decides the offered rate (once it ran 1.8 s behind its
+    60 s schedule with 11 s of CPU to spend). Linux niceness is per thread. Without the
+    privilege to raise it the run goes on at normal priority."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    except PermissionError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
+
+
 async def drive(
     gateway: GatewayProcess,
     events: list[tuple[str, str, bytes]],
@@ -123,12 +145,13 @@ async def drive(
                 return
 
         tasks = []
-        for i, (force, event_id, body) in enumerate(events):
-            pause = t0 + i / rate - time.monotonic()
-            if pause > 0:
-                await asyncio.sleep(pause)
-            tasks.append(asyncio.create_task(post(force, event_id, body)))
-        run.sent_seconds = time.monotonic() - t0
+        with sending_first():
+            for i, (force, event_id, body) in enumerate(events):
+                pause = t0 + i / rate - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                tasks.append(asyncio.create_task(post(force, event_id, body)))
+            run.sent_seconds = time.monotonic() - t0
         await asyncio.gather(*tasks)
         run.answered_seconds = time.monotonic() - t0
     run.client_cpu_seconds = time.process_time() - cpu0
