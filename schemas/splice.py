@@ -22,9 +22,8 @@ from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_writer
 
+from schemas.codec import MAGIC
 from schemas.store import SchemaStore, SchemaVersion
-
-MAGIC = b"\xc3\x01"
 
 
 def _full(name: str, namespace: str) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from schemas.cloudevents import EXCHANGE_SOURCE, Headers, ce_headers, to_kafka
+from schemas.cloudevents import EXCHANGE_SOURCE, Headers, ce_headers
 from schemas.codec import HEADER_SIZE, Codec
 from schemas.ids import derived_id
 from schemas.models import (
@@ -32,6 +32,7 @@ from schemas.models import (
 from schemas.models import Reason as ReasonRecord
 from schemas.reasons import Reason
 from schemas.splice import SplicedWriter
+from schemas.store import SchemaVersion
 from streams.record import SourceRecord
 
 
@@ -105,8 +106,29 @@ class OutputFactory:
     def _output(
         self, topic: str, record: AvroRecord, id: UUID, subject: str, at: datetime, key: str
     ) -> Output:
-        value, headers = to_kafka(
-            self.codec, record, id=str(id), source=EXCHANGE_SOURCE, subject=subject, time=at
+        version = self.codec.writer_schema(record)
+        return self._framed(
+            topic, version, self.codec.encode(record, version), id, subject, at, key
+        )
+
+    @staticmethod
+    def _framed(
+        topic: str,
+        version: SchemaVersion,
+        value: bytes,
+        id: UUID,
+        subject: str,
+        at: datetime,
+        key: str,
+    ) -> Output:
+        """An encoded record with its CloudEvents headers, keyed for its topic."""
+        headers = ce_headers(
+            id=str(id),
+            source=EXCHANGE_SOURCE,
+            type=version.name,
+            subject=subject,
+            time=at,
+            dataschema=version.dataschema,
         )
         return Output(topic, key.encode(), value, headers)
 
@@ -141,16 +163,8 @@ class OutputFactory:
             "issued_at": now,
             "deliveries": list(deliveries),
         }
-        version = self._receipt
-        headers = ce_headers(
-            id=str(receipt_id),
-            source=EXCHANGE_SOURCE,
-            type=version.name,
-            subject=case_urn,
-            time=now,
-            dataschema=version.dataschema,
-        )
-        return Output(topic, case_urn.encode(), self.codec.encode_datum(datum, version), headers)
+        value = self.codec.encode_datum(datum, self._receipt)
+        return self._framed(topic, self._receipt, value, receipt_id, case_urn, now, case_urn)
 
     def rejected(
         self,
@@ -265,15 +279,9 @@ class OutputFactory:
                 "delivered_by": delivery.delivered_by,
             },
         )
-        headers = ce_headers(
-            id=str(delivery.delivery_id),
-            source=EXCHANGE_SOURCE,
-            type=writer.version.name,
-            subject=urn,
-            time=delivery.now,
-            dataschema=writer.version.dataschema,
+        return self._framed(
+            topic, writer.version, value, delivery.delivery_id, urn, delivery.now, urn
         )
-        return Output(topic, urn.encode(), value, headers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,19 @@ from kafka.errors import KafkaTimeoutError
 
 from common.processes import wait_for
 from consumers.store import PartnerStore
+from consumers.subscriber import Subscriber
 from infra.topics import TopicCatalog
 from tests.integration.test_partner_ack_stall import court_subscriber, deliveries, write
 from tests.support.world import Broker
+
+
+def stop_fetching(subscriber: Subscriber) -> None:
+    """Wait until the partner has its partitions, then pause them: it fetches nothing more."""
+    assigned = wait_for(
+        lambda: bool(subscriber.poll_once(200) >= 0 and subscriber.consumer.assignment()), 60
+    )
+    assert assigned, "the partner was given no partitions"
+    subscriber.consumer.pause(*subscriber.consumer.assignment())
 
 
 @pytest.mark.timeout(180)
@@ -28,11 +38,7 @@ def test_a_consumer_that_stopped_fetching_is_replaced_and_catches_up(
     subscriber = court_subscriber(kafka, catalog, store, fetch_stall_timeout=3)
     subscriber.fetch_watch.check_every = 1
     try:
-        assigned = wait_for(
-            lambda: bool(subscriber.poll_once(200) >= 0 and subscriber.consumer.assignment()), 60
-        )
-        assert assigned, "the partner was given no partitions"
-        subscriber.consumer.pause(*subscriber.consumer.assignment())  # fetches nothing more
+        stop_fetching(subscriber)
         write(kafka, catalog, made)
         subscriber.run(until=lambda: store.counts().deliveries >= len(made), idle_timeout=60)
     finally:
@@ -61,11 +67,7 @@ def test_a_replacement_that_cannot_start_yet_keeps_the_old_consumer_and_tries_ag
         return KafkaConsumer(*args, **kwargs)
 
     try:
-        assigned = wait_for(
-            lambda: bool(subscriber.poll_once(200) >= 0 and subscriber.consumer.assignment()), 60
-        )
-        assert assigned, "the partner was given no partitions"
-        subscriber.consumer.pause(*subscriber.consumer.assignment())
+        stop_fetching(subscriber)
         monkeypatch.setattr("consumers.subscriber.KafkaConsumer", cannot_bootstrap_once)
         write(kafka, catalog, made)
         subscriber.run(until=lambda: store.counts().deliveries >= len(made), idle_timeout=60)
@@ -88,12 +90,8 @@ def test_a_consumer_whose_offsets_requests_go_unanswered_is_replaced(
     subscriber = court_subscriber(kafka, catalog, store, fetch_stall_timeout=10_000)
     subscriber.fetch_watch.check_every = 1
     try:
-        assigned = wait_for(
-            lambda: bool(subscriber.poll_once(200) >= 0 and subscriber.consumer.assignment()), 60
-        )
-        assert assigned, "the partner was given no partitions"
+        stop_fetching(subscriber)
         stuck = subscriber.consumer
-        stuck.pause(*stuck.assignment())
 
         def unanswered(*_: object, **__: object) -> None:
             raise KafkaTimeoutError("Failed to get offsets by times in 30000 ms")
