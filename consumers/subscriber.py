@@ -31,6 +31,9 @@ from schemas.models import Delivery, Receipt, ReceiptStatus
 log = logging.getLogger("cjsx.partner")
 
 _OUTAGE_PAUSE_S = 1.0
+_TOPIC_WAIT_S = 30.0
+"""How long a new consumer waits to see its topic's partitions before subscribing anyway (a
+topic not there yet is then assigned at a later metadata refresh)."""
 
 
 @dataclass
@@ -72,7 +75,7 @@ class Subscriber:
             "isolation_level": "read_committed",
             **client,
         }
-        self.consumer = KafkaConsumer(topic, **self._consumer_settings)
+        self.consumer = self._new_consumer()
         self.fetch_watch = FetchWatch(stall_seconds=fetch_stall_timeout)
         self.ack_timeout = ack_timeout
         self._producer_settings: dict[str, Any] = {
@@ -136,6 +139,22 @@ class Subscriber:
             log.warning("acknowledgements stalled; producer replaced, batch read again")
             return False
 
+    def _new_consumer(self) -> KafkaConsumer:
+        """A consumer subscribed once its topic's partitions are known. Subscribed before, a
+        group leader can assign nothing (kafka-python's assignor finds no partition metadata
+        for a topic just created) and keep that until its next metadata refresh, 5 minutes
+        later: seen as a partner given no partitions for 60 s in a fresh-clone run."""
+        consumer = KafkaConsumer(**self._consumer_settings)
+        try:
+            deadline = time.monotonic() + _TOPIC_WAIT_S
+            while not consumer.partitions_for_topic(self.topic) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            consumer.subscribe([self.topic])
+        except BaseException:
+            consumer.close(autocommit=False)
+            raise
+        return consumer
+
     def _replace_consumer_if_stalled(self) -> None:
         """A consumer that stopped fetching a partition is closed and a new one joins in its
         place, from the committed offsets: what was stored and not committed comes again
@@ -150,7 +169,7 @@ class Subscriber:
         if not stuck:
             return
         try:
-            fresh = KafkaConsumer(self.topic, **self._consumer_settings)
+            fresh = self._new_consumer()
         except KafkaError as error:
             # The brokers are down as well, so no new consumer can start yet: keep the old
             # one (closing it first left the partner polling a closed consumer, and it
