@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         "partitions go to another (or to the same worker restarted): a crashed worker's "
         "partitions stand still this long.",
     )
+    worker_commit_stall_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="How long a partition's commit may stay behind the records the worker "
+        "processed before the worker stops to be restarted from that commit (a lost record).",
+    )
     worker_table_write_buffer_mib: int = Field(
         default=8,
         ge=1,

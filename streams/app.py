@@ -32,6 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from infra.registry import Registry
 from infra.topics import CASES_TABLE, DEFAULT_MAX_MESSAGE_BYTES, SEEN_TABLE, TopicCatalog
 from schemas.codec import Codec
+from streams.commit_watch import CommitWatch, Stall
 from streams.continuity import Continuity, Refetcher
 from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, track_topics
 from streams.follow import topics_to_follow
@@ -84,6 +85,10 @@ class WorkerConfig:
     """Seconds to wait for a batch to fill before processing what has come."""
     standby_replicas: int = 1
     """Table standby replicas, so a worker taking over a partition need not rebuild it."""
+    commit_stall_seconds: float = 60.0
+    """Seconds a partition's commit may stay behind the records the agents processed without
+    moving before the worker stops for the supervisor to restart it (``streams.commit_watch``).
+    Far above a commit's interval (2 s) and a broker's election; a stall is a lost record."""
     session_timeout: float = 15.0
     """Seconds without a heartbeat before the group gives a worker's partitions away. A
     SIGKILLed worker's partitions stand still this long (Faust's default, 60 s, left a
@@ -288,6 +293,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         batch: Batch = []
         received = [(event, SourceRecord.of(event.message)) for event in events]
         missed: dict[int, list[SourceRecord]] = {}
+        filled: list[tuple[Any, range]] = []
         for index, (event, record) in enumerate(received):
             where = (record.topic, record.partition)
             hole = continuity.observe(where, event.message.generation_id or 0, record.offset)
@@ -303,6 +309,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
                 )
                 metrics.holes.labels(stage).inc()
                 missed[index] = await asyncio.to_thread(refetcher.fetch, where, hole)
+                filled.append((event.message.tp, hole))
         # Nothing below awaits until the state is written (bar a changelog retry): the
         # stream's current event routes table writes, and is put back after (Faust's take
         # buffer reads it too).
@@ -336,6 +343,13 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         await emitter.emit(outputs)
         metrics.emit_seconds.observe(time.perf_counter() - started)
         metrics.records_written.inc(len(outputs))
+        for tp, hole in filled:
+            # The refetched records were never Faust's events, so nothing acknowledges them
+            # and its commit would stop at the hole for good. Processed and sent now, they
+            # are marked as Faust marks offsets it skipped itself (a gap), which its commit
+            # passes. Private API: faust-streaming has no public way to acknowledge an offset.
+            consumer: Any = app.consumer
+            await consumer._add_gap(tp, hole.start, hole.stop - 1)
         now = utc_now()
         for _, record, outcome, elapsed in batch:
             if readings.first(record.topic, record.partition, record.offset):
@@ -344,11 +358,13 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             for partition in last_in:
                 metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
 
+    continuities = {"pipeline": Continuity(), "acknowledgements": Continuity()}
+
     async def run_batches(
         stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
     ) -> None:
         await written.track()
-        continuity = Continuity()
+        continuity = continuities[stage]
         async for events in stream.take_events(config.batch_size, config.batch_within):
             try:
                 await handle(stream, events, decide, stage, state, continuity)
@@ -397,6 +413,35 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
         _ = follow
 
+    watch = CommitWatch(config.commit_stall_seconds)
+    agent_topics = {*source.topics, *acks.topics}
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        revoked: set[Any] = args[0]
+        for continuity in continuities.values():
+            continuity.forget({(tp.topic, tp.partition) for tp in revoked})
+        watch.reset()
+
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def watch_commits() -> None:
+        """Stop (the supervisor restarts us) when a commit stays behind the processing."""
+        if app.rebalancing:
+            watch.reset()
+            return
+        consumer: Any = app.consumer  # its commit bookkeeping is not on the public interface
+        committed = {
+            (tp.topic, tp.partition): consumer._committed_offset.get(tp)
+            for tp in consumer.assignment()
+            if tp.topic in agent_topics
+        }
+        handled: dict[tuple[str, int], int] = {}
+        for continuity in continuities.values():
+            handled.update(continuity.handled_next())
+        stalls = watch.observe(time.monotonic(), committed, handled)
+        if stalls:
+            _stop_for_stalls(stalls)
+
     @app.timer(interval=config.tick_interval)  # type: ignore[untyped-decorator]
     async def clock() -> None:
         """Drive timed release of held events: one tick per partition."""
@@ -409,7 +454,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         content_type = CONTENT_TYPE_LATEST.split(";", 1)[0] + "; version=0.0.4"
         return web.bytes(generate_latest(registry), content_type=content_type)
 
-    _ = (exchange_agent, acks_agent, clock, metrics_page)
+    _ = (exchange_agent, acks_agent, clock, metrics_page, forget_revoked, watch_commits)
     return app, registry
 
 
@@ -486,6 +531,28 @@ def _stop_before_commit(error: BaseException) -> None:
     log.critical(
         "a batch could not be completed; stopping before commit",
         extra={"error": type(error).__name__, "detail": _safe_detail(error)},
+    )
+    logging.shutdown()
+    os._exit(_EXIT_TEMPFAIL)
+
+
+def _stop_for_stalls(stalls: list[Stall]) -> None:
+    """Stop at once, as ``_stop_before_commit`` does: the new worker reads again from the
+    stalled commit, which is where the records never processed are."""
+    log.critical(
+        "a commit stopped following the processed records; stopping for a restart",
+        extra={
+            "stalls": [
+                {
+                    "topic": s.partition[0],
+                    "partition": s.partition[1],
+                    "committed": s.committed,
+                    "handled_next": s.handled_next,
+                    "seconds": round(s.seconds, 1),
+                }
+                for s in stalls
+            ]
+        },
     )
     logging.shutdown()
     os._exit(_EXIT_TEMPFAIL)

@@ -43,6 +43,15 @@ class Continuity:
             return None  # first record, a new generation, in order, or read again
         return range(expected[1], offset)
 
+    def handled_next(self) -> dict[Partition, int]:
+        """The offset after the last record received, per partition."""
+        return {partition: offset for partition, (_, offset) in self._next.items()}
+
+    def forget(self, partitions: set[Partition]) -> None:
+        """Drop revoked partitions: whoever gets them next starts from the commit."""
+        for partition in partitions:
+            self._next.pop(partition, None)
+
 
 class Refetcher:
     """Reads given offsets of a partition with an assign-only kafka-python consumer (made at

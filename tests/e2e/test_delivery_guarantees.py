@@ -15,8 +15,6 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
 
 from common import processes
 from consumers.store import PartnerStore
@@ -33,6 +31,7 @@ from tests.support.world import (
     Broker,
     PartnerProcess,
     WorkerProcess,
+    group_positions,
     read_topic,
     worker_app_id,
 )
@@ -133,27 +132,12 @@ def ingest_positions(
     kafka: Broker, catalog: TopicCatalog
 ) -> dict[str, list[tuple[int, int, int | None]]]:
     """Per ingest topic: (partition, end offset, the worker group's committed offset)."""
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, **kafka.client())
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, **kafka.client())
-    group = worker_app_id(catalog)
-    try:
-        tps = [
-            TopicPartition(t, n)
-            for t in (catalog.ingest(f) for f in TEST_FORCES)
-            for n in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        ends = consumer.end_offsets(tps)
-        try:
-            done = admin.list_group_offsets({group: tps}).get(group, {})
-        except KafkaError:
-            done = {}
-    finally:
-        consumer.close()
-        admin.close()
+    topics = [catalog.ingest(f) for f in TEST_FORCES]
     found: dict[str, list[tuple[int, int, int | None]]] = {}
-    for tp in tps:
-        committed = None if tp not in done else int(done[tp].offset)
-        found.setdefault(tp.topic, []).append((tp.partition, ends[tp], committed))
+    for (topic, partition), (end, committed) in group_positions(
+        kafka, worker_app_id(catalog), topics
+    ).items():
+        found.setdefault(topic, []).append((partition, end, committed))
     return found
 
 

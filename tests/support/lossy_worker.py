@@ -1,36 +1,60 @@
 """``cjsx`` with Faust made to lose records, as the framework itself can.
 
 Run as ``python -m tests.support.lossy_worker worker ...`` with ``CJSX_TEST_LOSE`` naming
-records as ``topic-suffix@offset`` (comma-separated). The first record seen on a topic ending
-in the suffix at that offset (any partition) is dropped between the fetcher and the streams,
-once: it never reaches an agent, as a record fetched across a seek during recovery can be
-lost. Only tests use this; the product never imports it.
+records as ``topic-suffix@offset`` or ``topic-suffix@first-last`` (comma-separated). The
+records on a topic ending in the suffix at those offsets are dropped between the fetcher and
+the streams, once, all from the partition where the first of them was seen: they never
+reach an agent, as records fetched across a seek during recovery can be lost. With
+``CJSX_TEST_UNNOTICED=1`` the worker's continuity guard is blinded too, as it is to a loss
+across a rebalance. Only tests use this; the product never imports it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from faust.transport.conductor import Conductor
 
 from cjsx.cli import main
+from streams.continuity import Continuity
 
 
-def _lose_some(rules: list[tuple[str, int]]) -> None:
+@dataclass
+class _Loss:
+    suffix: str
+    offsets: set[int]
+    partition: int | None = None
+    lost: set[int] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, rule: str) -> _Loss:
+        suffix, where = rule.rsplit("@", 1)
+        first, _, last = where.partition("-")
+        return cls(suffix, set(range(int(first), int(last or first) + 1)))
+
+    def takes(self, message: Any) -> bool:
+        """Whether ``message`` is one of the records to lose (and note it lost)."""
+        if not message.topic.endswith(self.suffix) or message.offset not in self.offsets:
+            return False
+        if self.partition not in (None, message.partition) or message.offset in self.lost:
+            return False
+        self.partition = message.partition
+        self.lost.add(message.offset)
+        return True
+
+
+def _lose_some(losses: list[_Loss]) -> None:
     compile_handler = Conductor._compile_message_handler
-    pending = set(rules)
 
     def compile_lossy(self: Conductor) -> Callable[[Any], Awaitable[None]]:
         deliver = compile_handler(self)
 
         async def on_message(message: Any) -> None:
-            for rule in list(pending):
-                suffix, offset = rule
-                if message.topic.endswith(suffix) and message.offset == offset:
-                    pending.discard(rule)
-                    return  # lost: acknowledged by nobody, processed by nobody
+            if any(loss.takes(message) for loss in losses):
+                return  # lost: acknowledged by nobody, processed by nobody
             await deliver(message)
 
         return on_message
@@ -38,8 +62,18 @@ def _lose_some(rules: list[tuple[str, int]]) -> None:
     Conductor._compile_message_handler = compile_lossy  # type: ignore[method-assign]
 
 
+def _blind_the_guard() -> None:
+    observe = Continuity.observe
+
+    def unnoticing(self: Continuity, partition: Any, generation: int, offset: int) -> None:
+        observe(self, partition, generation, offset)  # still tracks what was handled
+
+    Continuity.observe = unnoticing  # type: ignore[assignment,method-assign]
+
+
 if __name__ == "__main__":
     spec = os.environ.get("CJSX_TEST_LOSE", "")
-    rules = [(s.rsplit("@", 1)[0], int(s.rsplit("@", 1)[1])) for s in spec.split(",") if s]
-    _lose_some(rules)
+    _lose_some([_Loss.parse(rule) for rule in spec.split(",") if rule])
+    if os.environ.get("CJSX_TEST_UNNOTICED") == "1":
+        _blind_the_guard()
     main()

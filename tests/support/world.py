@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.errors import KafkaError
 
 from common import processes
 from infra.broker.node import BrokerSecurity, KafkaCluster, free_port
@@ -96,6 +97,33 @@ def start_broker(home: Path, lib: Path, size: int = 1) -> Broker:
 
 def worker_app_id(catalog: TopicCatalog) -> str:
     return f"cjsx-{catalog.namespace}"
+
+
+def group_positions(
+    broker: Broker, group: str, topics: list[str]
+) -> dict[tuple[str, int], tuple[int, int | None]]:
+    """Per partition of ``topics``: its end offset and ``group``'s committed offset (None:
+    nothing committed, or the group could not be asked)."""
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, **broker.client())
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, **broker.client())
+    try:
+        tps = [
+            TopicPartition(t, n)
+            for t in topics
+            for n in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        ends = consumer.end_offsets(tps)
+        try:
+            done = admin.list_group_offsets({group: tps}).get(group, {})
+        except KafkaError:
+            done = {}
+    finally:
+        consumer.close()
+        admin.close()
+    return {
+        (tp.topic, tp.partition): (ends[tp], None if tp not in done else int(done[tp].offset))
+        for tp in tps
+    }
 
 
 def new_catalog(broker: Broker, forces: tuple[str, ...] = TEST_FORCES) -> TopicCatalog:

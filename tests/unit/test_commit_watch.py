@@ -1,0 +1,56 @@
+"""A commit that stays behind the processed records for too long is a stall."""
+
+from __future__ import annotations
+
+from streams.commit_watch import CommitWatch, Stall
+from streams.continuity import Continuity
+
+P = ("cjs.ingest.01.v1", 2)
+Q = ("cjs.ingest.01.v1", 3)
+
+
+def test_a_commit_standing_behind_the_processing_for_the_limit_is_a_stall() -> None:
+    watch = CommitWatch(stall_seconds=60)
+    assert watch.observe(0, {P: 40}, {P: 95}) == []
+    assert watch.observe(59.9, {P: 40}, {P: 120}) == []
+    assert watch.observe(60, {P: 40}, {P: 130}) == [Stall(P, 40, 130, 60)]
+
+
+def test_a_moving_commit_or_one_level_with_the_processing_is_no_stall() -> None:
+    watch = CommitWatch(stall_seconds=10)
+    for second, committed in enumerate(range(0, 200, 5)):
+        assert watch.observe(second * 3, {P: committed}, {P: committed + 50}) == []
+    # idle: everything handled is committed (a trailing transaction marker is never handled)
+    assert watch.observe(1000, {Q: 70}, {Q: 70}) == []
+    assert watch.observe(2000, {Q: 70}, {Q: 70}) == []
+    assert watch.observe(3000, {Q: 70}, {}) == []  # nothing handled here yet
+
+
+def test_nothing_committed_yet_counts_as_behind_what_was_handled() -> None:
+    watch = CommitWatch(stall_seconds=5)
+    watch.observe(0, {P: None}, {P: 1})
+    assert watch.observe(5, {P: None}, {P: 9}) == [Stall(P, None, 9, 5)]
+
+
+def test_a_revoked_partition_and_a_reset_start_the_clock_again() -> None:
+    watch = CommitWatch(stall_seconds=10)
+    watch.observe(0, {P: 4, Q: 4}, {P: 9, Q: 9})
+    watch.observe(5, {Q: 4}, {P: 9, Q: 9})  # P revoked
+    assert watch.observe(11, {P: 4, Q: 4}, {P: 9, Q: 9}) == [Stall(Q, 4, 9, 11)]
+    watch.reset()
+    assert watch.observe(20, {P: 4, Q: 4}, {P: 9, Q: 9}) == []
+    assert watch.observe(30, {P: 4, Q: 4}, {P: 9, Q: 9}) == [
+        Stall(P, 4, 9, 10),
+        Stall(Q, 4, 9, 10),
+    ]
+
+
+def test_the_guard_tells_what_was_handled_and_forgets_revoked_partitions() -> None:
+    seen = Continuity()
+    seen.observe(P, 1, 10)
+    seen.observe(P, 1, 11)
+    seen.observe(Q, 1, 3)
+    assert seen.handled_next() == {P: 12, Q: 4}
+    seen.forget({P})
+    assert seen.handled_next() == {Q: 4}
+    assert seen.observe(P, 1, 40) is None  # reassigned: starts from wherever the commit is
