@@ -77,10 +77,10 @@ class Settings(BaseSettings):
         "partitions stand still this long.",
     )
     worker_commit_stall_seconds: float = Field(
-        default=60,
+        default=30,
         gt=0,
-        description="How long a partition's commit may stay behind the records the worker "
-        "processed before the worker stops to be restarted from that commit (a lost record).",
+        description="How long a partition's commit may stand still before records the worker "
+        "has not processed before it stops to be restarted from that commit.",
     )
     worker_table_write_buffer_mib: int = Field(
         default=8,

@@ -85,10 +85,10 @@ class WorkerConfig:
     """Seconds to wait for a batch to fill before processing what has come."""
     standby_replicas: int = 1
     """Table standby replicas, so a worker taking over a partition need not rebuild it."""
-    commit_stall_seconds: float = 60.0
-    """Seconds a partition's commit may stay behind the records the agents processed without
-    moving before the worker stops for the supervisor to restart it (``streams.commit_watch``).
-    Far above a commit's interval (2 s) and a broker's election; a stall is a lost record."""
+    commit_stall_seconds: float = 30.0
+    """Seconds a partition's commit may stand still before records (handled beyond it, or
+    waiting at it) before the worker stops for the supervisor to restart it
+    (``streams.commit_watch``). Far above a commit's interval (2 s) and a leader election."""
     session_timeout: float = 15.0
     """Seconds without a heartbeat before the group gives a worker's partitions away. A
     SIGKILLed worker's partitions stand still this long (Faust's default, 60 s, left a
@@ -185,6 +185,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     refetcher = Refetcher(
         config.bootstrap, config.client_config, catalog.largest_message_bytes + 64 * 1024
     )
+    prober = Refetcher(config.bootstrap, config.client_config, 1024 * 1024, "cjsx-commit-probe")
 
     @app.service
     class _StopClients(Service):
@@ -193,6 +194,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         async def on_stop(self) -> None:
             await asyncio.to_thread(broker_metrics.close)
             await asyncio.to_thread(refetcher.close)
+            await asyncio.to_thread(prober.close)
 
     codec = Codec()
     metrics.build.info({"version": "0.1.0", "policy": str(load_policy().version)})
@@ -425,7 +427,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def watch_commits() -> None:
-        """Stop (the supervisor restarts us) when a commit stays behind the processing."""
+        """Stop (the supervisor restarts us) when a commit stands still before records."""
         if app.rebalancing:
             watch.reset()
             return
@@ -438,9 +440,18 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         handled: dict[tuple[str, int], int] = {}
         for continuity in continuities.values():
             handled.update(continuity.handled_next())
-        stalls = watch.observe(time.monotonic(), committed, handled)
+        now = time.monotonic()
+        stalls, ask = watch.observe(now, committed, handled)
         if stalls:
             _stop_for_stalls(stalls)
+        if ask:
+            try:
+                waiting = await asyncio.to_thread(prober.holding_records, ask)
+            except Exception as error:  # noqa: BLE001 - asked again at the next round
+                log.warning("commit probe failed", extra={"error": type(error).__name__})
+                return
+            for partition in ask:
+                watch.answered(partition, now, waiting=partition in waiting)
 
     @app.timer(interval=config.tick_interval)  # type: ignore[untyped-decorator]
     async def clock() -> None:
@@ -538,16 +549,16 @@ def _stop_before_commit(error: BaseException) -> None:
 
 def _stop_for_stalls(stalls: list[Stall]) -> None:
     """Stop at once, as ``_stop_before_commit`` does: the new worker reads again from the
-    stalled commit, which is where the records never processed are."""
+    stalled commit, which is where the records not processed are."""
     log.critical(
-        "a commit stopped following the processed records; stopping for a restart",
+        "a commit stood still before its records; stopping for a restart",
         extra={
             "stalls": [
                 {
                     "topic": s.partition[0],
                     "partition": s.partition[1],
                     "committed": s.committed,
-                    "handled_next": s.handled_next,
+                    "handled_next": s.handled_next,  # None: nothing handled past it
                     "seconds": round(s.seconds, 1),
                 }
                 for s in stalls

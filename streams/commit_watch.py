@@ -1,18 +1,24 @@
-"""Noticing a partition whose committed offset no longer follows what the agents processed.
+"""Noticing a partition whose committed offset no longer follows its records.
 
 Faust commits a partition up to its first record no agent acknowledged. A record the
 framework lost without the agent ever noticing (around a rebalance, where the continuity
 guard starts afresh) therefore holds the commit back for good, while the agent goes on
 processing the records after it: the lost record is never processed, and nothing says so.
 After a 30-second broker pause the group's commit stood still at such a record on four
-ingest partitions while the worker, alive and reading, had processed far beyond it.
+ingest partitions while the worker, alive and reading, had processed far beyond it. And a
+worker restarted while a broker was down became ready, filled two holes on its
+acknowledgement topics, and then never received an ingest record again.
 
-The watch compares, per assigned partition, the committed offset with the offset after the
-last record an agent handled. A commit that stays behind for ``stall_seconds`` without
-moving is a stall; the worker then stops without committing and the supervisor starts a new
-one, which reads again from the committed offset (records already processed come out with
-the same ids, so sinks drop them). Rebalancing resets the watch: a partition's clock starts
-when its commit is first seen.
+The watch keeps, per assigned partition, since when its committed offset has not moved and
+since when it has been seen *behind* with that commit: the agents have handled records past
+it, or the broker holds a record at or after it (asked by whoever owns the watch, for a
+commit that has stood still a while with nothing handled past it; a transaction marker at
+the end of a partition is no record, and nothing can commit past it). A commit that stays
+behind for ``stall_seconds`` without moving is a stall: the worker stops without committing
+and the supervisor starts a new one, which reads again from the committed offset (records
+already processed come out with the same ids, so sinks drop them). Measuring from the first
+sight of records waiting, not from the last commit, keeps a partition that was idle and has
+just received a record from looking stalled. Rebalancing resets the watch.
 """
 
 from __future__ import annotations
@@ -25,46 +31,81 @@ Partition = tuple[str, int]
 
 @dataclass(frozen=True, slots=True)
 class Stall:
-    """A partition whose commit stood at ``committed`` for ``seconds`` while the agents had
-    processed up to ``handled_next`` (exclusive)."""
+    """A partition whose commit stood at ``committed`` for ``seconds`` with records waiting
+    past it; ``handled_next`` is the offset after the last record the agents handled (None:
+    they handled none past the commit; the broker showed records there)."""
 
     partition: Partition
     committed: int | None
-    handled_next: int
+    handled_next: int | None
     seconds: float
 
 
 @dataclass
+class _Clock:
+    committed: int | None
+    still_since: float
+    behind_since: float | None = None
+    asked_at: float | None = None
+
+
+@dataclass
 class CommitWatch:
-    """Per partition: the committed offset last seen and since when it has not moved."""
+    """Per partition: the committed offset last seen, since when it has not moved, and since
+    when records have been seen waiting past it."""
 
     stall_seconds: float
-    _since: dict[Partition, tuple[int | None, float]] = field(default_factory=dict)
+    _clocks: dict[Partition, _Clock] = field(default_factory=dict)
+
+    @property
+    def ask_after(self) -> float:
+        """How long a commit stands still, with nothing handled past it, before the broker
+        is asked whether records wait there (and how often it is asked again)."""
+        return self.stall_seconds / 3
 
     def observe(
         self,
         now: float,
         committed: Mapping[Partition, int | None],
         handled_next: Mapping[Partition, int],
-    ) -> list[Stall]:
-        """The partitions stalled at ``now`` (monotonic seconds). ``committed`` covers the
-        assigned partitions (None: nothing committed yet); ``handled_next`` the offset after
-        the last record handled in each, as far as known."""
-        for gone in set(self._since) - set(committed):
-            del self._since[gone]
-        stalls = []
+    ) -> tuple[list[Stall], dict[Partition, int]]:
+        """The stalls at ``now`` (monotonic seconds), and the partitions to ask the broker
+        about (partition → the offset at or after which a record would be waiting).
+        ``committed`` covers the assigned partitions (None: nothing committed yet);
+        ``handled_next`` the offset after the last record handled in each, as far as known."""
+        for gone in set(self._clocks) - set(committed):
+            del self._clocks[gone]
+        stalls: list[Stall] = []
+        ask: dict[Partition, int] = {}
         for partition, offset in committed.items():
-            seen = self._since.get(partition)
-            if seen is None or seen[0] != offset:
-                self._since[partition] = (offset, now)
-                continue
+            clock = self._clocks.get(partition)
+            if clock is None or clock.committed != offset:
+                clock = self._clocks[partition] = _Clock(offset, now)
             handled = handled_next.get(partition)
-            behind = handled is not None and (offset is None or offset < handled)
-            if behind and now - seen[1] >= self.stall_seconds:
-                assert handled is not None
-                stalls.append(Stall(partition, offset, handled, now - seen[1]))
-        return stalls
+            if handled is not None and (offset is None or handled > offset):
+                if clock.behind_since is None:
+                    clock.behind_since = now
+            else:
+                handled = None
+            if clock.behind_since is not None:
+                if now - clock.behind_since >= self.stall_seconds:
+                    stalls.append(Stall(partition, offset, handled, now - clock.behind_since))
+            elif now - max(clock.still_since, clock.asked_at or clock.still_since) >= (
+                self.ask_after
+            ):
+                ask[partition] = offset or 0
+        return stalls, ask
+
+    def answered(self, partition: Partition, now: float, *, waiting: bool) -> None:
+        """The broker's answer for a partition asked about: records wait past its commit (its
+        stall clock starts), or none do (asked again after ``ask_after``)."""
+        clock = self._clocks.get(partition)
+        if clock is None:
+            return
+        clock.asked_at = now
+        if waiting and clock.behind_since is None:
+            clock.behind_since = now
 
     def reset(self) -> None:
         """Forget every clock (a rebalance moves commits for reasons of its own)."""
-        self._since.clear()
+        self._clocks.clear()

@@ -26,6 +26,7 @@ from streams.record import SourceRecord
 Partition = tuple[str, int]
 
 _TIMEOUT_MS = 10_000
+_PROBE_MS = 3_000
 
 
 @dataclass
@@ -56,10 +57,17 @@ class Continuity:
 class Refetcher:
     """Reads given offsets of a partition with an assign-only kafka-python consumer (made at
     the first hole: most workers never need it). Blocking: call it from a thread; the
-    worker's agents share one."""
+    worker's agents share one, and the commit watch has its own for its probes."""
 
-    def __init__(self, bootstrap: str, client_config: Mapping[str, Any], max_bytes: int) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        client_config: Mapping[str, Any],
+        max_bytes: int,
+        client_id: str = "cjsx-refetch",
+    ) -> None:
         self.bootstrap = bootstrap
+        self.client_id = client_id
         self.client_config = dict(client_config)
         self.max_bytes = max_bytes
         self.consumer: Any = None
@@ -70,26 +78,52 @@ class Refetcher:
         with self.lock:
             return self._fetch(partition, offsets)
 
-    def _fetch(self, partition: Partition, offsets: range) -> list[SourceRecord]:
-        from kafka import KafkaConsumer, TopicPartition
+    def holding_records(self, positions: Mapping[Partition, int]) -> set[Partition]:
+        """The partitions with a record at or after the given offset (a partition ending in a
+        transaction marker has none there)."""
+        from kafka import TopicPartition
+
+        with self.lock:
+            consumer = self._consumer()
+            wanted = {TopicPartition(*p): offset for p, offset in positions.items()}
+            ends = consumer.end_offsets(list(wanted))
+            found: set[Partition] = set()
+            for tp, offset in wanted.items():
+                if ends.get(tp, 0) <= offset:
+                    continue
+                consumer.assign([tp])
+                consumer.seek(tp, offset)
+                if consumer.poll(timeout_ms=_PROBE_MS, max_records=1).get(tp):
+                    found.add((tp.topic, tp.partition))
+            return found
+
+    def _consumer(self) -> Any:
+        from kafka import KafkaConsumer
 
         if self.consumer is None:
             self.consumer = KafkaConsumer(
                 bootstrap_servers=self.bootstrap,
                 group_id=None,
                 enable_auto_commit=False,
+                auto_offset_reset="earliest",
                 max_partition_fetch_bytes=self.max_bytes,
                 fetch_max_bytes=self.max_bytes,
                 request_timeout_ms=_TIMEOUT_MS + 1000,
-                client_id="cjsx-refetch",
+                client_id=self.client_id,
                 **self.client_config,
             )
+        return self.consumer
+
+    def _fetch(self, partition: Partition, offsets: range) -> list[SourceRecord]:
+        from kafka import TopicPartition
+
+        consumer = self._consumer()
         tp = TopicPartition(*partition)
-        self.consumer.assign([tp])
-        self.consumer.seek(tp, offsets.start)
+        consumer.assign([tp])
+        consumer.seek(tp, offsets.start)
         found: list[SourceRecord] = []
-        while self.consumer.position(tp) < offsets.stop:
-            polled = self.consumer.poll(timeout_ms=_TIMEOUT_MS).get(tp, [])
+        while consumer.position(tp) < offsets.stop:
+            polled = consumer.poll(timeout_ms=_TIMEOUT_MS).get(tp, [])
             if not polled:
                 raise TimeoutError(f"no records from {tp.topic}/{tp.partition} to refetch")
             found.extend(SourceRecord.of(r) for r in polled if r.offset in offsets)

@@ -1,4 +1,4 @@
-"""A commit that stays behind the processed records for too long is a stall."""
+"""A commit that stays behind waiting records for too long is a stall."""
 
 from __future__ import annotations
 
@@ -9,40 +9,59 @@ P = ("cjs.ingest.01.v1", 2)
 Q = ("cjs.ingest.01.v1", 3)
 
 
-def test_a_commit_standing_behind_the_processing_for_the_limit_is_a_stall() -> None:
+def test_a_commit_behind_the_handled_records_for_the_limit_is_a_stall() -> None:
     watch = CommitWatch(stall_seconds=60)
-    assert watch.observe(0, {P: 40}, {P: 95}) == []
-    assert watch.observe(59.9, {P: 40}, {P: 120}) == []
-    assert watch.observe(60, {P: 40}, {P: 130}) == [Stall(P, 40, 130, 60)]
+    assert watch.observe(0, {P: 40}, {P: 95}) == ([], {})
+    assert watch.observe(59.9, {P: 40}, {P: 120}) == ([], {})
+    assert watch.observe(60, {P: 40}, {P: 130}) == ([Stall(P, 40, 130, 60)], {})
 
 
-def test_a_moving_commit_or_one_level_with_the_processing_is_no_stall() -> None:
+def test_a_moving_commit_is_never_a_stall() -> None:
     watch = CommitWatch(stall_seconds=10)
     for second, committed in enumerate(range(0, 200, 5)):
-        assert watch.observe(second * 3, {P: committed}, {P: committed + 50}) == []
-    # idle: everything handled is committed (a trailing transaction marker is never handled)
-    assert watch.observe(1000, {Q: 70}, {Q: 70}) == []
-    assert watch.observe(2000, {Q: 70}, {Q: 70}) == []
-    assert watch.observe(3000, {Q: 70}, {}) == []  # nothing handled here yet
+        assert watch.observe(second * 3, {P: committed}, {P: committed + 50}) == ([], {})
+
+
+def test_the_clock_starts_when_records_are_first_seen_waiting_not_at_the_last_commit() -> None:
+    watch = CommitWatch(stall_seconds=10)
+    watch.observe(0, {P: 70}, {P: 70})
+    watch.answered(P, 4, waiting=False)  # idle for a long while
+    assert watch.observe(100, {P: 70}, {P: 75}) == ([], {})  # a record has just come
+    assert watch.observe(102, {P: 75}, {P: 75}) == ([], {})  # and is committed
+
+
+def test_a_commit_standing_still_with_nothing_handled_past_it_is_asked_about() -> None:
+    watch = CommitWatch(stall_seconds=30)
+    assert watch.observe(0, {P: 70, Q: None}, {P: 70}) == ([], {})
+    assert watch.observe(9, {P: 70, Q: None}, {P: 70}) == ([], {})
+    assert watch.observe(10, {P: 70, Q: None}, {P: 70}) == ([], {P: 70, Q: 0})
+    watch.answered(P, 10, waiting=True)  # records wait that no agent received
+    watch.answered(Q, 10, waiting=False)  # idle, or a transaction marker at the end
+    assert watch.observe(20, {P: 70, Q: None}, {P: 70}) == ([], {Q: 0})
+    watch.answered(Q, 20, waiting=False)
+    assert watch.observe(29, {P: 70, Q: None}, {P: 70}) == ([], {})  # Q asked again at 30
+    assert watch.observe(39, {P: 70, Q: None}, {P: 70}) == ([], {Q: 0})
+    watch.answered(Q, 39, waiting=False)
+    assert watch.observe(40, {P: 70, Q: None}, {P: 70}) == ([Stall(P, 70, None, 30)], {})
 
 
 def test_nothing_committed_yet_counts_as_behind_what_was_handled() -> None:
     watch = CommitWatch(stall_seconds=5)
     watch.observe(0, {P: None}, {P: 1})
-    assert watch.observe(5, {P: None}, {P: 9}) == [Stall(P, None, 9, 5)]
+    assert watch.observe(5, {P: None}, {P: 9}) == ([Stall(P, None, 9, 5)], {})
 
 
 def test_a_revoked_partition_and_a_reset_start_the_clock_again() -> None:
     watch = CommitWatch(stall_seconds=10)
     watch.observe(0, {P: 4, Q: 4}, {P: 9, Q: 9})
     watch.observe(5, {Q: 4}, {P: 9, Q: 9})  # P revoked
-    assert watch.observe(11, {P: 4, Q: 4}, {P: 9, Q: 9}) == [Stall(Q, 4, 9, 11)]
+    assert watch.observe(11, {P: 4, Q: 4}, {P: 9, Q: 9}) == ([Stall(Q, 4, 9, 11)], {})
     watch.reset()
-    assert watch.observe(20, {P: 4, Q: 4}, {P: 9, Q: 9}) == []
-    assert watch.observe(30, {P: 4, Q: 4}, {P: 9, Q: 9}) == [
-        Stall(P, 4, 9, 10),
-        Stall(Q, 4, 9, 10),
-    ]
+    assert watch.observe(20, {P: 4, Q: 4}, {P: 9, Q: 9}) == ([], {})
+    assert watch.observe(30, {P: 4, Q: 4}, {P: 9, Q: 9}) == (
+        [Stall(P, 4, 9, 10), Stall(Q, 4, 9, 10)],
+        {},
+    )
 
 
 def test_the_guard_tells_what_was_handled_and_forgets_revoked_partitions() -> None:
