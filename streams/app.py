@@ -293,12 +293,18 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         acknowledged. Records Faust lost before a record of the batch are read directly and
         processed first (``streams.continuity``)."""
         batch: Batch = []
+        faust_consumer: Any = app.consumer  # commit bookkeeping: not on the public interface
         received = [(event, SourceRecord.of(event.message)) for event in events]
         missed: dict[int, list[SourceRecord]] = {}
         filled: list[tuple[Any, range]] = []
         for index, (event, record) in enumerate(received):
             where = (record.topic, record.partition)
-            hole = continuity.observe(where, event.message.generation_id or 0, record.offset)
+            hole = continuity.observe(
+                where,
+                event.message.generation_id or 0,
+                record.offset,
+                faust_consumer._committed_offset.get(event.message.tp),
+            )
             if hole is not None:
                 log.warning(
                     "input hole",
@@ -350,8 +356,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             # and its commit would stop at the hole for good. Processed and sent now, they
             # are marked as Faust marks offsets it skipped itself (a gap), which its commit
             # passes. Private API: faust-streaming has no public way to acknowledge an offset.
-            consumer: Any = app.consumer
-            await consumer._add_gap(tp, hole.start, hole.stop - 1)
+            await faust_consumer._add_gap(tp, hole.start, hole.stop - 1)
         now = utc_now()
         for _, record, outcome, elapsed in batch:
             if readings.first(record.topic, record.partition, record.offset):

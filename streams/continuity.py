@@ -7,11 +7,13 @@ tens of thousands never reached an agent, and Faust's commit then moved past it 
 for an unacknowledged record at the head of a partition lets exactly one through), so the
 record was lost for good: in the crash run, an acknowledgement no receipt ever reported.
 
-The guard tracks, per partition and generation, the offset it expects next. A record further
-on means a hole: before processing that record the agent reads the missing offsets itself,
-with a consumer of its own that joins no group, and processes them first, in order. The
-batch's commit covers them like the records Faust did hand over. Offsets with no record
-(a transaction marker of a force's transactional producer, say) simply come back empty.
+The guard tracks, per partition and generation, the offset it expects next, starting from
+the committed offset the generation was seeked to (Faust skips records fetched while its
+flow control is off or under an older generation, and a record lost there is the first of a
+generation, not one in the middle). A record further on means a hole: before processing that
+record the agent reads the missing offsets itself, with a consumer of its own that joins no
+group, and processes them first, in order. The batch's commit covers them like the records
+Faust did hand over. Offsets with no record (a transaction marker) simply come back empty.
 """
 
 from __future__ import annotations
@@ -35,13 +37,21 @@ class Continuity:
 
     _next: dict[Partition, tuple[int, int]] = field(default_factory=dict)
 
-    def observe(self, partition: Partition, generation: int, offset: int) -> range | None:
+    def observe(
+        self, partition: Partition, generation: int, offset: int, start: int | None = None
+    ) -> range | None:
         """Note a record the agent received; return the offsets before it that it never
-        received (None when nothing is missing)."""
+        received (None when nothing is missing). ``start`` is where the generation began
+        reading the partition (its committed offset; None: unknown), which the first record
+        of a generation is checked against."""
         expected = self._next.get(partition)
         self._next[partition] = (generation, offset + 1)
-        if expected is None or expected[0] != generation or offset <= expected[1]:
-            return None  # first record, a new generation, in order, or read again
+        if expected is None or expected[0] != generation:
+            if start is not None and offset > start:
+                return range(start, offset)  # lost before the generation's first record
+            return None
+        if offset <= expected[1]:
+            return None  # in order, or read again
         return range(expected[1], offset)
 
     def handled_next(self) -> dict[Partition, int]:

@@ -102,6 +102,57 @@ def test_records_lost_inside_the_framework_are_read_again_and_committed_past(
 
 
 @pytest.mark.timeout(300)
+def test_records_lost_before_a_generations_first_record_are_read_again(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    """A restarted worker starts reading at the committed offset; records lost before the
+    first one handed over are a hole too, though no earlier record of the generation shows
+    it."""
+    first, second = make_traffic(cases_per_force=20, seed=45), make_traffic(20, seed=47)
+    partner = PartnerProcess(kafka, catalog, PARTNER, tmp_path / "partner")
+    (tmp_path / "partner").mkdir()
+    watcher = _receipts(kafka, catalog)
+    records = len(first.planned) + len(second.planned)
+    worker = WorkerProcess(kafka, catalog, tmp_path)
+    try:
+        worker.start()
+        partner.start()
+        publish_all(kafka, catalog, first)
+        assert watcher.wait_until(_settled(len(first.planned)), timeout=180)
+        assert processes.wait_for(lambda: not _uncommitted(kafka, catalog), 30, 1.0)
+        worker.stop()
+        topic = catalog.ingest(TEST_FORCES[0])
+        (end, _), partition = min(
+            (position, partition)
+            for (name, partition), position in group_positions(
+                kafka, worker_app_id(catalog), [topic]
+            ).items()
+            if name == topic
+        )
+        publish_all(kafka, catalog, second)
+        worker = WorkerProcess(
+            kafka,
+            catalog,
+            tmp_path,  # same name and state: the group's member again, from its commits
+            module="tests.support.lossy_worker",
+            env_extra={
+                "CJSX_TEST_LOSE": f"{topic}#{partition}@{end}-{end + 1}",
+                "CJSX_WORKER_COMMIT_STALL_SECONDS": "600",
+            },
+        )
+        worker.start()
+        finished = watcher.wait_until(_settled(records), timeout=120)
+        holes = worker.metric("cjsx_input_holes_total", stage="pipeline")
+    finally:
+        watcher.close()
+        partner.stop()
+        worker.stop()
+    assert holes == 1.0  # the loss happened, and was noticed
+    assert finished, "a record lost before the generation's first record was never processed"
+    assert sum(watcher.outcomes.values()) == records
+
+
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     ("lose", "blind"),
     [

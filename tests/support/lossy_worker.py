@@ -1,9 +1,10 @@
 """``cjsx`` with Faust made to lose records, as the framework itself can.
 
 Run as ``python -m tests.support.lossy_worker worker ...`` with ``CJSX_TEST_LOSE`` naming
-records as ``topic-suffix@offset`` or ``topic-suffix@first-last`` (comma-separated). The
-records on a topic ending in the suffix at those offsets are dropped between the fetcher and
-the streams, once, all from the partition where the first of them was seen: they never
+records as ``topic-suffix@offset`` or ``topic-suffix@first-last``, optionally with
+``#partition`` after the suffix (comma-separated). The records on a topic ending in the
+suffix at those offsets are dropped between the fetcher and the streams, once, all from the
+given partition or else the one where the first of them was seen: they never
 reach an agent, as records fetched across a seek during recovery can be lost. With
 ``CJSX_TEST_UNNOTICED=1`` the worker's continuity guard is blinded too, as it is to a loss
 across a rebalance. Only tests use this; the product never imports it.
@@ -31,9 +32,11 @@ class _Loss:
 
     @classmethod
     def parse(cls, rule: str) -> _Loss:
-        suffix, where = rule.rsplit("@", 1)
+        topic, where = rule.rsplit("@", 1)
+        suffix, _, partition = topic.partition("#")
         first, _, last = where.partition("-")
-        return cls(suffix, set(range(int(first), int(last or first) + 1)))
+        offsets = set(range(int(first), int(last or first) + 1))
+        return cls(suffix, offsets, int(partition) if partition else None)
 
     def takes(self, message: Any) -> bool:
         """Whether ``message`` is one of the records to lose (and note it lost)."""

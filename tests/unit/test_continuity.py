@@ -39,3 +39,13 @@ def test_a_consumed_record_reads_the_same_from_faust_or_kafka_python() -> None:
     kafka = SimpleNamespace(**common, value=None, headers=[("ce_id", b"1")])
     assert SourceRecord.of(faust) == SourceRecord.of(kafka)
     assert SourceRecord.of(faust) == SourceRecord("t", 2, 7, b"k", b"", (("ce_id", b"1"),))
+
+
+def test_a_generation_missing_its_first_records_has_a_hole_from_where_it_began() -> None:
+    seen = Continuity()
+    # seeked to the committed offset 500, the first record handed over is 503
+    assert seen.observe(P, 3, 503, start=500) == range(500, 503)
+    assert seen.observe(P, 3, 504, start=500) is None
+    # a rebalance: the new generation begins at the commit again
+    assert seen.observe(P, 4, 510, start=510) is None
+    assert seen.observe(P, 5, 520, start=None) is None  # nothing committed: nothing known
