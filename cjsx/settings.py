@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         "partitions go to another (or to the same worker restarted): a crashed worker's "
         "partitions stand still this long.",
     )
+    worker_batch_size: int = Field(
+        default=500,
+        ge=1,
+        description="Records the worker takes at once (state written once per key per batch, "
+        "outputs sent together); also the most records it reads itself at a stalled commit.",
+    )
     worker_commit_stall_seconds: float = Field(
         default=30,
         gt=0,

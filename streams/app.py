@@ -25,6 +25,7 @@ from typing import Any
 import faust
 from faust.exceptions import PartitionsMismatch
 from faust.sensors import Sensor
+from faust.types import TP
 from kafka import KafkaAdminClient
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -42,6 +43,7 @@ from streams.outputs import Output
 from streams.pipeline import Exchange, ExchangeConfig, Outcome, Source, utc_now
 from streams.record import SourceRecord
 from streams.reference import StandingData
+from streams.rescue import PendingReads
 from streams.route import load_policy
 from streams.staging import StagedStore
 
@@ -178,6 +180,8 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     metrics = ExchangeMetrics(registry)
     readings = FirstReadings()
     app.sensors.add(_CommitTimer(metrics))
+    rescue = PendingReads()
+    rescued: set[tuple[str, int]] = set()
     broker_metrics = register_broker_metrics(
         registry, config.bootstrap, catalog, config.client_config
     )
@@ -290,13 +294,31 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     ) -> None:
         """Decide each record, then write the batch's state once per key, send its outputs,
         wait for the broker and count it. Only after this returns are the batch's offsets
-        acknowledged. Records Faust lost before a record of the batch are read directly and
-        processed first (``streams.continuity``)."""
+        acknowledged. Records Faust lost before a record of the batch, or left waiting at a
+        commit (``streams.rescue``), are read directly and processed first
+        (``streams.continuity``)."""
         batch: Batch = []
         faust_consumer: Any = app.consumer  # commit bookkeeping: not on the public interface
         received = [(event, SourceRecord.of(event.message)) for event in events]
         missed: dict[int, list[SourceRecord]] = {}
         filled: list[tuple[Any, range]] = []
+
+        async def read(what: str, index: int, where: tuple[str, int], offsets: range) -> None:
+            log.warning(
+                what,
+                extra={
+                    "stage": stage,
+                    "topic": where[0],
+                    "partition": where[1],
+                    "offsets": f"{offsets.start}-{offsets.stop - 1}",
+                },
+            )
+            metrics.holes.labels(stage).inc()
+            found = await asyncio.to_thread(refetcher.fetch, where, offsets)
+            missed.setdefault(index, []).extend(found)
+            filled.append((TP(*where), offsets))
+
+        waiting = rescue.take(stage_topics[stage])
         for index, (event, record) in enumerate(received):
             where = (record.topic, record.partition)
             hole = continuity.observe(
@@ -306,18 +328,12 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
                 faust_consumer._committed_offset.get(event.message.tp),
             )
             if hole is not None:
-                log.warning(
-                    "input hole",
-                    extra={
-                        "stage": stage,
-                        "topic": record.topic,
-                        "partition": record.partition,
-                        "offsets": f"{hole.start}-{hole.stop - 1}",
-                    },
-                )
-                metrics.holes.labels(stage).inc()
-                missed[index] = await asyncio.to_thread(refetcher.fetch, where, hole)
-                filled.append((event.message.tp, hole))
+                await read("input hole", index, where, hole)
+            # Waiting records go before a record of their partition number (a tick, say),
+            # which routes their state writes to the right table partition.
+            for other in [p for p in waiting if p[1] == record.partition]:
+                await read("input waiting", index, other, waiting.pop(other))
+        rescue.put_back(waiting)
         # Nothing below awaits until the state is written (bar a changelog retry): the
         # stream's current event routes table writes, and is put back after (Faust's take
         # buffer reads it too).
@@ -366,6 +382,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
                 metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
 
     continuities = {"pipeline": Continuity(), "acknowledgements": Continuity()}
+    stage_topics: dict[str, set[str]] = {}
 
     async def run_batches(
         stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
@@ -421,13 +438,16 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         _ = follow
 
     watch = CommitWatch(config.commit_stall_seconds)
+    stage_topics.update(pipeline=set(source.topics), acknowledgements=set(acks.topics))
     agent_topics = {*source.topics, *acks.topics}
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
-        revoked: set[Any] = args[0]
+        revoked = {(tp.topic, tp.partition) for tp in args[0]}
         for continuity in continuities.values():
-            continuity.forget({(tp.topic, tp.partition) for tp in revoked})
+            continuity.forget(revoked)
+        rescue.forget(revoked)
+        rescued.difference_update(revoked)
         watch.reset()
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
@@ -455,8 +475,14 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             except Exception as error:  # noqa: BLE001 - asked again at the next round
                 log.warning("commit probe failed", extra={"error": type(error).__name__})
                 return
-            for partition in ask:
+            for partition, offset in ask.items():
                 watch.answered(partition, now, waiting=partition in waiting)
+                # A few records no agent was handed: the agent reads them, once per
+                # partition; more, or again, and the stall's restart is the better cure.
+                end = waiting.get(partition, offset)
+                if offset < end <= offset + config.batch_size and partition not in rescued:
+                    rescued.add(partition)
+                    rescue.add(partition, range(offset, end))
 
     @app.timer(interval=config.tick_interval)  # type: ignore[untyped-decorator]
     async def clock() -> None:

@@ -12,7 +12,7 @@ acknowledgement topics, and then never received an ingest record again.
 The watch keeps, per assigned partition, since when its committed offset has not moved and
 since when it has been seen *behind* with that commit: the agents have handled records past
 it, or the broker holds a record at or after it (asked by whoever owns the watch, for a
-commit that has stood still a while with nothing handled past it; a transaction marker at
+commit that has stood still 10 s with nothing handled past it; a transaction marker at
 the end of a partition is no record, and nothing can commit past it). A commit that stays
 behind for ``stall_seconds`` without moving is a stall: the worker stops without committing
 and the supervisor starts a new one, which reads again from the committed offset (records
@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 Partition = tuple[str, int]
+
+_ASK_AFTER_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ class CommitWatch:
     def ask_after(self) -> float:
         """How long a commit stands still, with nothing handled past it, before the broker
         is asked whether records wait there (and how often it is asked again)."""
-        return self.stall_seconds / 3
+        return min(_ASK_AFTER_SECONDS, self.stall_seconds / 3)
 
     def observe(
         self,

@@ -88,23 +88,23 @@ class Refetcher:
         with self.lock:
             return self._fetch(partition, offsets)
 
-    def holding_records(self, positions: Mapping[Partition, int]) -> set[Partition]:
+    def holding_records(self, positions: Mapping[Partition, int]) -> dict[Partition, int]:
         """The partitions with a record at or after the given offset (a partition ending in a
-        transaction marker has none there)."""
+        transaction marker has none there), with their end offsets."""
         from kafka import TopicPartition
 
         with self.lock:
             consumer = self._consumer()
             wanted = {TopicPartition(*p): offset for p, offset in positions.items()}
             ends = consumer.end_offsets(list(wanted))
-            found: set[Partition] = set()
+            found: dict[Partition, int] = {}
             for tp, offset in wanted.items():
                 if ends.get(tp, 0) <= offset:
                     continue
                 consumer.assign([tp])
                 consumer.seek(tp, offset)
                 if consumer.poll(timeout_ms=_PROBE_MS, max_records=1).get(tp):
-                    found.add((tp.topic, tp.partition))
+                    found[tp.topic, tp.partition] = ends[tp]
             return found
 
     def _consumer(self) -> Any:

@@ -82,6 +82,7 @@ def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
             order_hold=timedelta(seconds=settings.order_hold_seconds),
             session_timeout=settings.worker_session_timeout_seconds,
             commit_stall_seconds=settings.worker_commit_stall_seconds,
+            batch_size=settings.worker_batch_size,
             table_write_buffer_mib=settings.worker_table_write_buffer_mib,
             table_block_cache_mib=settings.worker_table_block_cache_mib,
             follow_interval=settings.follow_interval_seconds or None,

@@ -19,7 +19,12 @@ import pytest
 
 from common import processes
 from infra.topics import TopicCatalog
+from producers.profiles import force_profile
+from producers.publisher import Publisher
 from producers.receipts import ReceiptWatcher
+from producers.simulator import SyntheticForce
+from schemas.models import ReceiptStatus
+from streams.reference import StandingData
 from tests.e2e.test_delivery_guarantees import make_traffic, publish_all
 from tests.support.world import (
     TEST_FORCES,
@@ -152,6 +157,50 @@ def test_records_lost_before_a_generations_first_record_are_read_again(
     assert sum(watcher.outcomes.values()) == records
 
 
+@pytest.mark.timeout(240)
+def test_a_record_faust_skips_alone_at_the_commit_is_still_processed(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    """Faust's stream skips a record handed over under an older generation and does not
+    acknowledge it; alone in its partition, nothing after it shows a hole, and it waits at
+    the commit. A force's resend to a restarted worker had no receipt that way."""
+    force = SyntheticForce(force_profile(StandingData.load(), "05"), seed=5)
+    event = force.charge(force.new_case())
+    watcher = ReceiptWatcher(
+        bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts("05")], **kafka.client()
+    )
+    restarted = WorkerProcess(
+        kafka,
+        catalog,
+        tmp_path,
+        module="tests.support.lossy_worker",
+        env_extra={
+            "CJSX_TEST_SKIP": catalog.ingest("05"),
+            "CJSX_WORKER_COMMIT_STALL_SECONDS": "600",  # no restart: only the read may mend it
+        },
+    )
+    with Publisher(
+        bootstrap_servers=kafka.bootstrap, topic=catalog.ingest("05"), **kafka.client("force-05")
+    ) as publisher:
+        first = WorkerProcess(kafka, catalog, tmp_path).start()
+        try:
+            publisher.publish(event).get(timeout=30)
+            assert watcher.wait_until(lambda w: bool(w.outcomes), timeout=60)
+        finally:
+            first.stop()
+        try:
+            restarted.start()
+            publisher.publish(event).get(timeout=30)
+            finished = watcher.wait_until(lambda w: sum(w.outcomes.values()) >= 2, 90)
+            holes = restarted.metric("cjsx_input_holes_total", stage="pipeline")
+        finally:
+            watcher.close()
+            restarted.stop()
+    assert holes == 1.0  # the skip happened, and the waiting record was read
+    assert finished, "the skipped record was never processed"
+    assert watcher.outcomes[("05", ReceiptStatus.DUPLICATE)] == 1
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     ("lose", "blind"),
@@ -159,7 +208,8 @@ def test_records_lost_before_a_generations_first_record_are_read_again(
         # Two records, the guard blinded: the agents go on past them, the commit cannot (a
         # single record Faust's commit passes by itself, see above).
         pytest.param("3-4", True, id="records-handled-past-the-commit"),
-        # Every record from offset 3 on: nothing after them arrives to show the hole.
+        # Every record from offset 3 on: nothing after them arrives to show the hole, and
+        # more wait than the worker reads itself (its batch, 20 here), so it must restart.
         pytest.param("3-100000", False, id="a-partition-never-fed-again"),
     ],
 )
@@ -176,6 +226,7 @@ def test_a_loss_the_worker_cannot_notice_stops_it_and_a_new_worker_processes_the
             "CJSX_TEST_LOSE": f"{catalog.ingest(TEST_FORCES[0])}@{lose}",
             "CJSX_TEST_UNNOTICED": "1" if blind else "0",
             "CJSX_WORKER_COMMIT_STALL_SECONDS": "8",
+            "CJSX_WORKER_BATCH_SIZE": "20",
         },
     )
     restarted = WorkerProcess(kafka, catalog, tmp_path)  # same name and state, no loss

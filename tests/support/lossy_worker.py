@@ -7,7 +7,10 @@ suffix at those offsets are dropped between the fetcher and the streams, once, a
 given partition or else the one where the first of them was seen: they never
 reach an agent, as records fetched across a seek during recovery can be lost. With
 ``CJSX_TEST_UNNOTICED=1`` the worker's continuity guard is blinded too, as it is to a loss
-across a rebalance. Only tests use this; the product never imports it.
+across a rebalance. With ``CJSX_TEST_SKIP=topic-suffix`` the first record on such a topic is
+handed over as if fetched under an older consumer generation, which Faust's stream skips and
+acknowledges, as it does around a rebalance. Only tests use this; the product never imports
+it.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ class _Loss:
         return True
 
 
-def _lose_some(losses: list[_Loss]) -> None:
+def _lose_some(losses: list[_Loss], skip: str | None) -> None:
     compile_handler = Conductor._compile_message_handler
+    to_skip = [skip] if skip else []
 
     def compile_lossy(self: Conductor) -> Callable[[Any], Awaitable[None]]:
         deliver = compile_handler(self)
@@ -58,6 +62,9 @@ def _lose_some(losses: list[_Loss]) -> None:
         async def on_message(message: Any) -> None:
             if any(loss.takes(message) for loss in losses):
                 return  # lost: acknowledged by nobody, processed by nobody
+            if to_skip and message.topic.endswith(to_skip[0]):
+                to_skip.clear()
+                message.generation_id = -1  # "stale": the stream skips and acknowledges it
             await deliver(message)
 
         return on_message
@@ -68,15 +75,20 @@ def _lose_some(losses: list[_Loss]) -> None:
 def _blind_the_guard() -> None:
     observe = Continuity.observe
 
-    def unnoticing(self: Continuity, partition: Any, generation: int, offset: int) -> None:
-        observe(self, partition, generation, offset)  # still tracks what was handled
+    def unnoticing(
+        self: Continuity, partition: Any, generation: int, offset: int, start: Any = None
+    ) -> None:
+        observe(self, partition, generation, offset, start)  # still tracks what was handled
 
     Continuity.observe = unnoticing  # type: ignore[assignment,method-assign]
 
 
 if __name__ == "__main__":
     spec = os.environ.get("CJSX_TEST_LOSE", "")
-    _lose_some([_Loss.parse(rule) for rule in spec.split(",") if rule])
+    _lose_some(
+        [_Loss.parse(rule) for rule in spec.split(",") if rule],
+        os.environ.get("CJSX_TEST_SKIP") or None,
+    )
     if os.environ.get("CJSX_TEST_UNNOTICED") == "1":
         _blind_the_guard()
     main()

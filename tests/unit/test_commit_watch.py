@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streams.commit_watch import CommitWatch, Stall
 from streams.continuity import Continuity
+from streams.rescue import PendingReads
 
 P = ("cjs.ingest.01.v1", 2)
 Q = ("cjs.ingest.01.v1", 3)
@@ -73,3 +74,17 @@ def test_the_guard_tells_what_was_handled_and_forgets_revoked_partitions() -> No
     seen.forget({P})
     assert seen.handled_next() == {Q: 4}
     assert seen.observe(P, 1, 40) is None  # reassigned: starts from wherever the commit is
+
+
+def test_pending_reads_wait_for_their_agent_and_are_forgotten_when_revoked() -> None:
+    pending = PendingReads()
+    pending.add(P, range(70, 72))
+    pending.add(("cjs.acks.cps.v1", 0), range(3, 4))
+    taken = pending.take({"cjs.ingest.01.v1"})
+    assert taken == {P: range(70, 72)}
+    assert pending.take({"cjs.ingest.01.v1"}) == {}
+    pending.put_back(taken)  # no record of partition 2 in that batch
+    pending.forget([P])
+    assert pending.take({"cjs.ingest.01.v1", "cjs.acks.cps.v1"}) == {
+        ("cjs.acks.cps.v1", 0): range(3, 4)
+    }
