@@ -4,9 +4,10 @@ Faust can drop fetched records (the crash run lost one acknowledgement in 47,000
 and Faust's commit then moved past it; after a 30-second broker pause, runs of up to 113).
 Here a wrapper of ``cjsx`` drops records between Faust's fetcher and its streams, as the
 framework would. Where the worker notices (a later record of the same partition arrives
-first) it reads the missing records itself and its commit moves past them; where it cannot
-notice, the commit stays behind what was processed, and the worker stops so that a new one
-reads again from that commit.
+first, or a generation starts past its commit) it reads the missing records itself and its
+commit moves past them; a few records left waiting at a commit it reads once; otherwise the
+commit stands behind waiting records, and the worker stops so that a new one reads again
+from that commit.
 """
 
 from __future__ import annotations
