@@ -51,6 +51,8 @@ log = logging.getLogger("cjsx.worker")
 
 _CASE_STATE_TTL = timedelta(days=400)
 _EXIT_TEMPFAIL = 75
+_BUSY_AFTER_SECONDS = 5.0
+"""An agent that has taken only full batches for this long is working through a backlog."""
 _FLUSH_ATTEMPTS = 60
 
 
@@ -383,6 +385,8 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
 
     continuities = {"pipeline": Continuity(), "acknowledgements": Continuity()}
     stage_topics: dict[str, set[str]] = {}
+    caught_up = dict.fromkeys(continuities, time.monotonic())
+    """When each agent last took a batch that was not full: it had caught up with its input."""
 
     async def run_batches(
         stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
@@ -390,6 +394,8 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         await written.track()
         continuity = continuities[stage]
         async for events in stream.take_events(config.batch_size, config.batch_within):
+            if len(events) < config.batch_size:
+                caught_up[stage] = time.monotonic()
             try:
                 await handle(stream, events, decide, stage, state, continuity)
             except BaseException as error:  # noqa: BLE001 - Faust would commit past the batch
@@ -466,7 +472,14 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         for continuity in continuities.values():
             handled.update(continuity.handled_next())
         now = time.monotonic()
-        stalls, ask = watch.observe(now, committed, handled)
+        busy = {
+            partition
+            for stage, topics in stage_topics.items()
+            if now - caught_up[stage] > _BUSY_AFTER_SECONDS
+            for partition in committed
+            if partition[0] in topics
+        }
+        stalls, ask = watch.observe(now, committed, handled, busy)
         if stalls:
             _stop_for_stalls(stalls)
         if ask:

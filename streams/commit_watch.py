@@ -23,7 +23,7 @@ just received a record from looking stalled. Rebalancing resets the watch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 Partition = tuple[str, int]
@@ -49,6 +49,8 @@ class _Clock:
     still_since: float
     behind_since: float | None = None
     asked_at: float | None = None
+    only_asked: bool = False
+    """Behind on the broker's word alone: no agent handled anything past the commit."""
 
 
 @dataclass
@@ -70,11 +72,15 @@ class CommitWatch:
         now: float,
         committed: Mapping[Partition, int | None],
         handled_next: Mapping[Partition, int],
+        busy: Collection[Partition] = (),
     ) -> tuple[list[Stall], dict[Partition, int]]:
         """The stalls at ``now`` (monotonic seconds), and the partitions to ask the broker
         about (partition → the offset at or after which a record would be waiting).
         ``committed`` covers the assigned partitions (None: nothing committed yet);
-        ``handled_next`` the offset after the last record handled in each, as far as known."""
+        ``handled_next`` the offset after the last record handled in each, as far as known;
+        ``busy`` the partitions whose agent is working through a backlog (only full batches
+        lately): records waiting there are not yet handed over, not lost, so the broker is
+        not asked about them and its earlier word does not count."""
         for gone in set(self._clocks) - set(committed):
             del self._clocks[gone]
         stalls: list[Stall] = []
@@ -85,10 +91,17 @@ class CommitWatch:
                 clock = self._clocks[partition] = _Clock(offset, now)
             handled = handled_next.get(partition)
             if handled is not None and (offset is None or handled > offset):
-                if clock.behind_since is None:
-                    clock.behind_since = now
+                if clock.behind_since is None or clock.only_asked:
+                    clock.behind_since = clock.behind_since or now
+                    clock.only_asked = False
             else:
                 handled = None
+            if partition in busy:
+                if clock.only_asked:
+                    clock.behind_since, clock.only_asked = None, False
+                if clock.behind_since is None:
+                    clock.asked_at = now  # ask only once the agent has caught up
+                    continue
             if clock.behind_since is not None:
                 if now - clock.behind_since >= self.stall_seconds:
                     stalls.append(Stall(partition, offset, handled, now - clock.behind_since))
@@ -107,6 +120,7 @@ class CommitWatch:
         clock.asked_at = now
         if waiting and clock.behind_since is None:
             clock.behind_since = now
+            clock.only_asked = True
 
     def reset(self) -> None:
         """Forget every clock (a rebalance moves commits for reasons of its own)."""

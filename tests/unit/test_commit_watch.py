@@ -88,3 +88,25 @@ def test_pending_reads_wait_for_their_agent_and_are_forgotten_when_revoked() -> 
     assert pending.take({"cjs.ingest.01.v1", "cjs.acks.cps.v1"}) == {
         ("cjs.acks.cps.v1", 0): range(3, 4)
     }
+
+
+def test_records_waiting_behind_a_busy_agents_backlog_are_not_a_stall() -> None:
+    watch = CommitWatch(stall_seconds=30)
+    watch.observe(0, {P: 42}, {})
+    assert watch.observe(10, {P: 42}, {}) == ([], {P: 42})
+    watch.answered(P, 10, waiting=True)
+    # the agent takes only full batches: the ticks wait behind its backlog, not lost
+    assert watch.observe(40, {P: 42}, {}, busy={P}) == ([], {})
+    assert watch.observe(45, {P: 42}, {}, busy={P}) == ([], {})
+    # caught up, and still nothing handed over: asked again after the interval, then timed
+    assert watch.observe(50, {P: 42}, {}) == ([], {})
+    assert watch.observe(55, {P: 42}, {}) == ([], {P: 42})
+    watch.answered(P, 55, waiting=True)
+    assert watch.observe(84, {P: 42}, {}) == ([], {})
+    assert watch.observe(85, {P: 42}, {}) == ([Stall(P, 42, None, 30)], {})
+
+
+def test_a_busy_agent_still_stalls_on_records_handled_past_a_standing_commit() -> None:
+    watch = CommitWatch(stall_seconds=30)
+    watch.observe(0, {P: 42}, {P: 90}, busy={P})
+    assert watch.observe(30, {P: 42}, {P: 600}, busy={P}) == ([Stall(P, 42, 600, 30)], {})
