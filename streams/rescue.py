@@ -17,7 +17,7 @@ a partition Faust no longer feeds at all is better cured by the stall's restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 Partition = tuple[str, int]
@@ -32,10 +32,12 @@ class PendingReads:
     def add(self, partition: Partition, offsets: range) -> None:
         self._pending[partition] = offsets
 
-    def take(self, topics: Iterable[str]) -> dict[Partition, range]:
-        """The pending reads of these topics, no longer kept here."""
-        wanted = set(topics)
-        taken = {p: o for p, o in self._pending.items() if p[0] in wanted}
+    def take(self, topics: Collection[str]) -> dict[Partition, range]:
+        """The pending reads of these topics, no longer kept here (called once per batch:
+        usually nothing is pending)."""
+        if not self._pending:
+            return {}
+        taken = {p: o for p, o in self._pending.items() if p[0] in topics}
         for partition in taken:
             del self._pending[partition]
         return taken

@@ -58,6 +58,20 @@ def _settled(records: int) -> Callable[[ReceiptWatcher], bool]:
     return settled
 
 
+def _partner(kafka: Broker, catalog: TopicCatalog, tmp_path: Path) -> PartnerProcess:
+    (tmp_path / "partner").mkdir()
+    return PartnerProcess(kafka, catalog, PARTNER, tmp_path / "partner")
+
+
+def lossy_worker(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path, env_extra: dict[str, str]
+) -> WorkerProcess:
+    """``cjsx worker`` run through ``tests.support.lossy_worker`` with its loss settings."""
+    return WorkerProcess(
+        kafka, catalog, tmp_path, module="tests.support.lossy_worker", env_extra=env_extra
+    )
+
+
 def _uncommitted(
     kafka: Broker, catalog: TopicCatalog
 ) -> dict[tuple[str, int], tuple[int, int | None]]:
@@ -75,16 +89,14 @@ def test_records_lost_inside_the_framework_are_read_again_and_committed_past(
     # Three records in a row: Faust's commit lets a single unacknowledged record through by
     # itself (its off-by-one), not three.
     lose = f"{catalog.ingest(TEST_FORCES[0])}@3-5,{catalog.acks(PARTNER)}@3"
-    worker = WorkerProcess(
+    worker = lossy_worker(
         kafka,
         catalog,
         tmp_path,
-        module="tests.support.lossy_worker",
         # Only the refetch may move the commit past the hole, not a restart.
         env_extra={"CJSX_TEST_LOSE": lose, "CJSX_WORKER_COMMIT_STALL_SECONDS": "600"},
     )
-    partner = PartnerProcess(kafka, catalog, PARTNER, tmp_path / "partner")
-    (tmp_path / "partner").mkdir()
+    partner = _partner(kafka, catalog, tmp_path)
     watcher = _receipts(kafka, catalog)
     records = len(traffic.planned)
     try:
@@ -115,8 +127,7 @@ def test_records_lost_before_a_generations_first_record_are_read_again(
     first one handed over are a hole too, though no earlier record of the generation shows
     it."""
     first, second = make_traffic(cases_per_force=20, seed=45), make_traffic(20, seed=47)
-    partner = PartnerProcess(kafka, catalog, PARTNER, tmp_path / "partner")
-    (tmp_path / "partner").mkdir()
+    partner = _partner(kafka, catalog, tmp_path)
     watcher = _receipts(kafka, catalog)
     records = len(first.planned) + len(second.planned)
     worker = WorkerProcess(kafka, catalog, tmp_path)
@@ -136,11 +147,10 @@ def test_records_lost_before_a_generations_first_record_are_read_again(
             if name == topic
         )
         publish_all(kafka, catalog, second)
-        worker = WorkerProcess(
+        worker = lossy_worker(
             kafka,
             catalog,
             tmp_path,  # same name and state: the group's member again, from its commits
-            module="tests.support.lossy_worker",
             env_extra={
                 "CJSX_TEST_LOSE": f"{topic}#{partition}@{end}-{end + 1}",
                 "CJSX_WORKER_COMMIT_STALL_SECONDS": "600",
@@ -170,11 +180,10 @@ def test_a_record_faust_skips_alone_at_the_commit_is_still_processed(
     watcher = ReceiptWatcher(
         bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts("05")], **kafka.client()
     )
-    restarted = WorkerProcess(
+    restarted = lossy_worker(
         kafka,
         catalog,
         tmp_path,
-        module="tests.support.lossy_worker",
         env_extra={
             "CJSX_TEST_SKIP": catalog.ingest("05"),
             "CJSX_WORKER_COMMIT_STALL_SECONDS": "600",  # no restart: only the read may mend it
@@ -218,11 +227,10 @@ def test_a_loss_the_worker_cannot_notice_stops_it_and_a_new_worker_processes_the
     kafka: Broker, catalog: TopicCatalog, tmp_path: Path, lose: str, blind: bool
 ) -> None:
     traffic = make_traffic(cases_per_force=20, seed=43)
-    lossy = WorkerProcess(
+    lossy = lossy_worker(
         kafka,
         catalog,
         tmp_path,
-        module="tests.support.lossy_worker",
         env_extra={
             "CJSX_TEST_LOSE": f"{catalog.ingest(TEST_FORCES[0])}@{lose}",
             "CJSX_TEST_UNNOTICED": "1" if blind else "0",
@@ -231,8 +239,7 @@ def test_a_loss_the_worker_cannot_notice_stops_it_and_a_new_worker_processes_the
         },
     )
     restarted = WorkerProcess(kafka, catalog, tmp_path)  # same name and state, no loss
-    partner = PartnerProcess(kafka, catalog, PARTNER, tmp_path / "partner")
-    (tmp_path / "partner").mkdir()
+    partner = _partner(kafka, catalog, tmp_path)
     watcher = _receipts(kafka, catalog)
     records = len(traffic.planned)
     try:
