@@ -193,6 +193,13 @@ class WorkerProcess(_Child):
     def log(self) -> Path:
         return self.home / f"{self.name}.log"
 
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the worker's log, for a failure message: CI keeps no temporary folders,
+        and the logs hold no case data."""
+        if not self.log.exists():
+            return "(no log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
     def start(self) -> WorkerProcess:
         env = {
             **self._env(),
@@ -233,7 +240,10 @@ class WorkerProcess(_Child):
 
     def metrics(self) -> str | None:
         if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log}")
+            raise RuntimeError(
+                f"worker exited with {self.process.returncode}; see {self.log}; it ends:\n"
+                + self.log_tail()
+            )
         try:
             url = f"http://127.0.0.1:{self.web_port}/metrics"
             with urllib.request.urlopen(url, timeout=2) as response:
