@@ -80,12 +80,9 @@ def start_worker(
     )
 
 
-def measure_pipeline(
-    bootstrap: str, home: Path, events: list[CaseEvent], workers: int = 1
-) -> dict[str, float]:
-    """Events/s through ``workers`` workers sharing one consumer group, and (one worker) the
-    records and state writes per accepted event, peak RSS and longest commit."""
-    namespace = f"tp{workers}"
+def published_backlog(bootstrap: str, namespace: str, events: list[CaseEvent]) -> TopicCatalog:
+    """The bench forces' topics under ``namespace``, with ``events`` already in them: a
+    worker started after this measures draining a backlog, not the publisher."""
     catalog = TopicCatalog(load_registry().limited_to(list(FORCES)), namespace=namespace)
     apply_topics(catalog, bootstrap)
     publishers = {
@@ -96,6 +93,16 @@ def measure_pipeline(
     for p in publishers.values():
         p.flush()
         p.close()
+    return catalog
+
+
+def measure_pipeline(
+    bootstrap: str, home: Path, events: list[CaseEvent], workers: int = 1
+) -> dict[str, float]:
+    """Events/s through ``workers`` workers sharing one consumer group, and (one worker) the
+    records and state writes per accepted event, peak RSS and longest commit."""
+    namespace = f"tp{workers}"
+    catalog = published_backlog(bootstrap, namespace, events)
     ports = [free_port() for _ in range(workers)]
     running = [
         start_worker(bootstrap, catalog, home / namespace, port, f"worker-{n}")
