@@ -481,7 +481,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         }
         stalls, ask = watch.observe(now, committed, handled, busy)
         if stalls:
-            _stop_for_stalls(stalls)
+            _stop_for_stalls(stalls, consumer)
         if ask:
             try:
                 waiting = await asyncio.to_thread(prober.holding_records, ask)
@@ -591,9 +591,10 @@ def _stop_before_commit(error: BaseException) -> None:
     os._exit(_EXIT_TEMPFAIL)
 
 
-def _stop_for_stalls(stalls: list[Stall]) -> None:
+def _stop_for_stalls(stalls: list[Stall], consumer: Any) -> None:
     """Stop at once, as ``_stop_before_commit`` does: the new worker reads again from the
-    stalled commit, which is where the records not processed are."""
+    stalled commit, which is where the records not processed are. What Faust's commit
+    bookkeeping held for the partition is logged with it: offsets only, for the cause."""
     log.critical(
         "a commit stood still before its records; stopping for a restart",
         extra={
@@ -604,6 +605,7 @@ def _stop_for_stalls(stalls: list[Stall]) -> None:
                     "committed": s.committed,
                     "handled_next": s.handled_next,  # None: nothing handled past it
                     "seconds": round(s.seconds, 1),
+                    **_commit_bookkeeping(consumer, TP(*s.partition)),
                 }
                 for s in stalls
             ]
@@ -611,6 +613,21 @@ def _stop_for_stalls(stalls: list[Stall]) -> None:
     )
     logging.shutdown()
     os._exit(_EXIT_TEMPFAIL)
+
+
+def _commit_bookkeeping(consumer: Any, tp: TP) -> dict[str, Any]:
+    """Faust's acknowledged offsets and gaps for ``tp`` (private attributes; best effort)."""
+    try:
+        acked = sorted(consumer._acked.get(tp, ()))
+        gaps = sorted((i.begin, i.end - 1) for i in consumer._gap.get(tp, ()))
+    except Exception:  # noqa: BLE001 - a diagnostic must not stop the stop
+        return {}
+    return {
+        "acked_count": len(acked),
+        "acked_first": acked[:5],
+        "acked_last": acked[-1] if acked else None,
+        "gaps": gaps[:5],
+    }
 
 
 def _safe_detail(error: BaseException) -> str:

@@ -261,7 +261,9 @@ def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
 ) -> None:
     """20,000+ events; the worker is SIGKILLed twice and every partner's subscriber once,
     mid-way, and all are restarted. Issue 4's crash proof and issue 5's exactly-once-in-store
-    proof share this one run."""
+    proof share this one run. The worker runs as ``cjsx worker`` runs, under its supervisor
+    (killing the supervisor kills the worker with it): a worker that stops itself, as the
+    commit watch makes it, is started again, and the proof holds across that too."""
     traffic = make_traffic(cases_per_force=3400, seed=29)
     assert len(traffic.planned) >= 20_000
     publish_all(kafka, catalog, traffic)
@@ -285,7 +287,7 @@ def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
     worker: WorkerProcess | None = None
     try:
         for fraction in (0.25, 0.6):
-            worker = WorkerProcess(kafka, catalog, tmp_path).start()
+            worker = WorkerProcess(kafka, catalog, tmp_path, supervised=True).start()
             reached = probe.wait_until(
                 lambda w, f=fraction: sum(w.outcomes.values()) >= total * f, timeout=600
             )
@@ -296,7 +298,7 @@ def test_nothing_is_lost_and_each_store_holds_each_delivery_once_through_kills(
                 for process in partners.values():
                     process.kill()  # mid-batch, between store and commit or not: any point
                     process.start()
-        worker = WorkerProcess(kafka, catalog, tmp_path).start()
+        worker = WorkerProcess(kafka, catalog, tmp_path, supervised=True).start()
         watcher = settle(kafka, catalog, traffic, timeout=900)
         observed = observe(kafka, catalog, watcher)
         expected_by_partner = {

@@ -126,7 +126,9 @@ def test_the_suite_flags_what_a_test_or_the_session_leaves_running(
         ],
         timeout=120,
         cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT)},
+        # Not this session's options: a --basetemp given through PYTEST_ADDOPTS would be the
+        # inner run's too, and it refuses one that holds its working directory.
+        env={"PYTHONPATH": str(ROOT), "PYTEST_ADDOPTS": ""},
     )
     out = result.stdout.decode(errors="replace")
     assert result.returncode == 1, out
