@@ -172,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--stacks", type=Path, help="Keep py-spy's raw stacks in this file.")
     args = parser.parse_args()
     lib = ensure_jars(ROOT / ".cache", "4.4.0")
     with tempfile.TemporaryDirectory(prefix="cjsx-bench-") as tmp:
@@ -182,6 +183,8 @@ def main() -> None:
             worker = profile_worker(
                 cluster.bootstrap, home, args.events, args.seconds, cluster.nodes[0].pid()
             )
+            if args.stacks is not None:
+                shutil.copyfile(home / "worker.stacks", args.stacks)
         finally:
             cluster.stop()
     in_process = measure_in_process(valid_events(min(args.events, 5000), seed=1))

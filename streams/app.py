@@ -191,7 +191,12 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     refetcher = Refetcher(
         config.bootstrap, config.client_config, catalog.largest_message_bytes + 64 * 1024
     )
-    prober = Refetcher(config.bootstrap, config.client_config, 1024 * 1024, "cjsx-commit-probe")
+    # The probe needs one record's existence, not its bytes: a small fetch, and no CRC
+    # check (kafka-python computes CRC32C in pure Python; under a backlog every probe's
+    # fetch cost the worker's one core several per cent, bench.worker_profile).
+    prober = Refetcher(
+        config.bootstrap, config.client_config, 64 * 1024, "cjsx-commit-probe", check_crcs=False
+    )
 
     @app.service
     class _StopClients(Service):

@@ -75,11 +75,14 @@ class Refetcher:
         client_config: Mapping[str, Any],
         max_bytes: int,
         client_id: str = "cjsx-refetch",
+        *,
+        check_crcs: bool = True,
     ) -> None:
         self.bootstrap = bootstrap
         self.client_id = client_id
         self.client_config = dict(client_config)
         self.max_bytes = max_bytes
+        self.check_crcs = check_crcs
         self.consumer: Any = None
         self.lock = threading.Lock()
 
@@ -118,6 +121,7 @@ class Refetcher:
                 auto_offset_reset="earliest",
                 max_partition_fetch_bytes=self.max_bytes,
                 fetch_max_bytes=self.max_bytes,
+                check_crcs=self.check_crcs,
                 request_timeout_ms=_TIMEOUT_MS + 1000,
                 client_id=self.client_id,
                 **self.client_config,

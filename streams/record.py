@@ -25,12 +25,14 @@ class SourceRecord:
     def of(cls, message: Any) -> SourceRecord:
         """A consumed record from Faust (headers as a mapping or pairs) or kafka-python."""
         raw = message.headers or ()
-        items = raw.items() if isinstance(raw, dict) else raw
+        # Kafka clients give header keys as str already: pairs are copied as they are (a
+        # per-header conversion showed in the worker's profile).
+        headers = tuple(raw.items()) if isinstance(raw, dict) else tuple(map(tuple, raw))
         return cls(
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
             key=message.key,
             value=message.value if message.value is not None else b"",
-            headers=tuple((str(k), v) for k, v in items),
+            headers=headers,
         )

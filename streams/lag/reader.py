@@ -56,6 +56,9 @@ class KafkaOffsetReader:
                 max_partition_fetch_bytes=64 * 1024,
                 fetch_max_bytes=1024 * 1024,
                 fetch_max_wait_ms=100,
+                # Only the first record's timestamp is read: no CRC check, which kafka-python
+                # does in pure Python, in the worker's process (bench.worker_profile).
+                check_crcs=False,
                 request_timeout_ms=timeout_ms + 1000,
                 client_id="cjsx-lag-peek",
                 **config,
