@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 # The suite runs in TEST_WORKERS pytest-xdist processes, each with its own broker. A test file
 # stays on one worker (its module fixtures are built once), and the files with slow proofs are
 # handed out first (tests/conftest.py orders them) so the long ones run side by side.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(STAMP) broker-jars tools lint typecheck
 	$(BIN)/pytest -m "not faults" $(PARALLEL)
