@@ -3,6 +3,7 @@ the registry's policy, stated here independently of the code that generates the 
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from tests.support.world import Broker, WorkerProcess
 
 Ops = frozenset[str]
 R, W, D = "read", "write", "describe"
+_ANSWER_SECONDS = 60.0
+"""How long the broker has to answer every fetch of one principal's probe."""
 
 
 COURTS = {c.id for c in load_registry().courts}
@@ -148,16 +151,24 @@ def _can_write(producer: KafkaProducer, topic: str) -> bool:
 
 def _readable(consumer: KafkaConsumer, names: set[str]) -> set[str]:
     """Fetch (READ, without a group) from every topic at once; the broker names those it
-    refuses, and the rest are fetched from."""
+    refuses, and a topic counts as readable only once its first record came back (the
+    fixture puts one in partition 0 of every topic). Silence is no answer: on a busy machine
+    the refusal can come after a few polls, and a topic taken as readable for want of one
+    would pass a broken ACL."""
+    readable: set[str] = set()
     candidates = set(names)
+    deadline = time.monotonic() + _ANSWER_SECONDS
     while candidates:
         partitions = [TopicPartition(name, 0) for name in sorted(candidates)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         try:
-            for _ in range(3):
-                consumer.poll(timeout_ms=200)
-            return candidates
+            while candidates and time.monotonic() < deadline:
+                fetched = {tp.topic for tp, got in consumer.poll(timeout_ms=200).items() if got}
+                readable |= fetched
+                candidates -= fetched
+            if candidates:
+                raise AssertionError(f"no answer to a fetch from {sorted(candidates)}")
         except TopicAuthorizationFailedError as error:
             refused = set(error.args[0]) if error.args and isinstance(error.args[0], set) else set()
             if not refused & candidates:
@@ -165,7 +176,7 @@ def _readable(consumer: KafkaConsumer, names: set[str]) -> set[str]:
             candidates -= refused
         finally:
             consumer.assign([])
-    return candidates
+    return readable
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +189,15 @@ def full_catalog(kafka: Broker) -> TopicCatalog:
         apply_acls(admin, catalog, worker_app_id=f"cjsx-{catalog.namespace}")
     finally:
         admin.close()
+    # One record at the start of every topic, written as the admin: a read is proved by
+    # getting it back (`_readable`).
+    seeder = KafkaProducer(bootstrap_servers=kafka.bootstrap, **kafka.client())
+    try:
+        for topic in catalog.topics():
+            seeder.send(topic.name, key=b"acl-seed", value=b"acl-seed", partition=0)
+        seeder.flush(timeout=60)
+    finally:
+        seeder.close()
     return catalog
 
 
