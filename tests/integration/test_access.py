@@ -191,11 +191,16 @@ def full_catalog(kafka: Broker) -> TopicCatalog:
         admin.close()
     # One record at the start of every topic, written as the admin: a read is proved by
     # getting it back (`_readable`).
+    # A send waits for its topic's metadata, so they go out side by side (hundreds of topics).
     seeder = KafkaProducer(bootstrap_servers=kafka.bootstrap, **kafka.client())
     try:
-        for topic in catalog.topics():
-            seeder.send(topic.name, key=b"acl-seed", value=b"acl-seed", partition=0)
-        seeder.flush(timeout=60)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            sent = pool.map(
+                lambda name: seeder.send(name, key=b"acl-seed", value=b"acl-seed", partition=0),
+                [topic.name for topic in catalog.topics()],
+            )
+        for future in sent:
+            future.get(timeout=60)
     finally:
         seeder.close()
     return catalog
