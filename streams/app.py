@@ -376,10 +376,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         metrics.records_written.inc(len(outputs))
         for tp, hole in filled:
             # The refetched records were never Faust's events, so nothing acknowledges them
-            # and its commit would stop at the hole for good. Processed and sent now, they
-            # are marked as Faust marks offsets it skipped itself (a gap), which its commit
-            # passes. Private API: faust-streaming has no public way to acknowledge an offset.
-            await faust_consumer._add_gap(tp, hole.start, hole.stop - 1)
+            # and its commit would stop at the hole for good: processed and sent now, they
+            # are acknowledged here.
+            acknowledge_read(faust_consumer, tp, hole)
         now = utc_now()
         for _, record, outcome, elapsed in batch:
             if readings.first(record.topic, record.partition, record.offset):
@@ -618,6 +617,25 @@ def _stop_for_stalls(stalls: list[Stall], consumer: Any) -> None:
     )
     logging.shutdown()
     os._exit(_EXIT_TEMPFAIL)
+
+
+def acknowledge_read(consumer: Any, tp: TP, offsets: range) -> None:
+    """Mark records an agent read itself as acknowledged in Faust's commit bookkeeping, as
+    Faust's own ``ack`` does for the records it hands over (private attributes: faust-streaming
+    has no public way to acknowledge an offset).
+
+    Not as a gap (``Consumer._add_gap``, how Faust marks offsets it skipped): a gap never
+    covers the committed offset itself (Faust takes it for the last offset processed, while
+    it is the next to read), and gaps count only once some offset was acknowledged. A read
+    that starts at the commit, as every read of records waiting there does, then never moved
+    the commit: the watch stopped the worker after 30 s (fresh clone V's crash run)."""
+    committed = consumer._committed_offset.get(tp)
+    acked, index = consumer._acked[tp], consumer._acked_index[tp]
+    for offset in offsets:
+        if (committed is None or offset >= committed) and offset not in index:
+            index.add(offset)
+            acked.append(offset)
+            consumer._n_acked += 1
 
 
 def _commit_bookkeeping(consumer: Any, tp: TP) -> dict[str, Any]:

@@ -203,12 +203,19 @@ def test_a_record_faust_skips_alone_at_the_commit_is_still_processed(
             publisher.publish(event).get(timeout=30)
             finished = watcher.wait_until(lambda w: sum(w.outcomes.values()) >= 2, 90)
             holes = restarted.metric("cjsx_input_holes_total", stage="pipeline")
+            # The read record is the commit's too: it stood at that record, nothing follows
+            # it in its partition, and only the read can move it (no restart at 600 s).
+            committed_past = processes.wait_for(
+                lambda: not any(t == catalog.ingest("05") for t, _ in _uncommitted(kafka, catalog)),
+                30,
+            )
         finally:
             watcher.close()
             restarted.stop()
     assert holes == 1.0  # the skip happened, and the waiting record was read
     assert finished, "the skipped record was never processed"
     assert watcher.outcomes[("05", ReceiptStatus.DUPLICATE)] == 1
+    assert committed_past, f"the commit stood at the read record: {_uncommitted(kafka, catalog)}"
 
 
 @pytest.mark.timeout(300)
