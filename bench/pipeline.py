@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -28,11 +25,11 @@ from typing import Any
 from kafka import KafkaConsumer
 
 from bench.anchors import aiokafka_forward, faust_forward, producer_perf, tools_lib
+from bench.broker import KAFKA_VERSION, ROOT, machine, one_node
 from bench.spans import output_span
 from cjsx.cli.status import fetch
 from common import processes
-from infra.broker.node import KafkaCluster, free_port
-from infra.broker.provision import ensure_jars
+from infra.broker.node import free_port
 from infra.registry import load_registry
 from infra.topics import TopicCatalog, apply_topics
 from producers.profiles import force_profile
@@ -47,7 +44,6 @@ from streams.route import load_policy
 from streams.state import DictStore
 
 FORCES = ("01", "05", "93")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def valid_events(count: int, seed: int) -> list[CaseEvent]:
@@ -264,43 +260,32 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    lib = ensure_jars(ROOT / ".cache", "4.4.0")
-    with tempfile.TemporaryDirectory(prefix="cjsx-bench-") as tmp:
-        home = Path(tmp)
-        cluster = KafkaCluster.create(home / "broker", lib)
-        cluster.start()
-        try:
-            events = valid_events(args.events, args.seed)
-            codec = Codec()
-            values = [(e.envelope.case_urn.encode(), codec.encode(e)) for e in events]
-            bootstrap = cluster.bootstrap
-            anchors = {
-                "kafka_producer_perf_records_per_s": round(
-                    producer_perf(bootstrap, tools_lib(ROOT / ".cache", "4.4.0")), 1
-                ),
-                "aiokafka_forward_events_per_s": round(aiokafka_forward(bootstrap, values), 1),
-                "faust_batched_forward_events_per_s": round(
-                    faust_forward(bootstrap, home, values, batched=True), 1
-                ),
-            }
-            baseline = faust_forward(bootstrap, home, values, batched=False)
-            pipeline = measure_pipeline(bootstrap, home, events)
-            two = measure_pipeline(bootstrap, home, events, workers=2)
-            in_process = measure_in_process(events)
-            latency = [
-                measure_latency(cluster.bootstrap, home, float(rate), args.seconds, args.seed + i)
-                for i, rate in enumerate(args.rates.split(","), start=1)
-            ]
-        finally:
-            cluster.stop()
+    with one_node() as (cluster, home):
+        events = valid_events(args.events, args.seed)
+        codec = Codec()
+        values = [(e.envelope.case_urn.encode(), codec.encode(e)) for e in events]
+        bootstrap = cluster.bootstrap
+        anchors = {
+            "kafka_producer_perf_records_per_s": round(
+                producer_perf(bootstrap, tools_lib(ROOT / ".cache", KAFKA_VERSION)), 1
+            ),
+            "aiokafka_forward_events_per_s": round(aiokafka_forward(bootstrap, values), 1),
+            "faust_batched_forward_events_per_s": round(
+                faust_forward(bootstrap, home, values, batched=True), 1
+            ),
+        }
+        baseline = faust_forward(bootstrap, home, values, batched=False)
+        pipeline = measure_pipeline(bootstrap, home, events)
+        two = measure_pipeline(bootstrap, home, events, workers=2)
+        in_process = measure_in_process(events)
+        latency = [
+            measure_latency(cluster.bootstrap, home, float(rate), args.seconds, args.seed + i)
+            for i, rate in enumerate(args.rates.split(","), start=1)
+        ]
     result = {
         "benchmark": "pipeline",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "kafka": "4.4.0",
+        "machine": machine(),
+        "kafka": KAFKA_VERSION,
         "events": args.events,
         "anchors": anchors,
         "baseline_forward_events_per_s": round(baseline, 1),

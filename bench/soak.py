@@ -23,13 +23,11 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -40,12 +38,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from bench.broker import KAFKA_VERSION, ROOT, machine, one_node
 from cjsx.cli.status import parse_metrics
 from common import processes
 from consumers.store import PartnerStore
 from consumers.subscriber import SubscriberStats
 from infra.broker.node import KafkaCluster, free_port
-from infra.broker.provision import ensure_jars
 from infra.registry import load_registry
 from infra.topics import TopicCatalog, apply_topics
 from producers.profiles import force_profile
@@ -56,7 +54,6 @@ from streams.lag import KafkaOffsetReader, PartitionOffsets, Watch
 from streams.reference import StandingData
 
 FORCES = ("01", "05", "93")
-ROOT = Path(__file__).resolve().parent.parent
 OUTCOMES = ("accepted", "rejected", "duplicate")
 START_ATTEMPTS = 3
 
@@ -644,13 +641,8 @@ def _result(
     return {
         "benchmark": "soak",
         "command": "python -m bench.soak " + " ".join(sys.argv[1:]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "other_sessions_running": others,
-        },
-        "kafka": "4.4.0",
+        "machine": {**machine(), "other_sessions_running": others},
+        "kafka": KAFKA_VERSION,
         "minutes": args.minutes,
         "sample_seconds": args.sample_seconds,
         "worker_start_to_first_outcome_s": first_outcome_s,
@@ -753,16 +745,9 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupted)
 
-    lib = ensure_jars(ROOT / ".cache", "4.4.0")
     try:
-        with tempfile.TemporaryDirectory(prefix="cjsx-soak-") as tmp:
-            home = Path(tmp)
-            cluster = KafkaCluster.create(home / "broker", lib)
-            try:
-                cluster.start()
-                result = run(args, home, cluster)
-            finally:
-                cluster.stop()
+        with one_node(prefix="cjsx-soak-") as (cluster, home):
+            result = run(args, home, cluster)
     except KeyboardInterrupt:
         print("soak interrupted: everything it started is stopped", file=sys.stderr)
         raise SystemExit(130) from None

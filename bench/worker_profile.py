@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.broker import KAFKA_VERSION, ROOT, machine, one_node
 from bench.pipeline import (
     FORCES,
-    ROOT,
     measure_in_process,
     published_backlog,
     start_worker,
@@ -39,8 +36,7 @@ from bench.pipeline import (
 from bench.soak import cpu_seconds
 from cjsx.cli.status import fetch
 from common import processes
-from infra.broker.node import KafkaCluster, free_port
-from infra.broker.provision import ensure_jars
+from infra.broker.node import free_port
 
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stages: decide each record", ("/streams/pipeline.py",)),
@@ -174,28 +170,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--stacks", type=Path, help="Keep py-spy's raw stacks in this file.")
     args = parser.parse_args()
-    lib = ensure_jars(ROOT / ".cache", "4.4.0")
-    with tempfile.TemporaryDirectory(prefix="cjsx-bench-") as tmp:
-        home = Path(tmp)
-        cluster = KafkaCluster.create(home / "broker", lib)
-        cluster.start()
-        try:
-            worker = profile_worker(
-                cluster.bootstrap, home, args.events, args.seconds, cluster.nodes[0].pid()
-            )
-            if args.stacks is not None:
-                shutil.copyfile(home / "worker.stacks", args.stacks)
-        finally:
-            cluster.stop()
+    with one_node() as (cluster, home):
+        worker = profile_worker(
+            cluster.bootstrap, home, args.events, args.seconds, cluster.nodes[0].pid()
+        )
+        if args.stacks is not None:
+            shutil.copyfile(home / "worker.stacks", args.stacks)
     in_process = measure_in_process(valid_events(min(args.events, 5000), seed=1))
     result = {
         "benchmark": "worker_profile",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "kafka": "4.4.0",
+        "machine": machine(),
+        "kafka": KAFKA_VERSION,
         "forces": list(FORCES),
         "events": args.events,
         "worker": worker,
