@@ -125,15 +125,7 @@ def _probe(broker: Broker, principal: str, topics: list[Topic]) -> Answers:
     try:
         visible = set(consumer.topics())  # metadata: only what DESCRIBE allows
         answers = Answers({t.name for t in topics if t.name in visible}, set(), set())
-        pending = {
-            name: producer.send(name, key=b"acl-probe", value=b"acl") for name in answers.describe
-        }
-        for name, future in pending.items():
-            try:
-                future.get(timeout=6)
-                answers.write.add(name)
-            except (TopicAuthorizationFailedError, KafkaTimeoutError):
-                pass
+        answers.write = _writable(producer, answers.describe)
         answers.read = _readable(consumer, answers.describe)
         return answers
     finally:
@@ -147,6 +139,36 @@ def _can_write(producer: KafkaProducer, topic: str) -> bool:
         return True
     except (TopicAuthorizationFailedError, KafkaTimeoutError):
         return False
+
+
+def _writable(producer: KafkaProducer, names: set[str]) -> set[str]:
+    """Write one record to every topic; the broker acknowledges it (writable) or refuses it
+    (``TopicAuthorizationFailedError``). Silence is no answer: a send whose metadata or
+    acknowledgement does not come in time (on a busy machine, fresh clone Y: metadata not
+    there after 4 s) is sent again, and a topic still unanswered after ``_ANSWER_SECONDS``
+    fails the probe. Taking a timeout as a refusal would pass an ACL that wrongly denies."""
+    writable: set[str] = set()
+    candidates = set(names)
+    deadline = time.monotonic() + _ANSWER_SECONDS
+    while candidates and time.monotonic() < deadline:
+        pending = {}
+        for name in sorted(candidates):
+            try:
+                pending[name] = producer.send(name, key=b"acl-probe", value=b"acl")
+            except KafkaTimeoutError:
+                continue  # no metadata yet: asked again in the next round
+        for name, future in pending.items():
+            try:
+                future.get(timeout=max(0.1, deadline - time.monotonic()))
+                writable.add(name)
+            except TopicAuthorizationFailedError:
+                pass
+            except KafkaTimeoutError:
+                continue  # unanswered: sent again
+            candidates.discard(name)
+    if candidates:
+        raise AssertionError(f"no answer to a write to {sorted(candidates)}")
+    return writable
 
 
 def _readable(consumer: KafkaConsumer, names: set[str]) -> set[str]:
