@@ -192,8 +192,8 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         config.bootstrap, config.client_config, catalog.largest_message_bytes + 64 * 1024
     )
     # The probe needs one record's existence, not its bytes: a small fetch, and no CRC
-    # check (kafka-python computes CRC32C in pure Python; under a backlog every probe's
-    # fetch cost the worker's one core several per cent, bench.worker_profile).
+    # check (in pure Python, before the crc32c extension, every probe's fetch under a
+    # backlog cost the worker's one core several per cent: bench.worker_profile).
     prober = Refetcher(
         config.bootstrap, config.client_config, 64 * 1024, "cjsx-commit-probe", check_crcs=False
     )
