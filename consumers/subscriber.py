@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    KafkaError,
+    KafkaTimeoutError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 
 from common.processes import poll_until
 from common.producer_close import close_producer
@@ -36,6 +43,17 @@ _TOPIC_WAIT_S = 30.0
 topic not there yet is then assigned at a later metadata refresh)."""
 
 
+_COMMIT_REFUSED = (
+    RebalanceInProgressError,
+    CommitFailedError,
+    IllegalGenerationError,
+    UnknownMemberIdError,
+)
+"""A commit the group coordinator refused because the group's membership changed; kafka-python
+marks these not retriable, but for a subscriber whose store recognises a repeat they only
+mean "read the batch again"."""
+
+
 @dataclass
 class SubscriberStats:
     received: int = 0
@@ -44,6 +62,7 @@ class SubscriberStats:
     quarantined: int = 0
     ack_stalls: int = 0
     fetch_stalls: int = 0
+    commits_refused: int = 0
 
 
 class Subscriber:
@@ -185,8 +204,12 @@ class Subscriber:
         self.fetch_watch.reset()
 
     def _read_again(self, starts: dict[TopicPartition, int]) -> None:
+        """Seek back to the batch; a partition no longer ours is read again by its new holder
+        from the committed offset."""
+        assigned = self.consumer.assignment()
         for partition, offset in starts.items():
-            self.consumer.seek(partition, offset)
+            if partition in assigned:
+                self.consumer.seek(partition, offset)
 
     def run(
         self, *, until: Callable[[], bool] = lambda: False, idle_timeout: float | None = None
@@ -205,6 +228,17 @@ class Subscriber:
             count = self.poll_once()
             self._replace_consumer_if_stalled()
             return count
+        except _COMMIT_REFUSED as error:
+            # The group is rebalancing (a broker, its coordinator or a member came or went)
+            # and refused the commit. The batch is stored and acknowledged, not committed:
+            # whoever holds its partitions next reads it again and the store recognises it.
+            # The next poll joins the new generation. (Fault proof: a partner died of this.)
+            self.stats.commits_refused += 1
+            log.warning(
+                "commit refused by a rebalance; batch read again",
+                extra={"error": type(error).__name__},
+            )
+            return 0
         except KafkaError as error:
             if not error.retriable:
                 raise

@@ -2,7 +2,11 @@
 acknowledged through a new producer, then committed. The stall is real: the partner's
 producer is one whose broker has been killed with records in its buffer (in the fault proofs
 a producer stopped sending to a partition after its leader moved, and the partner's
-unbounded flush hung it for good)."""
+unbounded flush hung it for good).
+
+A partner whose commit is refused because its group is rebalancing goes on: the batch is read
+again and recognised (in a fault proof a court's subscriber died of
+``RebalanceInProgressError`` when a broker came back, and its deliveries stayed unstored)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import KafkaTimeoutError, RebalanceInProgressError
 
 from consumers.store import PartnerStore
 from consumers.subscriber import Subscriber
@@ -66,6 +70,17 @@ def court_subscriber(
     )
 
 
+def committed_total(kafka: Broker, catalog: TopicCatalog) -> int:
+    """The court's group's committed offsets, summed over the partitions."""
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, **kafka.client())
+    try:
+        group = catalog.partner_group(PARTNER)
+        committed = admin.list_group_offsets({group: None})[group]
+    finally:
+        admin.close()
+    return sum(o.offset for o in committed.values())
+
+
 @pytest.mark.timeout(240)
 def test_stalled_acknowledgements_are_sent_again_by_a_new_producer(
     kafka: Broker, catalog: TopicCatalog, kafka_lib: Path, tmp_path: Path
@@ -88,13 +103,7 @@ def test_stalled_acknowledgements_are_sent_again_by_a_new_producer(
     assert stats.stored == len(made)  # each once
     assert stats.redelivered >= 1  # the stalled batch, read again and recognised
     assert stats.received == len(made) + stats.redelivered
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, **kafka.client())
-    try:
-        group = catalog.partner_group(PARTNER)
-        committed = admin.list_group_offsets({group: None})[group]
-    finally:
-        admin.close()
-    assert sum(o.offset for o in committed.values()) == len(made)  # and committed
+    assert committed_total(kafka, catalog) == len(made)  # and committed
     acks = {
         r.receipt_id
         for _, _, r in read_topic(kafka, catalog.acks(PARTNER))
@@ -138,3 +147,38 @@ def test_a_batch_whose_acknowledgement_fails_is_read_again_not_committed_past(
         if isinstance(r, Receipt)
     }
     assert acks == {acknowledgement_id(d.delivery_id) for d, _ in made}
+
+
+@pytest.mark.timeout(180)
+def test_a_commit_refused_by_a_rebalance_is_read_again_and_each_delivery_stored_once(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    """kafka-python refuses a commit while its member is rejoining the group with
+    ``RebalanceInProgressError``, which it marks not retriable (what a court's subscriber
+    died of in a fault proof, when a broker came back). The subscriber goes on: the batch,
+    stored and acknowledged but not committed, is read again, recognised, and committed."""
+    made = deliveries(cases=4)
+    write(kafka, catalog, made)
+    store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
+    subscriber = court_subscriber(kafka, catalog, store)
+    try:
+        real_commit, refused = subscriber.consumer.commit, []
+
+        def commit_refused_once(*args: Any, **kwargs: Any) -> Any:
+            if not refused:
+                refused.append(True)
+                raise RebalanceInProgressError(
+                    "Offset commit cannot be completed since the consumer is undergoing a rebalance"
+                )
+            return real_commit(*args, **kwargs)
+
+        subscriber.consumer.commit = commit_refused_once  # type: ignore[method-assign]
+        stats = subscriber.run(idle_timeout=10)
+    finally:
+        subscriber.close()
+    assert refused
+    assert stats.commits_refused == 1
+    assert stats.stored == len(made)  # each once
+    assert stats.redelivered >= 1  # the refused batch, read again and recognised
+    assert sorted(store.delivery_ids()) == sorted(str(d.delivery_id) for d, _ in made)
+    assert committed_total(kafka, catalog) == len(made)  # and committed after all
