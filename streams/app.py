@@ -33,7 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from infra.registry import Registry
 from infra.topics import CASES_TABLE, DEFAULT_MAX_MESSAGE_BYTES, SEEN_TABLE, TopicCatalog
 from schemas.codec import Codec
-from streams.commit_watch import CommitWatch, Stall
+from streams.commit_watch import CommitWatch, Stall, busy_partitions
 from streams.continuity import Continuity, Refetcher
 from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, track_topics
 from streams.follow import topics_to_follow
@@ -51,8 +51,6 @@ log = logging.getLogger("cjsx.worker")
 
 _CASE_STATE_TTL = timedelta(days=400)
 _EXIT_TEMPFAIL = 75
-_BUSY_AFTER_SECONDS = 5.0
-"""An agent that has taken only full batches for this long is working through a backlog."""
 _FLUSH_ATTEMPTS = 60
 
 
@@ -391,6 +389,8 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
     stage_topics: dict[str, set[str]] = {}
     caught_up = dict.fromkeys(continuities, time.monotonic())
     """When each agent last took a batch that was not full: it had caught up with its input."""
+    took_batch = dict(caught_up)
+    """When each agent last took a batch at all."""
 
     async def run_batches(
         stream: Any, decide: Decide, stage: str, state: tuple[StagedStore, ...]
@@ -398,8 +398,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         await written.track()
         continuity = continuities[stage]
         async for events in stream.take_events(config.batch_size, config.batch_within):
+            took_batch[stage] = time.monotonic()
             if len(events) < config.batch_size:
-                caught_up[stage] = time.monotonic()
+                caught_up[stage] = took_batch[stage]
             try:
                 await handle(stream, events, decide, stage, state, continuity)
             except BaseException as error:  # noqa: BLE001 - Faust would commit past the batch
@@ -476,13 +477,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         for continuity in continuities.values():
             handled.update(continuity.handled_next())
         now = time.monotonic()
-        busy = {
-            partition
-            for stage, topics in stage_topics.items()
-            if now - caught_up[stage] > _BUSY_AFTER_SECONDS
-            for partition in committed
-            if partition[0] in topics
-        }
+        busy = busy_partitions(now, committed, stage_topics, caught_up, took_batch)
         stalls, ask = watch.observe(now, committed, handled, busy)
         if stalls:
             _stop_for_stalls(stalls, consumer)

@@ -29,6 +29,28 @@ from dataclasses import dataclass, field
 Partition = tuple[str, int]
 
 _ASK_AFTER_SECONDS = 10.0
+BUSY_AFTER_SECONDS = 5.0
+
+
+def busy_partitions(
+    now: float,
+    partitions: Collection[Partition],
+    stage_topics: Mapping[str, Collection[str]],
+    caught_up: Mapping[str, float],
+    took_batch: Mapping[str, float],
+    after: float = BUSY_AFTER_SECONDS,
+) -> set[Partition]:
+    """The partitions whose agent is working through a backlog: it has taken a batch within
+    ``after`` seconds, and none short of full (caught up) for longer than that. An agent
+    that takes no batch at all is not busy but blocked (on a send, or a commit flushing a
+    producer that no longer sends), and records waiting behind it must count: in a fault
+    proof a blocked worker passed for busy for four minutes and was never restarted."""
+    busy_stages = {
+        stage
+        for stage in stage_topics
+        if now - caught_up[stage] > after and now - took_batch[stage] <= after
+    }
+    return {p for p in partitions for s in busy_stages if p[0] in stage_topics[s]}
 
 
 @dataclass(frozen=True, slots=True)

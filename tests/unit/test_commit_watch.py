@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.commit_watch import CommitWatch, Stall
+from streams.commit_watch import CommitWatch, Stall, busy_partitions
 from streams.continuity import Continuity
 from streams.rescue import PendingReads
 
@@ -110,3 +110,32 @@ def test_a_busy_agent_still_stalls_on_records_handled_past_a_standing_commit() -
     watch = CommitWatch(stall_seconds=30)
     watch.observe(0, {P: 42}, {P: 90}, busy={P})
     assert watch.observe(30, {P: 42}, {P: 600}, busy={P}) == ([Stall(P, 42, 600, 30)], {})
+
+
+STAGES = {"pipeline": {"cjs.ingest.01.v1"}, "acknowledgements": {"cjs.acks.cps.v1"}}
+ACK = ("cjs.acks.cps.v1", 0)
+
+
+def stages(pipeline: float, acknowledgements: float) -> dict[str, float]:
+    return {"pipeline": pipeline, "acknowledgements": acknowledgements}
+
+
+def test_an_agent_taking_only_full_batches_is_busy() -> None:
+    # the pipeline last caught up 10 s ago and took a (full) batch half a second ago
+    caught_up, took_batch = stages(90, 99), stages(99.5, 99)
+    assert busy_partitions(100, [P, ACK], STAGES, caught_up, took_batch) == {P}
+
+
+def test_an_agent_taking_no_batch_at_all_is_blocked_not_busy() -> None:
+    # its last batch was full, 20 s ago: it has not caught up, and it takes nothing
+    caught_up, took_batch = stages(60, 60), stages(80, 60)
+    assert busy_partitions(100, [P, ACK], STAGES, caught_up, took_batch) == set()
+
+
+def test_records_behind_a_blocked_agent_are_a_stall() -> None:
+    watch = CommitWatch(stall_seconds=30)
+    watch.observe(0, {P: 42}, {})
+    assert watch.observe(10, {P: 42}, {}) == ([], {P: 42})
+    watch.answered(P, 10, waiting=True)
+    blocked = busy_partitions(40, [P], STAGES, stages(0, 0), stages(2, 0))
+    assert watch.observe(40, {P: 42}, {}, busy=blocked) == ([Stall(P, 42, None, 30)], {})
