@@ -96,6 +96,7 @@ class Subscriber:
         }
         self.consumer = self._new_consumer()
         self.fetch_watch = FetchWatch(stall_seconds=fetch_stall_timeout)
+        self._refused_since: float | None = None  # since when commits have been refused
         self.ack_timeout = ack_timeout
         self._producer_settings: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
@@ -126,7 +127,7 @@ class Subscriber:
                 for delivery in readable:
                     self._acknowledge(delivery)
                 if self._acknowledgements_sent():
-                    self.consumer.commit()
+                    self._commit()
                 else:
                     self._read_again(starts)
             except KafkaError:
@@ -135,7 +136,30 @@ class Subscriber:
                 # records whose acknowledgements were never sent.
                 self._read_again(starts)
                 raise
+        elif self._refused_since is not None:
+            self._commit()  # nothing new to commit with: the refused position, again
         return count
+
+    def _commit(self) -> None:
+        """Commit the position. A commit the group refuses because it is rebalancing is
+        left to a later batch's commit: this batch is stored and acknowledged, so moving on
+        is safe (a partition the rebalance takes away is read again by its new holder from
+        the last commit, and recognised). Seeking back instead re-read one batch for ever
+        while the client never finished rejoining (a fault proof: 394 refusals, one batch
+        received 196,767 times). A consumer refused for longer than the fetch stall bound is
+        replaced, as a stalled one is."""
+        try:
+            self.consumer.commit()
+        except _COMMIT_REFUSED as error:
+            self.stats.commits_refused += 1
+            if self._refused_since is None:
+                self._refused_since = time.monotonic()
+            log.warning(
+                "commit refused by a rebalance; committed with a later batch",
+                extra={"error": type(error).__name__},
+            )
+            return
+        self._refused_since = None
 
     def _acknowledgements_sent(self) -> bool:
         """Whether the batch's acknowledgements reached the broker within ``ack_timeout``.
@@ -178,8 +202,11 @@ class Subscriber:
         """A consumer that stopped fetching a partition is closed and a new one joins in its
         place, from the committed offsets: what was stored and not committed comes again
         and is recognised (ADR 0013)."""
+        refused = self._refused_since
         try:
             stuck = [str(tp.partition) for tp in self.fetch_watch.stalled(self.consumer)]
+            if refused is not None and time.monotonic() - refused >= self.fetch_watch.stall_seconds:
+                stuck.append("commits-refused")
         except KafkaTimeoutError:
             # The watch's own offsets request went unanswered for the client's whole request
             # timeout: in the fault proofs this is how a consumer stuck on a dead connection
@@ -202,6 +229,7 @@ class Subscriber:
         self.consumer.close(autocommit=False)
         self.consumer = fresh
         self.fetch_watch.reset()
+        self._refused_since = None
 
     def _read_again(self, starts: dict[TopicPartition, int]) -> None:
         """Seek back to the batch; a partition no longer ours is read again by its new holder
@@ -228,17 +256,6 @@ class Subscriber:
             count = self.poll_once()
             self._replace_consumer_if_stalled()
             return count
-        except _COMMIT_REFUSED as error:
-            # The group is rebalancing (a broker, its coordinator or a member came or went)
-            # and refused the commit. The batch is stored and acknowledged, not committed:
-            # whoever holds its partitions next reads it again and the store recognises it.
-            # The next poll joins the new generation. (Fault proof: a partner died of this.)
-            self.stats.commits_refused += 1
-            log.warning(
-                "commit refused by a rebalance; batch read again",
-                extra={"error": type(error).__name__},
-            )
-            return 0
         except KafkaError as error:
             if not error.retriable:
                 raise
