@@ -50,8 +50,8 @@ _COMMIT_REFUSED = (
     UnknownMemberIdError,
 )
 """A commit the group coordinator refused because the group's membership changed; kafka-python
-marks these not retriable, but for a subscriber whose store recognises a repeat they only
-mean "read the batch again"."""
+marks these not retriable, but for a subscriber whose batch is already stored and
+acknowledged they only mean "commit later" (``Subscriber._commit``)."""
 
 
 @dataclass

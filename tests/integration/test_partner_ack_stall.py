@@ -181,3 +181,36 @@ def test_a_commit_refused_by_a_rebalance_is_read_again_and_each_delivery_stored_
     assert stats.stored == len(made)  # each once
     assert sorted(store.delivery_ids()) == sorted(str(d.delivery_id) for d, _ in made)
     assert committed_total(kafka, catalog) == len(made)  # and committed after all
+
+
+@pytest.mark.timeout(180)
+def test_a_consumer_whose_commits_stay_refused_is_replaced_and_commits(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    """A client that never finishes rejoining has every commit refused (the whole-cluster
+    fault run). After the fetch stall bound it is replaced; the new consumer reads the
+    uncommitted deliveries again, recognises them, and commits."""
+    made = deliveries(cases=4)
+    write(kafka, catalog, made)
+    store = PartnerStore.sqlite(str(tmp_path / "court.sqlite"))
+    subscriber = court_subscriber(kafka, catalog, store, fetch_stall_timeout=3)
+    subscriber.fetch_watch.check_every = 1
+    stuck = subscriber.consumer
+
+    def always_refused(*args: Any, **kwargs: Any) -> Any:
+        raise RebalanceInProgressError("the consumer is undergoing a rebalance")
+
+    stuck.commit = always_refused  # type: ignore[method-assign]
+    try:
+        stats = subscriber.run(
+            until=lambda: (
+                subscriber.consumer is not stuck and subscriber.stats.redelivered >= len(made)
+            ),
+            idle_timeout=60,
+        )
+    finally:
+        subscriber.close()
+    assert stats.commits_refused >= 2  # refused with the batch, and again while idle
+    assert stats.fetch_stalls == 1  # replaced once
+    assert sorted(store.delivery_ids()) == sorted(str(d.delivery_id) for d, _ in made)
+    assert committed_total(kafka, catalog) == len(made)
