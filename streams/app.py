@@ -297,9 +297,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         state: tuple[StagedStore, ...],
         continuity: Continuity,
     ) -> None:
-        """Decide each record, then write the batch's state once per key, send its outputs,
-        wait for the broker and count it. Only after this returns are the batch's offsets
-        acknowledged. Records Faust lost before a record of the batch, or left waiting at a
+        """Decide each record, send the batch's outputs and wait for the broker, then write
+        the batch's state once per key, and count it. Only after this returns are the batch's
+        offsets acknowledged. Records Faust lost before a record of the batch, or left waiting at a
         commit (``streams.rescue``), are read directly and processed first
         (``streams.continuity``)."""
         batch: Batch = []
@@ -339,9 +339,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             for other in [p for p in waiting if p[1] == record.partition]:
                 await read("input waiting", index, other, waiting.pop(other))
         rescue.put_back(waiting)
-        # Nothing below awaits until the state is written (bar a changelog retry): the
-        # stream's current event routes table writes, and is put back after (Faust's take
-        # buffer reads it too).
+        # Deciding does not await: the stream's current event routes table reads (and later
+        # writes) to the record's partition, and is put back after (Faust's take buffer
+        # reads it too).
         before = stream.current_event
         for event, record in (
             (event, record)
@@ -360,18 +360,24 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
                 outcome = exchange.internal_error(record, stage)
             elapsed = time.perf_counter() - started if outcome.source is Source.INGEST else None
             batch.append((event, record, settle(record, outcome, state), elapsed))
-        last_in = {record.partition: event for event, record, _, _ in batch}
-        if state:
-            writes = await _flush_state(
-                state, lambda partition: stream._set_current_event(last_in[partition])
-            )
-            metrics.state_writes.inc(writes)
         stream._set_current_event(before)
         outputs = [out for _, _, outcome, _ in batch for out in outcome.outputs]
         started = time.perf_counter()
         await emitter.emit(outputs)
         metrics.emit_seconds.observe(time.perf_counter() - started)
         metrics.records_written.inc(len(outputs))
+        if state:
+            # Only now, with every output acknowledged, is the state written: whatever state
+            # a restarted worker recovers, its outputs are on the broker (ADR 0002).
+            last_in = {record.partition: event for event, record, _, _ in batch}
+            before = stream.current_event
+            writes = await _flush_state(
+                state, lambda partition: stream._set_current_event(last_in[partition])
+            )
+            stream._set_current_event(before)
+            metrics.state_writes.inc(writes)
+            for partition in last_in:
+                metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
         for tp, hole in filled:
             # The refetched records were never Faust's events, so nothing acknowledges them
             # and its commit would stop at the hole for good: processed and sent now, they
@@ -381,9 +387,6 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         for _, record, outcome, elapsed in batch:
             if readings.first(record.topic, record.partition, record.offset):
                 metrics.record(outcome, now, elapsed)
-        if state:
-            for partition in last_in:
-                metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
 
     continuities = {"pipeline": Continuity(), "acknowledgements": Continuity()}
     stage_topics: dict[str, set[str]] = {}

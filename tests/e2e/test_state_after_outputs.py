@@ -1,0 +1,94 @@
+"""A worker that dies while writing a batch's state loses none of the batch's deliveries.
+
+The worker's state (RocksDB, with a changelog) and its outputs are not written atomically, and
+a restarted worker can recover any mix of its keys' recent versions. Held events released by a
+tick showed the danger: the case's state said "released" while the tick's memory and the
+deliveries were gone, so the replayed tick found nothing to release, and the events stayed
+accepted and undelivered for good (CI, the crash run: 3 accepted without a delivery). The
+worker therefore writes a batch's state only after the broker has acknowledged every output
+of the batch (ADR 0002): whatever state it recovers, the deliveries that state implies are on
+the broker. Here a wrapper of ``cjsx`` dies right after the first state write of the batch in
+which a tick releases a case's held events.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra.topics import TopicCatalog
+from producers.profiles import force_profile
+from producers.receipts import ReceiptWatcher
+from producers.simulator import SyntheticForce
+from producers.traffic import TrafficMix, plan
+from schemas.models import ReceiptStatus
+from streams.reference import StandingData
+from tests.e2e.test_delivery_guarantees import publish_all
+from tests.support.crashing_worker import EXIT_CODE
+from tests.support.world import TEST_FORCES, Broker, WorkerProcess
+
+FORCE = TEST_FORCES[0]
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_dying_while_writing_a_release_s_state_loses_no_delivery(
+    kafka: Broker, catalog: TopicCatalog, tmp_path: Path
+) -> None:
+    sim = SyntheticForce(force_profile(StandingData.load(), FORCE), seed=61)
+    # One case with a gap that never fills: its events are held until a tick releases them.
+    traffic = plan(
+        [sim],
+        TrafficMix(
+            cases=0,
+            resends=0,
+            content_duplicates=0,
+            out_of_order_cases=0,
+            gap_cases=1,
+            faults_each=0,
+        ),
+        seed=61,
+    )
+    held = {p.event.envelope.event_id for p in traffic.planned if p.event is not None}
+    assert held
+    assert len(held) == len(traffic.planned)
+    watcher = ReceiptWatcher(
+        bootstrap_servers=kafka.bootstrap, topics=[catalog.receipts(FORCE)], **kafka.client()
+    )
+    dying = WorkerProcess(kafka, catalog, tmp_path, module="tests.support.crashing_worker")
+    worker = WorkerProcess(kafka, catalog, tmp_path)
+    try:
+        dying.start()
+        publish_all(kafka, catalog, traffic)
+        assert dying.process is not None
+        try:
+            code = dying.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            code = None
+        assert code == EXIT_CODE, (
+            f"the worker did not die in the release's state write (exit {code}); it ends:\n"
+            + dying.log_tail()
+        )
+        worker.start()  # the same home: its RocksDB holds the one key written
+
+        def settled(w: ReceiptWatcher) -> bool:
+            return all(
+                w.statuses.get(i) is not None and bool(w.statuses[i].delivered_to) for i in held
+            )
+
+        delivered = watcher.wait_until(settled, timeout=120)
+        statuses = {
+            str(i): (
+                s.outcome.value if s.outcome else None,
+                sorted(s.delivered_to),
+            )
+            for i in held
+            if (s := watcher.statuses.get(i)) is not None
+        }
+    finally:
+        watcher.close()
+        worker.stop()
+        dying.stop()
+    assert delivered, f"a held event was accepted but never delivered: {statuses}"
+    assert all(outcome == ReceiptStatus.ACCEPTED.value for outcome, _ in statuses.values())
