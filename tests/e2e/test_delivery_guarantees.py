@@ -114,14 +114,19 @@ def settle(
 
     if not watcher.wait_until(done, timeout):
         accepted = [s for s in watcher.statuses.values() if s.outcome is ReceiptStatus.ACCEPTED]
-        undelivered = sum(1 for s in accepted if not s.delivered_to)
+        undelivered = [s for s in accepted if not s.delivered_to]
+        held = traffic.gap_cases | traffic.out_of_order_cases
+        which = [
+            (str(s.event_id), "held case" if s.case_urn in held else "case never held")
+            for s in undelivered[:10]
+        ]
         outcomes = sum(watcher.outcomes.values())
         behind = receipts_behind(watcher)
         watcher.close()
         raise AssertionError(
             f"the exchange did not settle in time: {outcomes} outcomes of {records} records, "
-            f"{undelivered} accepted without a delivery; ingest (partition, end, worker's "
-            f"committed): {ingest_positions(kafka, catalog)}; receipts not yet read "
+            f"{len(undelivered)} accepted without a delivery {which}; ingest (partition, end, "
+            f"worker's committed): {ingest_positions(kafka, catalog)}; receipts not yet read "
             f"(partition, end, watcher's position): {behind}"
         )
     watcher.poll(timeout_ms=1000)  # anything straggling, so over-counts would show
