@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -266,6 +267,7 @@ def timeline(runtime: Runtime, codec: Codec, forces: list[str], query: str) -> l
     """
     query = query.strip()
     steps: list[Step] = []
+    shown: set[UUID] = set()
 
     def wanted(event_id: str, case_urn: str) -> bool:
         return query in (event_id, case_urn) or query.upper() == case_urn
@@ -278,8 +280,10 @@ def timeline(runtime: Runtime, codec: Codec, forces: list[str], query: str) -> l
                 receipt = codec.decode_as(value, Receipt)
             except CodecError:
                 continue
-            if not wanted(str(receipt.event_id), receipt.case_urn):
-                continue
+            if not wanted(str(receipt.event_id), receipt.case_urn) or receipt.receipt_id in shown:
+                continue  # a receipt sent again (a partner's repeated acknowledgement, a
+                # worker's replay) has the same id: the force got it once
+            shown.add(receipt.receipt_id)
             detail = receipt.recipient or ", ".join(r.code for r in receipt.reasons)
             if receipt.original_event_id is not None:
                 detail = f"repeats {receipt.original_event_id}"
