@@ -39,6 +39,7 @@ from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, trac
 from streams.follow import topics_to_follow
 from streams.lag import register_broker_metrics
 from streams.metrics import ExchangeMetrics, FirstReadings
+from streams.order import write_rank
 from streams.outputs import Output
 from streams.pipeline import Exchange, ExchangeConfig, Outcome, Source, utc_now
 from streams.record import SourceRecord
@@ -226,7 +227,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         options={"ttl": int(_CASE_STATE_TTL.total_seconds()), **config.table_memory()},
         help="Per-case ordering state and routing",
     )
-    stores = (StagedStore(_TableStore(seen)), StagedStore(_TableStore(cases)))
+    stores = (StagedStore(_TableStore(seen)), StagedStore(_TableStore(cases), write_rank))
     written = _WrittenTopics(
         app,
         [

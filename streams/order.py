@@ -274,5 +274,21 @@ class Sequencer:
         self.store.put(f"{self.space}holds:{partition}", json.dumps(index).encode())
 
 
+_RANKS = {"case": 0, "holds": 1, "ticks": 2}
+
+
+def write_rank(key: str) -> int:
+    """Where a key of the ordering state goes in a batch's writes: cases first, then the
+    partitions' hold indexes, then their tick memories (which point at cases).
+
+    A worker killed part-way through writing a batch keeps a prefix of the writes. With the
+    pointers written after what they point at, every prefix is one a replay recovers from: an
+    index or tick memory from before the batch only makes a replayed tick look at a case again
+    (already released, its deliveries sent before any state was written), never skip a case
+    that still holds events or whose release the tick memory claims."""
+    kind = key.split(":", 1)[0].rsplit(".", 1)[-1]  # the space ("results.") aside
+    return _RANKS.get(kind, 0)
+
+
 def _released(entries: list[dict[str, Any]]) -> list[Release]:
     return [Release(_unhold(e["h"]), OrderingFlag(e["f"])) for e in entries]

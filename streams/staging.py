@@ -27,8 +27,12 @@ class StagedStore:
     of the record being processed); ``flush`` writes the batch to ``base``.
     """
 
-    def __init__(self, base: KeyValueStore) -> None:
+    def __init__(self, base: KeyValueStore, order: Callable[[str], int] | None = None) -> None:
         self.base = base
+        self.order = order
+        """Rank of a key in a flush (lowest first; by first write within a rank): a worker
+        killed part-way through a flush keeps a prefix of it, so the stage that owns the keys
+        says which may be written before which (``streams.order.write_rank``)."""
         self._record: dict[str, bytes] = {}
         self._batch: dict[str, tuple[bytes, int]] = {}
 
@@ -73,8 +77,11 @@ class StagedStore:
         for key, (value, partition) in self._batch.items():
             by_partition.setdefault(partition, []).append((key, value))
         writes = 0
+        order = self.order
         for partition, items in sorted(by_partition.items()):
             in_partition(partition)
+            if order is not None:
+                items.sort(key=lambda item: order(item[0]))  # stable: first write within a rank
             for key, value in items:
                 if value is _DELETED:
                     self.base.delete(key)

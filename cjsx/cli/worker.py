@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import shutil
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +21,8 @@ from infra.security.pki import owner_only_dir
 from infra.security.policy import WORKER
 from infra.topics import TopicCatalog, replication_of
 from streams.app import WorkerConfig, create_app
+
+log = logging.getLogger("cjsx.worker")
 
 
 @click.command()
@@ -48,6 +54,31 @@ def owner_only_datadir(cache_dir: Path, worker_id: str, name: str) -> Path:
         owner_only_dir(folder)
         folder = folder / part
     return owner_only_dir(folder).resolve()
+
+
+@contextlib.contextmanager
+def tables_trusted_after_clean_stops(datadir: Path, tabledir: Path) -> Iterator[None]:
+    """Rebuild the tables from their changelogs when the last worker here did not stop
+    cleanly (a ``running`` mark it left behind).
+
+    A killed worker's RocksDB can hold writes whose changelog records never reached the
+    broker, and Faust's recovery replays the changelog past the last acknowledged record over
+    them: some keys come back newer than others, a mix no replay is sure to recover from
+    (ADR 0002, addendum of 2026-12-02). The changelog alone is a prefix of the writes, which
+    a replay does recover from. A clean stop (exit 0) leaves local and changelog equal.
+    """
+    mark = datadir / "running"
+    if mark.exists() and tabledir.exists():
+        log.warning("the last worker here did not stop cleanly; rebuilding its tables")
+        shutil.rmtree(tabledir)
+    mark.touch()
+    try:
+        yield
+    except SystemExit as stop:
+        if stop.code in (0, None):
+            mark.unlink()
+        raise
+    mark.unlink()
 
 
 def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
@@ -90,10 +121,11 @@ def run_worker(settings: Settings, name: str, web_port: int | None) -> None:
             delivery_key=runtime.delivery_key(),
         )
     )
-    Worker(
-        app,
-        loglevel=settings.log_level.lower(),
-        logging_config=logging_config(settings.log_level, json=settings.log_json),
-        quiet=True,
-        redirect_stdouts=False,
-    ).execute_from_commandline()
+    with tables_trusted_after_clean_stops(datadir, Path(app.conf.tabledir)):
+        Worker(
+            app,
+            loglevel=settings.log_level.lower(),
+            logging_config=logging_config(settings.log_level, json=settings.log_json),
+            quiet=True,
+            redirect_stdouts=False,
+        ).execute_from_commandline()

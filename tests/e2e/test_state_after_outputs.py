@@ -1,14 +1,16 @@
 """A worker that dies while writing a batch's state loses none of the batch's deliveries.
 
-The worker's state (RocksDB, with a changelog) and its outputs are not written atomically, and
-a restarted worker can recover any mix of its keys' recent versions. Held events released by a
-tick showed the danger: the case's state said "released" while the tick's memory and the
-deliveries were gone, so the replayed tick found nothing to release, and the events stayed
-accepted and undelivered for good (CI, the crash run: 3 accepted without a delivery). The
-worker therefore writes a batch's state only after the broker has acknowledged every output
-of the batch (ADR 0002): whatever state it recovers, the deliveries that state implies are on
-the broker. Here a wrapper of ``cjsx`` dies right after the first state write of the batch in
-which a tick releases a case's held events.
+The worker's state (RocksDB, with a changelog) and its outputs are not written atomically.
+Held events released by a tick showed the danger: the case's state said "released" while the
+tick's memory and the deliveries were gone, so the replayed tick found nothing to release, and
+the events stayed accepted and undelivered for good (CI, the crash run: 3 accepted without a
+delivery). Two defences (ADR 0002, addendum of 2026-12-02): a batch's state is written only
+after the broker has acknowledged its outputs, and a worker starting after an unclean stop
+rebuilds its tables from their changelogs instead of trusting RocksDB. Here a wrapper of
+``cjsx`` dies right after the first state write of the batch in which a tick releases a
+held event; a normal worker then starts in the same folder. Without either defence the event
+stays ACCEPTED with no delivery (checked); ``tests/unit/test_crash_recovery.py`` proves each
+defence's part over every crash point the model reaches.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def test_a_worker_dying_while_writing_a_release_s_state_loses_no_delivery(
             f"the worker did not die in the release's state write (exit {code}); it ends:\n"
             + dying.log_tail()
         )
-        worker.start()  # the same home: its RocksDB holds the one key written
+        worker.start()  # the same folder: its RocksDB holds the one key written
 
         def settled(w: ReceiptWatcher) -> bool:
             return all(
@@ -91,4 +93,5 @@ def test_a_worker_dying_while_writing_a_release_s_state_loses_no_delivery(
         worker.stop()
         dying.stop()
     assert delivered, f"a held event was accepted but never delivered: {statuses}"
+    assert "did not stop cleanly; rebuilding its tables" in worker.log.read_text()
     assert all(outcome == ReceiptStatus.ACCEPTED.value for outcome, _ in statuses.values())

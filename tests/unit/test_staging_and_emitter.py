@@ -11,6 +11,7 @@ import pytest
 from schemas.models import Receipt, ReceiptStatus
 from schemas.reasons import ReasonCode
 from streams.emitter import DeliveryFailed, Emitter, record_size
+from streams.order import write_rank
 from streams.outputs import Output
 from streams.pipeline import Status
 from streams.staging import StagedStore
@@ -71,6 +72,31 @@ def test_a_batch_writes_each_key_once_in_the_partition_that_wrote_it() -> None:
     assert staged.flush(in_partition) == 3
     assert sorted(writes) == [(0, "case:x", b"x"), (0, "gone", None), (1, "holds:1", b"4")]
     assert staged.pending == 0
+
+
+def test_the_ordering_state_is_written_cases_first_then_indexes_then_tick_memories() -> None:
+    """A kill part-way through a flush keeps a prefix: pointers (a partition's hold index and
+    tick memory) go after the cases they point at, whatever order the batch touched them in."""
+    written: list[str] = []
+
+    class Recording(DictStore):
+        def put(self, key: str, value: bytes) -> None:
+            written.append(key)
+            super().put(key, value)
+
+    staged = StagedStore(Recording(), write_rank)
+    for key in ["ticks:0", "holds:0", "case:a", "results.holds:0", "results.case:a", "case:b"]:
+        staged.put(key, b"v")
+    staged.keep(0)
+    staged.flush(lambda _partition: None)
+    assert written == [
+        "case:a",
+        "results.case:a",
+        "case:b",
+        "holds:0",
+        "results.holds:0",
+        "ticks:0",
+    ]
 
 
 def _output(size: int, topic: str = "t") -> Output:
