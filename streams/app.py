@@ -33,6 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from infra.registry import Registry
 from infra.topics import CASES_TABLE, DEFAULT_MAX_MESSAGE_BYTES, SEEN_TABLE, TopicCatalog
 from schemas.codec import Codec
+from streams.changelog import ChangelogWatch
 from streams.commit_watch import CommitWatch, Stall, busy_partitions
 from streams.continuity import Continuity, Refetcher
 from streams.emitter import RECORD_OVERHEAD_BYTES, DeliveryFailed, Emitter, track_topics
@@ -228,6 +229,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         help="Per-case ordering state and routing",
     )
     stores = (StagedStore(_TableStore(seen)), StagedStore(_TableStore(cases), write_rank))
+    changelog = ChangelogWatch((seen, cases))
     written = _WrittenTopics(
         app,
         [
@@ -376,6 +378,9 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
                 state, lambda partition: stream._set_current_event(last_in[partition])
             )
             stream._set_current_event(before)
+            # And on the broker before the batch's offsets may be committed (Faust's commit
+            # alone does not make sure of it: streams/changelog.py).
+            await changelog.written()
             metrics.state_writes.inc(writes)
             for partition in last_in:
                 metrics.held_now.labels(str(partition)).set(exchange.held_count(partition))
