@@ -301,10 +301,10 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
         continuity: Continuity,
     ) -> None:
         """Decide each record, send the batch's outputs and wait for the broker, then write
-        the batch's state once per key, and count it. Only after this returns are the batch's
-        offsets acknowledged. Records Faust lost before a record of the batch, or left waiting at a
-        commit (``streams.rescue``), are read directly and processed first
-        (``streams.continuity``)."""
+        the batch's state once per key and wait for its changelog, and count it. Only after
+        this returns are the batch's offsets acknowledged. Records Faust lost before a record
+        of the batch, or left waiting at a commit (``streams.rescue``), are read directly and
+        processed first (``streams.continuity``)."""
         batch: Batch = []
         faust_consumer: Any = app.consumer  # commit bookkeeping: not on the public interface
         received = [(event, SourceRecord.of(event.message)) for event in events]
