@@ -45,7 +45,7 @@ from streams.outputs import Output
 from streams.pipeline import Exchange, ExchangeConfig, Outcome, Source, utc_now
 from streams.record import SourceRecord
 from streams.reference import StandingData
-from streams.rescue import PendingReads
+from streams.rescue import PendingReads, still_waiting
 from streams.route import load_policy
 from streams.staging import StagedStore
 
@@ -327,6 +327,7 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             filled.append((TP(*where), offsets))
 
         waiting = rescue.take(stage_topics[stage])
+        in_batch = {(record.topic, record.partition) for _, record in received}
         for index, (event, record) in enumerate(received):
             where = (record.topic, record.partition)
             hole = continuity.observe(
@@ -340,7 +341,11 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             # Waiting records go before a record of their partition number (a tick, say),
             # which routes their state writes to the right table partition.
             for other in [p for p in waiting if p[1] == record.partition]:
-                await read("input waiting", index, other, waiting.pop(other))
+                offsets = still_waiting(
+                    other, waiting.pop(other), continuity.handled_next(), in_batch
+                )
+                if offsets:
+                    await read("input waiting", index, other, offsets)
         rescue.put_back(waiting)
         # Deciding does not await: the stream's current event routes table reads (and later
         # writes) to the record's partition, and is put back after (Faust's take buffer

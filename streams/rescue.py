@@ -17,7 +17,7 @@ a partition Faust no longer feeds at all is better cured by the stall's restart.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 Partition = tuple[str, int]
@@ -51,3 +51,20 @@ class PendingReads:
         """Revoked partitions: whoever reads them next starts from their commit."""
         for partition in partitions:
             self._pending.pop(partition, None)
+
+
+def still_waiting(
+    partition: Partition,
+    offsets: range,
+    received_next: Mapping[Partition, int],
+    in_batch: Collection[Partition],
+) -> range:
+    """What of ``offsets`` an agent must still read itself: none if its own batch holds a
+    record of ``partition`` (the continuity guard reads whatever that record skipped), and
+    none it has already received. The probe that found them waiting may have been early:
+    Faust can hand records over after it looked (at a worker's start, say); read again, they
+    would be processed twice (harmless by their ids, but the force gets a receipt twice)."""
+    if partition in in_batch:
+        return range(0)
+    start = max(offsets.start, received_next.get(partition, offsets.start))
+    return range(start, max(start, offsets.stop))
