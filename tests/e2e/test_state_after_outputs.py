@@ -15,7 +15,6 @@ defence's part over every crash point the model reaches.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,11 +62,7 @@ def test_a_worker_dying_while_writing_a_release_s_state_loses_no_delivery(
     try:
         dying.start()
         publish_all(kafka, catalog, traffic)
-        assert dying.process is not None
-        try:
-            code = dying.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            code = None
+        code = dying.exit_code(timeout=120)
         assert code == EXIT_CODE, (
             f"the worker did not die in the release's state write (exit {code}); it ends:\n"
             + dying.log_tail()

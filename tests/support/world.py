@@ -160,6 +160,16 @@ class _Child:
     def stop(self) -> int | None:
         return processes.stop(self.process) if self.process is not None else None
 
+    def exit_code(self, timeout: float) -> int | None:
+        """The code the process exits with by itself within ``timeout`` seconds (None: still
+        running, or never started)."""
+        if self.process is None:
+            return None
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, no final commit."""
         if self.process is not None:
