@@ -327,7 +327,8 @@ def create_app(config: WorkerConfig) -> tuple[faust.App, CollectorRegistry]:
             filled.append((TP(*where), offsets))
 
         waiting = rescue.take(stage_topics[stage])
-        in_batch = {(record.topic, record.partition) for _, record in received}
+        # Usually nothing waits: only then is it worth knowing which partitions the batch has.
+        in_batch = {(record.topic, record.partition) for _, record in received} if waiting else ()
         for index, (event, record) in enumerate(received):
             where = (record.topic, record.partition)
             hole = continuity.observe(
