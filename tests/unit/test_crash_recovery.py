@@ -292,8 +292,9 @@ def test_any_crash_and_any_rebuilt_prefix_still_sends_every_delivery(seed: int) 
 def test_with_the_state_written_first_some_crash_loses_a_delivery() -> None:
     """Why the order matters: the same model with the state written before the outputs loses
     deliveries for some crash points and prefixes (CI's crash run: held events accepted and
-    never delivered). Measured over seeds 0-399: 26 lose with the state first, 2 with the
-    state written in first-write order instead of ``write_rank``, none as the worker does."""
+    never delivered). Measured once over seeds 0-399: 26 lose with the state first, 2 with the
+    state written in first-write order instead of ``write_rank`` (``test_order.py`` shows that
+    hazard directly), none as the worker does."""
     lost = next(
         (s for s in range(400) if not _crash_and_recover(s, state_first=True) >= EXPECTED), None
     )

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.models import CaseEvent, OrderingFlag
-from streams.order import Offer, Release, Sequencer, _CaseState
+from streams.order import Offer, Release, Sequencer, _CaseState, write_rank
 from streams.record import SourceRecord
 from streams.state import DictStore
 from tests.support.builders import HOLD, NOW, renumbered, synthetic_force, valid_charge
@@ -273,6 +273,24 @@ def test_the_holds_index_tracks_the_earliest_deadline_and_is_cleaned_up_on_expir
     assert h.index() == {urn: int((NOW + timedelta(seconds=3) + HOLD).timestamp() * 1000)}
     h.expire(NOW + timedelta(seconds=3) + HOLD)
     assert h.index() == {}
+
+
+def test_an_index_written_before_its_case_would_hide_a_held_event_so_cases_go_first() -> None:
+    """Why ``write_rank`` writes a partition's hold index after the cases: a worker killed
+    part-way through a tick's writes keeps a prefix of them. Kept without the case's write,
+    the index no longer lists the case while the case still holds its event, and no tick
+    ever releases it. In rank order the case's write comes first, so that prefix cannot be."""
+    h = Harness()
+    urn = CASE[3].envelope.case_urn
+    h.offer(3)
+    before = dict(h.store.data)
+    assert seqs(h.expire(NOW + HOLD)) == [(3, AFTER_GAP)]
+    wrote = {k: v for k, v in h.store.data.items() if before.get(k) != v}
+    assert sorted(wrote, key=write_rank) == [f"case:{urn}", "holds:0", "ticks:0"]
+    h.store.data = {**before, "holds:0": wrote["holds:0"]}  # the index kept, the case not
+    assert h.expire(NOW + HOLD * 3) == []
+    assert h.sequencer.held_count(0) == 0
+    assert "3" in json.loads(h.store.data[f"case:{urn}"])["h"]  # held, and found by no tick
 
 
 def test_an_in_order_case_never_touches_the_holds_index() -> None:
